@@ -1,0 +1,374 @@
+package shipper
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+// The ECS names the encoder writes at the top level. An application field of
+// the same name would make a duplicate key, which Elasticsearch rejects, so
+// the encoder merges it: an application object is merged into the agent's
+// object (its members after the agent's), an application array of tags is
+// appended to the agent's tags, and anything else, including an inner member
+// that clashes with one of the agent's, is kept under the name with
+// CollisionSuffix appended. Nothing the application wrote is lost.
+const CollisionSuffix = "_app"
+
+type ecsKey uint8
+
+const (
+	keyTimestamp ecsKey = iota
+	keyLog
+	keyTrace
+	keySpan
+	keyParent
+	keyService
+	keyHost
+	keyKubernetes
+	keyContainer
+	keySample
+	keyTags
+	numECSKeys
+)
+
+var ecsNames = [numECSKeys]string{"@timestamp", "log", "trace", "span", "parent", "service", "host", "kubernetes", "container", "sample", "tags"}
+
+// AppendID appends the document _id of e: the file's identity and the line's
+// offset, so that a line replayed after a crash gets the _id it had before.
+func AppendID(dst []byte, e *Event) []byte {
+	if e.Source.File != nil {
+		dst = append(dst, e.Source.File.ID...)
+	}
+	dst = append(dst, '-')
+	return strconv.AppendInt(dst, e.Source.Offset, 10)
+}
+
+// AppendTimestamp appends t as Elasticsearch reads @timestamp: RFC 3339 in
+// UTC with as many fractional digits as needed.
+func AppendTimestamp(dst []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+}
+
+// AppendSource appends the event's document (the _source) as one JSON
+// object: @timestamp, message, the ECS fields the agent knows, then the
+// application's other fields as they were.
+func AppendSource(dst []byte, e *Event) []byte {
+	var coll [numECSKeys]int
+	for i := range coll {
+		coll[i] = -1
+	}
+	msg := -1
+	for i := range e.Doc.Members {
+		k := e.Doc.Members[i].Key
+		if jsonscan.KeyEqual(k, "message") {
+			msg = i
+			continue
+		}
+		if c, ok := collision(k); ok {
+			coll[c] = i
+		}
+	}
+
+	dst = append(dst, `{"@timestamp":"`...)
+	t := e.Time
+	if t.IsZero() {
+		t = e.ReadTime
+	}
+	dst = AppendTimestamp(dst, t)
+	dst = append(dst, '"')
+	if msg >= 0 {
+		dst = appendMember(dst, e.Doc.Members[msg].Key, e.Doc.Members[msg].Value, "")
+	}
+
+	w := objWriter{dst: dst, doc: &e.Doc}
+	// log
+	w.open("log", coll[keyLog])
+	if e.Level != LevelUnknown {
+		w.str("level", e.Level.String())
+	}
+	if e.Source.File != nil {
+		w.openInner("file")
+		w.str("path", e.Source.File.Path)
+		w.closeInner()
+		w.num("offset", e.Source.Offset)
+	}
+	w.close()
+	if !e.TraceID.IsZero() {
+		w.open("trace", coll[keyTrace])
+		w.hex("id", e.TraceID[:])
+		w.close()
+	} else {
+		w.passThrough(coll[keyTrace])
+	}
+	if !e.SpanID.IsZero() {
+		w.open("span", coll[keySpan])
+		w.hex("id", e.SpanID[:])
+		w.close()
+	} else {
+		w.passThrough(coll[keySpan])
+	}
+	if !e.ParentID.IsZero() {
+		w.open("parent", coll[keyParent])
+		w.hex("id", e.ParentID[:])
+		w.close()
+	} else {
+		w.passThrough(coll[keyParent])
+	}
+	if e.Service != "" {
+		w.open("service", coll[keyService])
+		w.str("name", e.Service)
+		w.close()
+	} else {
+		w.passThrough(coll[keyService])
+	}
+	if e.Host != "" {
+		w.open("host", coll[keyHost])
+		w.str("name", e.Host)
+		w.close()
+	} else {
+		w.passThrough(coll[keyHost])
+	}
+	if k := e.Kube; k != nil {
+		w.open("kubernetes", coll[keyKubernetes])
+		if k.Namespace != "" {
+			w.str("namespace", k.Namespace)
+		}
+		if k.PodName != "" || k.PodUID != "" {
+			w.openInner("pod")
+			if k.PodName != "" {
+				w.str("name", k.PodName)
+			}
+			if k.PodUID != "" {
+				w.str("uid", k.PodUID)
+			}
+			w.closeInner()
+		}
+		if k.ContainerName != "" {
+			w.openInner("container")
+			w.str("name", k.ContainerName)
+			w.closeInner()
+		}
+		w.close()
+		if k.ContainerID != "" {
+			w.open("container", coll[keyContainer])
+			w.str("id", k.ContainerID)
+			w.close()
+		} else {
+			w.passThrough(coll[keyContainer])
+		}
+	} else {
+		w.passThrough(coll[keyKubernetes])
+		w.passThrough(coll[keyContainer])
+	}
+	if e.SampleRatio > 0 && e.SampleRatio < 1 {
+		w.open("sample", coll[keySample])
+		w.dst = append(w.dst, `"ratio":`...)
+		w.dst = strconv.AppendFloat(w.dst, e.SampleRatio, 'g', -1, 64)
+		w.n++
+		w.close()
+	} else {
+		w.passThrough(coll[keySample])
+	}
+	dst = w.dst
+	dst = appendTags(dst, e.Tags, e.Doc.Members, coll[keyTags])
+
+	for i, m := range e.Doc.Members {
+		if i == msg || isCollision(coll[:], i) {
+			continue
+		}
+		dst = appendMember(dst, m.Key, m.Value, "")
+	}
+	return append(dst, '}')
+}
+
+func collision(key []byte) (ecsKey, bool) {
+	if len(key) == 0 {
+		return 0, false
+	}
+	switch key[0] {
+	case '@', 'l', 't', 's', 'p', 'h', 'k', 'c':
+	default:
+		return 0, false
+	}
+	for i, n := range ecsNames {
+		if string(key) == n {
+			return ecsKey(i), true
+		}
+	}
+	return 0, false
+}
+
+func isCollision(coll []int, i int) bool {
+	for _, c := range coll {
+		if c == i {
+			return true
+		}
+	}
+	return false
+}
+
+// appendMember appends ,"key<suffix>":value. key is raw (already escaped).
+func appendMember(dst, key, value []byte, suffix string) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, suffix...)
+	dst = append(dst, '"', ':')
+	return append(dst, value...)
+}
+
+// objWriter writes one of the agent's top-level objects and merges the
+// application's member of the same name into it.
+type objWriter struct {
+	dst   []byte
+	doc   *Doc
+	app   int // index of the colliding application member, or -1
+	n     int // members written in the current object
+	names [8]string // the agent's member names in the current object
+	nn    int
+	depth int // 1 inside an inner object
+	outer int // n of the outer object while inside an inner one
+}
+
+func (w *objWriter) open(name string, app int) {
+	w.dst = append(w.dst, ',', '"')
+	w.dst = append(w.dst, name...)
+	w.dst = append(w.dst, '"', ':', '{')
+	w.app, w.n, w.nn = app, 0, 0
+}
+
+func (w *objWriter) key(k string) {
+	if w.n > 0 {
+		w.dst = append(w.dst, ',')
+	}
+	w.n++
+	if w.depth == 0 && w.nn < len(w.names) {
+		w.names[w.nn] = k
+		w.nn++
+	}
+	w.dst = append(w.dst, '"')
+	w.dst = append(w.dst, k...)
+	w.dst = append(w.dst, '"', ':')
+}
+
+func (w *objWriter) str(k, v string) {
+	w.key(k)
+	w.dst = jsonscan.AppendString(w.dst, v)
+}
+
+func (w *objWriter) num(k string, v int64) {
+	w.key(k)
+	w.dst = strconv.AppendInt(w.dst, v, 10)
+}
+
+func (w *objWriter) hex(k string, id []byte) {
+	w.key(k)
+	w.dst = append(w.dst, '"')
+	w.dst = appendHex(w.dst, id)
+	w.dst = append(w.dst, '"')
+}
+
+// openInner and closeInner write a nested object; its own members are not
+// merge candidates.
+func (w *objWriter) openInner(k string) {
+	w.key(k)
+	w.dst = append(w.dst, '{')
+	w.depth, w.outer, w.n = 1, w.n, 0
+}
+
+func (w *objWriter) closeInner() {
+	w.dst = append(w.dst, '}')
+	w.depth, w.n = 0, w.outer
+}
+
+// close merges the application's object of the same name, then closes.
+func (w *objWriter) close() {
+	if w.app >= 0 {
+		app := w.doc.Members[w.app]
+		if len(app.Value) > 0 && app.Value[0] == '{' {
+			jsonscan.EachMember(app.Value, func(k, v []byte) bool {
+				suffix := ""
+				for _, n := range w.names[:w.nn] {
+					if jsonscan.KeyEqual(k, n) {
+						suffix = CollisionSuffix
+					}
+				}
+				if w.n > 0 {
+					w.dst = append(w.dst, ',')
+				}
+				w.n++
+				w.dst = append(w.dst, '"')
+				w.dst = append(w.dst, k...)
+				w.dst = append(w.dst, suffix...)
+				w.dst = append(w.dst, '"', ':')
+				w.dst = append(w.dst, v...)
+				return true
+			})
+			w.dst = append(w.dst, '}')
+			return
+		}
+		w.dst = append(w.dst, '}')
+		w.dst = appendMember(w.dst, app.Key, app.Value, CollisionSuffix)
+		return
+	}
+	w.dst = append(w.dst, '}')
+}
+
+// passThrough writes an application member that collides with nothing the
+// agent writes for this event.
+func (w *objWriter) passThrough(app int) {
+	if app >= 0 {
+		m := w.doc.Members[app]
+		w.dst = appendMember(w.dst, m.Key, m.Value, "")
+	}
+}
+
+func appendTags(dst []byte, t Tags, members []Member, app int) []byte {
+	var appVal []byte
+	if app >= 0 {
+		appVal = members[app].Value
+	}
+	if t == 0 {
+		if appVal != nil {
+			dst = appendMember(dst, members[app].Key, appVal, "")
+		}
+		return dst
+	}
+	dst = append(dst, `,"tags":[`...)
+	n := 0
+	t.each(func(name string) {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, '"')
+	})
+	switch {
+	case appVal == nil:
+	case appVal[0] == '[':
+		inner := trimArray(appVal)
+		if len(inner) > 0 {
+			dst = append(dst, ',')
+			dst = append(dst, inner...)
+		}
+	default:
+		dst = append(dst, ',')
+		dst = append(dst, appVal...)
+	}
+	return append(dst, ']')
+}
+
+// trimArray returns the text between a raw array's brackets, trimmed.
+func trimArray(v []byte) []byte {
+	v = v[1 : len(v)-1]
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t' || v[0] == '\n' || v[0] == '\r') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t' || v[len(v)-1] == '\n' || v[len(v)-1] == '\r') {
+		v = v[:len(v)-1]
+	}
+	return v
+}

@@ -1,0 +1,81 @@
+package shipper_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+func parseDoc(t *testing.T, line string) shipper.Doc {
+	t.Helper()
+	m, err := jsonscan.Members(nil, []byte(line), 0)
+	if err != nil {
+		t.Fatalf("Members(%s): %v", line, err)
+	}
+	return shipper.Doc{Members: m}
+}
+
+func TestAppendSourceWritesECSFieldsAndKeepsApplicationFields(t *testing.T) {
+	ev := shipper.Event{
+		Source:  shipper.Source{File: &shipper.File{ID: "f1", Path: "/var/log/app.log"}, Offset: 42},
+		Doc:     parseDoc(t, `{"msg_id":7,"message":"paid","http":{"path":"/pay"}}`),
+		Time:    time.Date(2026, 11, 22, 10, 0, 0, 123000000, time.FixedZone("x", 3600)),
+		Level:   shipper.LevelWarn,
+		TraceID: shipper.TraceID{0: 0xab, 15: 0x01},
+		Service: "checkout",
+		Tags:    shipper.TagRedacted,
+	}
+	got := string(shipper.AppendSource(nil, &ev))
+	want := `{"@timestamp":"2026-11-22T09:00:00.123Z","message":"paid","log":{"level":"warn","file":{"path":"/var/log/app.log"},"offset":42},"trace":{"id":"ab000000000000000000000000000001"},"service":{"name":"checkout"},"tags":["_redacted"],"msg_id":7,"http":{"path":"/pay"}}`
+	if got != want {
+		t.Fatalf("AppendSource:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestAppendSourceMergesCollidingApplicationFields(t *testing.T) {
+	ev := shipper.Event{
+		Source:  shipper.Source{File: &shipper.File{ID: "f1", Path: "a.log"}},
+		Doc:     parseDoc(t, `{"log":{"logger":"main","level":"INFO"},"host":"web-1","tags":["blue","x"],"service":{"version":"1.2"}}`),
+		Level:   shipper.LevelInfo,
+		Host:    "node-a",
+		Service: "shop",
+		Tags:    shipper.TagTimestampMissing,
+	}
+	got := shipper.AppendSource(nil, &ev)
+	var doc map[string]any
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, got)
+	}
+	log := doc["log"].(map[string]any)
+	if log["level"] != "info" || log["logger"] != "main" || log["level_app"] != "INFO" {
+		t.Errorf("log not merged: %v", log)
+	}
+	if doc["host_app"] != "web-1" || doc["host"].(map[string]any)["name"] != "node-a" {
+		t.Errorf("host collision: %s", got)
+	}
+	if tags := doc["tags"].([]any); len(tags) != 3 || tags[1] != "blue" {
+		t.Errorf("tags not merged: %v", tags)
+	}
+	if svc := doc["service"].(map[string]any); svc["name"] != "shop" || svc["version"] != "1.2" {
+		t.Errorf("service not merged: %v", svc)
+	}
+}
+
+func TestDocLookupDottedPaths(t *testing.T) {
+	d := parseDoc(t, `{"http":{"request":{"method":"GET"}},"dd.trace_id":"12","a.b":{"c":1}}`)
+	for path, want := range map[string]string{
+		"http.request.method": `"GET"`,
+		"dd.trace_id":         `"12"`,
+		"a.b.c":               `1`,
+	} {
+		if got, ok := d.Lookup(path); !ok || string(got) != want {
+			t.Errorf("Lookup(%q) = %s, %v; want %s", path, got, ok, want)
+		}
+	}
+	if _, ok := d.Lookup("http.response"); ok {
+		t.Errorf("Lookup of a missing path succeeded")
+	}
+}

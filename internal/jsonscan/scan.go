@@ -1,0 +1,301 @@
+// Package jsonscan validates and walks JSON without decoding it into Go
+// values. The agent keeps each line's bytes and only looks at the members it
+// needs; this package is the part that knows JSON's grammar.
+//
+// Every function that validates bounds nesting by an explicit depth limit, so
+// a hostile line cannot exhaust the stack. Functions documented as working on
+// "valid" input assume it passed Members or Valid first and do not re-check.
+package jsonscan
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Member is one member of a JSON object as raw bytes: Key is the text
+// between the key's quotes (escapes not decoded), Value the raw JSON value.
+type Member struct {
+	Key   []byte
+	Value []byte
+}
+
+// DefaultMaxDepth is the nesting limit used when a caller passes 0.
+const DefaultMaxDepth = 64
+
+// ErrDepth reports input nested deeper than the limit.
+var ErrDepth = errors.New("json nested too deeply")
+
+// SyntaxError reports invalid JSON and where.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return "invalid json at byte " + strconv.Itoa(e.Offset) + ": " + e.Msg
+}
+
+func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
+
+// Members validates data as exactly one JSON object, optionally surrounded by
+// white space, and appends its members, in order, to dst. Duplicate keys are
+// all returned; callers decide (the agent keeps the last).
+func Members(dst []Member, data []byte, maxDepth int) ([]Member, error) {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return dst, syntaxErr(i, "expected an object")
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		if j := skipWS(data, i+1); j != len(data) {
+			return dst, syntaxErr(j, "data after the object")
+		}
+		return dst, nil
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return dst, syntaxErr(i, "expected a string key")
+		}
+		end, err := validString(data, i)
+		if err != nil {
+			return dst, err
+		}
+		key := data[i+1 : end-1]
+		i = skipWS(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return dst, syntaxErr(i, "expected ':' after key")
+		}
+		i = skipWS(data, i+1)
+		vend, err := validValue(data, i, maxDepth-1)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, Member{Key: key, Value: data[i:vend]})
+		i = skipWS(data, vend)
+		if i >= len(data) {
+			return dst, syntaxErr(i, "unterminated object")
+		}
+		if data[i] == '}' {
+			break
+		}
+		if data[i] != ',' {
+			return dst, syntaxErr(i, "expected ',' or '}'")
+		}
+		i = skipWS(data, i+1)
+	}
+	if j := skipWS(data, i+1); j != len(data) {
+		return dst, syntaxErr(j, "data after the object")
+	}
+	return dst, nil
+}
+
+// Valid reports whether data is exactly one JSON value (with optional
+// surrounding white space) nested no deeper than maxDepth (0: the default).
+func Valid(data []byte, maxDepth int) error {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	i := skipWS(data, 0)
+	end, err := validValue(data, i, maxDepth)
+	if err != nil {
+		return err
+	}
+	if j := skipWS(data, end); j != len(data) {
+		return syntaxErr(j, "data after the value")
+	}
+	return nil
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// validValue validates the value starting at data[i] and returns the offset
+// just past it. depth is how many more levels of nesting are allowed.
+func validValue(data []byte, i, depth int) (int, error) {
+	if i >= len(data) {
+		return i, syntaxErr(i, "expected a value")
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return validString(data, i)
+	case c == '{':
+		if depth <= 0 {
+			return i, ErrDepth
+		}
+		i = skipWS(data, i+1)
+		if i < len(data) && data[i] == '}' {
+			return i + 1, nil
+		}
+		for {
+			if i >= len(data) || data[i] != '"' {
+				return i, syntaxErr(i, "expected a string key")
+			}
+			end, err := validString(data, i)
+			if err != nil {
+				return end, err
+			}
+			i = skipWS(data, end)
+			if i >= len(data) || data[i] != ':' {
+				return i, syntaxErr(i, "expected ':' after key")
+			}
+			i = skipWS(data, i+1)
+			if i, err = validValue(data, i, depth-1); err != nil {
+				return i, err
+			}
+			i = skipWS(data, i)
+			if i >= len(data) {
+				return i, syntaxErr(i, "unterminated object")
+			}
+			if data[i] == '}' {
+				return i + 1, nil
+			}
+			if data[i] != ',' {
+				return i, syntaxErr(i, "expected ',' or '}'")
+			}
+			i = skipWS(data, i+1)
+		}
+	case c == '[':
+		if depth <= 0 {
+			return i, ErrDepth
+		}
+		i = skipWS(data, i+1)
+		if i < len(data) && data[i] == ']' {
+			return i + 1, nil
+		}
+		for {
+			var err error
+			if i, err = validValue(data, i, depth-1); err != nil {
+				return i, err
+			}
+			i = skipWS(data, i)
+			if i >= len(data) {
+				return i, syntaxErr(i, "unterminated array")
+			}
+			if data[i] == ']' {
+				return i + 1, nil
+			}
+			if data[i] != ',' {
+				return i, syntaxErr(i, "expected ',' or ']'")
+			}
+			i = skipWS(data, i+1)
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return validNumber(data, i)
+	case c == 't':
+		return literal(data, i, "true")
+	case c == 'f':
+		return literal(data, i, "false")
+	case c == 'n':
+		return literal(data, i, "null")
+	default:
+		return i, syntaxErr(i, "unexpected character")
+	}
+}
+
+func literal(data []byte, i int, lit string) (int, error) {
+	if len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit {
+		return i + len(lit), nil
+	}
+	return i, syntaxErr(i, "invalid literal")
+}
+
+// validString validates the string whose opening quote is at data[i] and
+// returns the offset just past its closing quote. UTF-8 validity is the
+// caller's concern (the parser checks a whole line at once, which is faster).
+func validString(data []byte, i int) (int, error) {
+	start := i
+	i++
+	for i < len(data) {
+		c := data[i]
+		switch {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			if i+1 >= len(data) {
+				return i, syntaxErr(i, "unterminated escape")
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(data) || !isHex4(data[i+2:i+6]) {
+					return i, syntaxErr(i, "invalid \\u escape")
+				}
+				i += 6
+			default:
+				return i, syntaxErr(i, "invalid escape")
+			}
+		case c < 0x20:
+			return i, syntaxErr(i, "control character in string")
+		default:
+			i++
+		}
+	}
+	return start, syntaxErr(start, "unterminated string")
+}
+
+func isHex4(p []byte) bool {
+	for _, c := range p[:4] {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func validNumber(data []byte, i int) (int, error) {
+	start := i
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i] >= '1' && data[i] <= '9':
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+	default:
+		return start, syntaxErr(start, "invalid number")
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return start, syntaxErr(start, "invalid number")
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return start, syntaxErr(start, "invalid number")
+		}
+	}
+	return i, nil
+}
