@@ -223,8 +223,8 @@ func appendMember(dst, key, value []byte, suffix string) []byte {
 type objWriter struct {
 	dst   []byte
 	doc   *Doc
-	app   int // index of the colliding application member, or -1
-	n     int // members written in the current object
+	app   int       // index of the colliding application member, or -1
+	n     int       // members written in the current object
 	names [8]string // the agent's member names in the current object
 	nn    int
 	depth int // 1 inside an inner object
