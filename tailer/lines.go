@@ -1,0 +1,230 @@
+package tailer
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/traceship/shipper"
+)
+
+// splitter cuts a byte stream into physical lines. It keeps at most max
+// bytes of a line that does not fit in one chunk, so a huge line costs
+// bounded memory and never stalls the reader: the rest of it is skipped up
+// to its newline and the kept part is tagged shipper.TagLineTruncated.
+//
+// Offsets are those of the stream (the decompressed one for .gz files).
+type splitter struct {
+	max int
+	// partial holds the start of an incomplete line (at most max bytes).
+	partial    []byte
+	hasPartial bool
+	partStart  int64
+	truncated  bool
+}
+
+// lineFunc receives one physical line without its terminator (and without
+// a trailing '\r'); line is valid only during the call. off is the offset of
+// its first byte, next the offset just past its '\n'.
+type lineFunc func(line []byte, off, next int64, tags shipper.Tags)
+
+// feed splits chunk, which starts at stream offset pos, and calls fn for
+// every line it completes.
+func (s *splitter) feed(chunk []byte, pos int64, fn lineFunc) {
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		if i < 0 {
+			s.keep(chunk, pos)
+			return
+		}
+		next := pos + int64(i) + 1
+		if s.hasPartial {
+			s.keep(chunk[:i], pos)
+			s.emit(s.partial, s.partStart, next, fn)
+			s.partial = s.partial[:0]
+			s.hasPartial = false
+			s.truncated = false
+			if cap(s.partial) > 64<<10 {
+				s.partial = nil // do not keep a huge buffer per idle file
+			}
+		} else {
+			s.emitTagged(chunk[:i], pos, next, false, fn)
+		}
+		chunk = chunk[i+1:]
+		pos = next
+	}
+}
+
+// keep appends part of an incomplete line, up to max+1 bytes in all (the
+// extra byte may be the '\r' of a "\r\n" that does not count).
+func (s *splitter) keep(p []byte, pos int64) {
+	if !s.hasPartial {
+		s.hasPartial = true
+		s.partStart = pos
+		s.partial = s.partial[:0]
+	}
+	if room := s.max + 1 - len(s.partial); len(p) > room {
+		p = p[:room]
+		s.truncated = true
+	}
+	s.partial = append(s.partial, p...)
+}
+
+func (s *splitter) emit(line []byte, off, next int64, fn lineFunc) {
+	s.emitTagged(line, off, next, s.truncated, fn)
+}
+
+// emitTagged drops a trailing '\r' (unless bytes after it were dropped),
+// then cuts the line to max bytes.
+func (s *splitter) emitTagged(line []byte, off, next int64, dropped bool, fn lineFunc) {
+	if !dropped && len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	var tags shipper.Tags
+	if dropped || len(line) > s.max {
+		tags = shipper.TagLineTruncated
+		if len(line) > s.max {
+			line = line[:s.max]
+		}
+	}
+	fn(line, off, next, tags)
+}
+
+// pending reports whether an incomplete line is waiting for its newline.
+func (s *splitter) pending() bool { return s.hasPartial }
+
+// finish emits the incomplete line, if any, as a complete one ending at end:
+// at the end of a file read once, or of a file that can no longer grow.
+func (s *splitter) finish(end int64, fn lineFunc) {
+	if !s.hasPartial {
+		return
+	}
+	s.emit(s.partial, s.partStart, end, fn)
+	s.reset()
+}
+
+// reset forgets any incomplete line (the file was truncated).
+func (s *splitter) reset() {
+	s.partial = s.partial[:0]
+	s.hasPartial = false
+	s.truncated = false
+}
+
+// batcher turns logical lines into batches of one file and hands each full
+// batch to send. It remembers the first error send returned and then drops
+// everything, so that callbacks (which cannot return errors) stay simple.
+type batcher struct {
+	file     *shipper.File
+	maxLines int
+	maxBytes int
+	framer   shipper.Framer
+	send     func(b *shipper.Batch, end int64) error
+	// sizeHint estimates how many bytes the next batch will hold, to size
+	// its arena in one allocation.
+	sizeHint func() int
+
+	// recycle: the batch may be reused once send returned (ReadFile,
+	// whose callback must not retain it); spare is the one kept.
+	recycle bool
+	spare   *shipper.Batch
+
+	b        *shipper.Batch
+	bytes    int
+	end      int64
+	readTime time.Time
+	err      error
+
+	emitFn shipper.EmitFunc
+	lineFn lineFunc
+}
+
+func (bt *batcher) init() {
+	bt.emitFn = bt.add
+	bt.lineFn = bt.physical
+}
+
+// physical takes one physical line: through the framer if there is one,
+// else straight into the batch (empty lines are skipped: they would make
+// empty documents; the checkpoint still moves past them with the next line).
+func (bt *batcher) physical(line []byte, off, next int64, tags shipper.Tags) {
+	src := shipper.Source{File: bt.file, Offset: off, Next: next}
+	if bt.framer != nil {
+		bt.framer.Push(line, src, tags, bt.emitFn)
+		return
+	}
+	if len(line) == 0 {
+		return
+	}
+	bt.add(line, src, tags)
+}
+
+// add appends one logical line to the current batch.
+func (bt *batcher) add(line []byte, src shipper.Source, tags shipper.Tags) {
+	if bt.err != nil {
+		return
+	}
+	if bt.b == nil {
+		bt.b = bt.newBatch()
+	}
+	bt.b.Events = append(bt.b.Events, shipper.Event{
+		Source:   src,
+		Raw:      bt.b.Append(line),
+		ReadTime: bt.readTime,
+		Tags:     tags,
+	})
+	bt.bytes += len(line)
+	bt.end = src.Next
+	if len(bt.b.Events) >= bt.maxLines || bt.bytes >= bt.maxBytes {
+		bt.flush()
+	}
+}
+
+func (bt *batcher) newBatch() *shipper.Batch {
+	if b := bt.spare; b != nil {
+		bt.spare = nil
+		b.Reset()
+		b.File = bt.file
+		return b
+	}
+	b := &shipper.Batch{File: bt.file}
+	n := bt.maxBytes
+	if bt.sizeHint != nil {
+		if h := bt.sizeHint(); h < n {
+			n = h
+		}
+	}
+	if n < 4096 {
+		n = 4096
+	}
+	// Size the arena once: Alloc then Reset keeps the capacity.
+	b.Alloc(n)
+	b.Reset()
+	b.File = bt.file
+	lines := bt.maxLines
+	if est := n/64 + 1; est < lines {
+		lines = est
+	}
+	b.Events = make([]shipper.Event, 0, lines)
+	return b
+}
+
+// flush sends the current batch, if it holds anything.
+func (bt *batcher) flush() {
+	if bt.b == nil || bt.err != nil {
+		return
+	}
+	b := bt.b
+	bt.b = nil
+	bt.bytes = 0
+	bt.err = bt.send(b, bt.end)
+	if bt.recycle {
+		bt.spare = b
+	}
+}
+
+// flushFramer emits the framer's pending logical line, then sends.
+func (bt *batcher) flushFramer() {
+	if bt.framer != nil {
+		bt.framer.Flush(bt.emitFn)
+	}
+	bt.flush()
+}
