@@ -1,0 +1,397 @@
+package parser
+
+import (
+	"errors"
+	"time"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+// Keys and values the parser writes. They are never modified: stages
+// replace a member's Key or Value slice, they do not write into it.
+var (
+	keyMessage      = []byte("message")
+	keyStream       = []byte("stream")
+	keyTimestampApp = []byte("@timestamp" + shipper.CollisionSuffix)
+	valStdout       = []byte(`"stdout"`)
+	valStderr       = []byte(`"stderr"`)
+)
+
+// role is what a top-level key means to the parser.
+type role uint8
+
+const (
+	roleNone role = iota
+	// time fields, in order of preference after time_field
+	roleTimeField // the configured time_field
+	roleAtTimestamp
+	roleTimestamp
+	roleTs
+	roleTime
+	roleAtT        // Serilog compact
+	roleTimeMillis // log4j2 JsonLayout
+	roleInstant    // log4j2 JsonLayout {"epochSecond":…,"nanoOfSecond":…}
+	// level fields, in order of preference
+	roleLevel
+	roleLvl
+	roleSeverity
+	roleLoglevel
+	roleLogDotLevel
+	roleAtL       // Serilog compact
+	roleLevelname // Python
+	// message fields, in order of preference; "log" is a message when it
+	// is a string and may hold "level" when it is an object.
+	roleMessage
+	roleMsg
+	roleAtM // Serilog rendered message
+	roleLog
+	roleAtMT // Serilog message template
+	numRoles
+)
+
+const (
+	firstTimeRole  = roleTimeField
+	lastTimeRole   = roleInstant
+	firstLevelRole = roleLevel
+	lastLevelRole  = roleLevelname
+)
+
+func classify(k []byte) role {
+	if len(k) < 2 || len(k) > 10 {
+		return roleNone
+	}
+	switch string(k) {
+	case "@timestamp":
+		return roleAtTimestamp
+	case "timestamp":
+		return roleTimestamp
+	case "ts":
+		return roleTs
+	case "time":
+		return roleTime
+	case "@t":
+		return roleAtT
+	case "timeMillis":
+		return roleTimeMillis
+	case "instant":
+		return roleInstant
+	case "level":
+		return roleLevel
+	case "lvl":
+		return roleLvl
+	case "severity":
+		return roleSeverity
+	case "loglevel":
+		return roleLoglevel
+	case "log.level":
+		return roleLogDotLevel
+	case "@l":
+		return roleAtL
+	case "levelname":
+		return roleLevelname
+	case "message":
+		return roleMessage
+	case "msg":
+		return roleMsg
+	case "@m":
+		return roleAtM
+	case "log":
+		return roleLog
+	case "@mt":
+		return roleAtMT
+	}
+	return roleNone
+}
+
+// json parses line as one JSON object. outer is the time the container
+// runtime recorded, used when the line has none; inContainer is set for a
+// container payload (no Docker envelope detection); extra are members the
+// container format adds (stream), appended unless the line has its own.
+func (s *state) json(line []byte, outer time.Time, inContainer bool, extra ...shipper.Member) {
+	ev := s.ev
+	ms, err := jsonscan.Members(s.members.take(s.left), line, s.p.maxDepth)
+	if err != nil {
+		if errors.Is(err, jsonscan.ErrDepth) {
+			ev.Tags |= shipper.TagDepthExceeded
+			s.stats.depth++
+		} else {
+			ev.Tags |= shipper.TagJSONParseFailure
+			s.stats.parseFail++
+		}
+		s.text(line, false, extra...)
+		ev.Time = outer
+		return
+	}
+	if !inContainer && (s.p.format == fmtAuto || s.p.format == fmtDocker) && isDocker(ms) {
+		s.docker(ms)
+		return
+	}
+	if !inContainer {
+		s.stats.json++
+	}
+	ms = s.fields(ms)
+	for _, x := range extra {
+		if !hasKey(ms, x.Key) {
+			ms = append(ms, x)
+		}
+	}
+	ev.Doc.Members = s.members.keep(ms)
+	if ev.Time.IsZero() {
+		ev.Time = outer
+	}
+}
+
+func hasKey(ms []shipper.Member, key []byte) bool {
+	for _, m := range ms {
+		if string(m.Key) == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// fields makes keys unique (last wins), then takes the event's time, level
+// and message from their members. It returns the members left.
+func (s *state) fields(ms []shipper.Member) []shipper.Member {
+	ms = s.dedupe(ms)
+	var at [numRoles]int // index+1 of the member with each role
+	for i := range ms {
+		r := classify(ms[i].Key)
+		if s.p.timeField != "" && string(ms[i].Key) == s.p.timeField {
+			r = roleTimeField
+		}
+		if r != roleNone {
+			at[r] = i + 1
+		}
+	}
+	ev := s.ev
+	removed := false
+
+	// Time: the first candidate that parses wins and is removed.
+	failed := false
+	for r := firstTimeRole; r <= lastTimeRole; r++ {
+		i := at[r] - 1
+		if i < 0 {
+			continue
+		}
+		t, ok := s.timeOf(ms[i].Value, r == roleTimeField)
+		if !ok {
+			failed = true
+			continue
+		}
+		ev.Time = t
+		ms[i].Key = nil
+		removed = true
+		break
+	}
+	if ev.Time.IsZero() && failed {
+		ev.Tags |= shipper.TagTimestampParseFailure
+		s.stats.tsFail++
+	}
+	// The encoder writes @timestamp itself; an application @timestamp it
+	// could not read is kept under another name, not made a duplicate key.
+	if i := at[roleAtTimestamp] - 1; i >= 0 && ms[i].Key != nil {
+		ms[i].Key = keyTimestampApp
+	}
+
+	// Level: the first candidate naming a known level wins and is removed.
+	for r := firstLevelRole; r <= lastLevelRole; r++ {
+		i := at[r] - 1
+		if i < 0 {
+			continue
+		}
+		if l, ok := parseLevel(ms[i].Value); ok {
+			ev.Level = l
+			ms[i].Key = nil
+			removed = true
+			break
+		}
+	}
+	if ev.Level == shipper.LevelUnknown {
+		if i := at[roleLog] - 1; i >= 0 && len(ms[i].Value) > 0 && ms[i].Value[0] == '{' {
+			s.levelInLog(&ms[i])
+		}
+	}
+	// Serilog's compact format leaves out @l for Information.
+	if ev.Level == shipper.LevelUnknown && at[roleAtT] != 0 && (at[roleAtM] != 0 || at[roleAtMT] != 0) && at[roleAtL] == 0 {
+		ev.Level = shipper.LevelInfo
+	}
+
+	// Message: a member named message stays; otherwise the first string
+	// among msg, @m, log and @mt is renamed to message (a rendered @mt is
+	// added and the template kept).
+	if at[roleMessage] == 0 {
+		for r := roleMsg; r <= roleAtMT; r++ {
+			i := at[r] - 1
+			if i < 0 || ms[i].Key == nil || !jsonscan.IsString(ms[i].Value) {
+				continue
+			}
+			if r == roleAtMT {
+				ms = append(ms, shipper.Member{Key: keyMessage, Value: s.renderTemplate(ms, ms[i].Value)})
+				break
+			}
+			ms[i].Key = keyMessage
+			break
+		}
+	}
+	if removed {
+		ms = compact(ms)
+	}
+	return ms
+}
+
+// compact drops the members whose Key was set to nil.
+func compact(ms []shipper.Member) []shipper.Member {
+	j := 0
+	for _, m := range ms {
+		if m.Key != nil {
+			ms[j] = m
+			j++
+		}
+	}
+	clear(ms[j:])
+	return ms[:j]
+}
+
+// dedupe makes keys unique, keeping the last value of a repeated key (as a
+// JSON decoder would) at the position of its last occurrence; keys written
+// with escapes are compared by their decoded text.
+func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
+	if len(ms) < 2 {
+		return ms
+	}
+	var seen uint64
+	dup := false
+	for i := range ms {
+		k := ms[i].Key
+		for _, c := range k {
+			if c == '\\' {
+				ms[i].Key = s.canonicalKey(k)
+				k = ms[i].Key
+				break
+			}
+		}
+		var h uint
+		if len(k) > 0 {
+			h = (uint(len(k))*7 + uint(k[0])*3 + uint(k[len(k)-1])) & 63
+		}
+		if seen&(1<<h) != 0 {
+			for j := 0; j < i; j++ {
+				if ms[j].Key != nil && string(ms[j].Key) == string(k) {
+					ms[j].Key = nil
+					dup = true
+				}
+			}
+		}
+		seen |= 1 << h
+	}
+	if dup {
+		ms = compact(ms)
+	}
+	return ms
+}
+
+// canonicalKey rewrites a key with escapes in the shortest escaping, so
+// that equal names are equal bytes.
+func (s *state) canonicalKey(k []byte) []byte {
+	var buf [128]byte
+	dec, ok := jsonscan.Unquote(buf[:0], k)
+	if !ok {
+		return k
+	}
+	out := jsonscan.AppendEscaped(s.b.Alloc(escapedLen(dec))[:0], dec)
+	return out
+}
+
+// timeOf reads a raw JSON value as a time. The configured time_field uses
+// time_layout when one is set.
+func (s *state) timeOf(v []byte, configured bool) (time.Time, bool) {
+	if len(v) == 0 {
+		return time.Time{}, false
+	}
+	unit, layout := unitGuess, ""
+	if configured {
+		unit, layout = s.p.timeUnit, s.p.timeLayout
+	}
+	switch c := v[0]; {
+	case c == '"':
+		str := v[1 : len(v)-1]
+		var buf [64]byte
+		for _, c := range str {
+			if c == '\\' {
+				dec, ok := jsonscan.Unquote(buf[:0], str)
+				if !ok {
+					return time.Time{}, false
+				}
+				str = dec
+				break
+			}
+		}
+		switch {
+		case layout != "":
+			t, err := time.ParseInLocation(layout, string(str), s.p.loc)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return fixYear(t, s.p.loc, s.ev.ReadTime), true
+		case unit != unitGuess:
+			return parseEpoch(str, unit)
+		}
+		return parseTimeString(str, s.p.loc, s.ev.ReadTime)
+	case c == '-' || isDigit(c):
+		return parseEpoch(v, unit)
+	case c == '{':
+		// log4j2's Instant: {"epochSecond":1732269600,"nanoOfSecond":123000000}
+		sec, ok := jsonscan.Get(v, "epochSecond")
+		if !ok {
+			return time.Time{}, false
+		}
+		t, ok := parseEpoch(sec, unitS)
+		if !ok {
+			return time.Time{}, false
+		}
+		if ns, ok := jsonscan.Get(v, "nanoOfSecond"); ok {
+			n, ok := digits(ns)
+			if !ok || n >= 1e9 {
+				return time.Time{}, false
+			}
+			t = t.Add(time.Duration(n))
+		}
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// levelInLog takes the level from a "log" object ({"level":"INFO",
+// "logger":…}, as ECS loggers nest it) and rewrites the object without it.
+func (s *state) levelInLog(m *shipper.Member) {
+	v, ok := jsonscan.Get(m.Value, "level")
+	if !ok {
+		return
+	}
+	l, ok := parseLevel(v)
+	if !ok {
+		return
+	}
+	s.ev.Level = l
+	out := s.b.Alloc(len(m.Value))[:0]
+	out = append(out, '{')
+	n := 0
+	jsonscan.EachMember(m.Value, func(k, v []byte) bool {
+		if jsonscan.KeyEqual(k, "level") {
+			return true
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = append(out, '"')
+		out = append(out, k...)
+		out = append(out, '"', ':')
+		out = append(out, v...)
+		return true
+	})
+	out = append(out, '}')
+	m.Value = out
+}

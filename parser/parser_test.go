@@ -1,0 +1,284 @@
+package parser
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/traceship/shipper"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var readTime = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func newParser(t testing.TB, mod func(*Config)) *Parser {
+	t.Helper()
+	cfg := DefaultConfig()
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+// parse runs lines through p as one batch and returns the events.
+func parse(p *Parser, lines ...string) []shipper.Event {
+	b := &shipper.Batch{}
+	for _, l := range lines {
+		b.Events = append(b.Events, shipper.Event{Raw: []byte(l), ReadTime: readTime})
+	}
+	p.Process(b)
+	return b.Events
+}
+
+// sameDoc compares two documents as JSON values, ignoring member order and
+// an empty "log" object (the encoder's business, not the parser's).
+func sameDoc(t *testing.T, got, want string) {
+	t.Helper()
+	var g, w map[string]any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("got invalid JSON %s: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("want invalid JSON %s: %v", want, err)
+	}
+	for _, m := range []map[string]any{g, w} {
+		if l, ok := m["log"].(map[string]any); ok && len(l) == 0 {
+			delete(m, "log")
+		}
+	}
+	if d := cmp.Diff(w, g); d != "" {
+		t.Errorf("document (-want +got):\n%s\ngot %s", d, got)
+	}
+}
+
+// doc parses one line and returns its document as the encoder writes it.
+func doc(t *testing.T, p *Parser, line string) string {
+	t.Helper()
+	ev := parse(p, line)[0]
+	out := shipper.AppendSource(nil, &ev)
+	if !json.Valid(out) {
+		t.Fatalf("document of %q is not valid JSON: %s", line, out)
+	}
+	return string(out)
+}
+
+func TestJSONLoggerConventions(t *testing.T) {
+	p := newParser(t, nil)
+	tests := []struct {
+		name, line, want string
+	}{
+		{"zap", `{"level":"info","ts":1732269600.123456,"caller":"pay/main.go:42","msg":"charged","amount":12.5}`,
+			`{"@timestamp":"2024-11-22T10:00:00.123456Z","message":"charged","log":{"level":"info"},"caller":"pay/main.go:42","amount":12.5}`},
+		{"zap dpanic", `{"level":"dpanic","ts":1732269600,"msg":"x"}`,
+			`{"@timestamp":"2024-11-22T10:00:00Z","message":"x","log":{"level":"fatal"}}`},
+		{"logrus", `{"level":"warning","msg":"slow","time":"2026-11-22T10:00:00+01:00","took":"3s"}`,
+			`{"@timestamp":"2026-11-22T09:00:00Z","message":"slow","log":{"level":"warn"},"took":"3s"}`},
+		{"slog", `{"time":"2026-11-22T10:00:00.5-05:00","level":"ERROR+2","msg":"boom","err":"eof"}`,
+			`{"@timestamp":"2026-11-22T15:00:00.5Z","message":"boom","log":{"level":"error"},"err":"eof"}`},
+		{"zerolog", `{"level":"debug","service":"inv","time":"2026-11-22T10:00:00Z","message":"reserved"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"reserved","log":{"level":"debug"},"service":"inv"}`},
+		{"log4j2 JsonLayout", `{"instant":{"epochSecond":1795341600,"nanoOfSecond":250000000},"thread":"main","level":"WARN","loggerName":"shop.Cart","message":"low stock","endOfBatch":false}`,
+			`{"@timestamp":"2026-11-22T10:00:00.25Z","message":"low stock","log":{"level":"warn"},"thread":"main","loggerName":"shop.Cart","endOfBatch":false}`},
+		{"log4j2 timeMillis", `{"timeMillis":1795341600250,"level":"FATAL","message":"down"}`,
+			`{"@timestamp":"2026-11-22T10:00:00.25Z","message":"down","log":{"level":"fatal"}}`},
+		{"ecs logging", `{"@timestamp":"2026-11-22T10:00:00.000Z","log.level":"CRITICAL","message":"x","ecs.version":"1.6.0"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","log":{"level":"fatal"},"ecs.version":"1.6.0"}`},
+		{"ecs nested log", `{"@timestamp":"2026-11-22T10:00:00Z","log":{"level":"ERR","logger":"db"},"message":"x"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","log":{"level":"error","logger":"db"}}`},
+		{"serilog compact", `{"@t":"2026-11-22T10:00:00.1234567Z","@mt":"Paid {Amount} for {User}","Amount":12,"User":"bob"}`,
+			`{"@timestamp":"2026-11-22T10:00:00.1234567Z","message":"Paid 12 for \"bob\"","log":{"level":"info"},"@mt":"Paid {Amount} for {User}","Amount":12,"User":"bob"}`},
+		{"serilog compact with @m and @l", `{"@t":"2026-11-22T10:00:00Z","@m":"oops","@l":"Warning","@x":"trace"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"oops","log":{"level":"warn"},"@x":"trace"}`},
+		{"bunyan", `{"name":"api","hostname":"h","pid":1,"level":30,"msg":"hi","time":"2026-11-22T10:00:00.000Z","v":0}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"hi","log":{"level":"info"},"name":"api","hostname":"h","pid":1,"v":0}`},
+		{"pino", `{"level":50,"time":1795341600000,"pid":7,"hostname":"h","msg":"failed"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"failed","log":{"level":"error"},"pid":7,"hostname":"h"}`},
+		{"python", `{"asctime":"x","levelname":"WARNING","message":"m","timestamp":"2026-11-22 10:00:00,123"}`,
+			`{"@timestamp":"2026-11-22T10:00:00.123Z","message":"m","log":{"level":"warn"},"asctime":"x"}`},
+		{"syslog severity", `{"severity":3,"msg":"e","ts":"1795341600"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"e","log":{"level":"error"}}`},
+		{"duplicate keys last wins", `{"a":1,"msg":"x","a":2,"ts":1795341600}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","a":2}`},
+		{"escaped duplicate key", `{"a":1,"\u0061":2,"ts":1795341600}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","a":2}`},
+		{"unknown level kept", `{"level":"loud","msg":"x","ts":1795341600}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","level":"loud"}`},
+		{"message wins over msg", `{"msg":"a","message":"b","ts":1795341600}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"b","msg":"a"}`},
+		{"non-string msg not renamed", `{"msg":{"a":1},"ts":1795341600}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","msg":{"a":1}}`},
+		{"time that is not a time is kept and the next one used", `{"time":"fast","ts":"2026-11-22T10:00:00Z","msg":"x"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","time":"fast"}`},
+		{"nested objects kept", `{"ts":1795341600,"http":{"req":{"method":"GET"}},"tags":["a"]}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","tags":["a"],"http":{"req":{"method":"GET"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sameDoc(t, doc(t, p, tt.line), tt.want)
+		})
+	}
+}
+
+func TestTimestampFormats(t *testing.T) {
+	berlin := newParser(t, func(c *Config) { c.Timezone = "Europe/Berlin" })
+	utc := newParser(t, nil)
+	want := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		value string
+		p     *Parser
+		want  time.Time
+	}{
+		{`"2026-11-22T10:00:00Z"`, utc, want},
+		{`"2026-11-22T10:00:00.123456789Z"`, utc, want.Add(123456789)},
+		{`"2026-11-22T11:30:00+01:30"`, utc, want},
+		{`"2026-11-22T05:00:00-0500"`, utc, want},
+		{`"2026-11-22 10:00:00.000"`, utc, want},
+		{`"2026-11-22 11:00:00.000"`, berlin, want},
+		{`"2026-11-22 10:00:00 +0000"`, berlin, want},
+		{`"2026-11-22 10:00:00 UTC"`, berlin, want},
+		{`"2026/11/22 10:00:00"`, utc, want},
+		{`"2026-11-22T10:00:00,5Z"`, utc, want.Add(500 * time.Millisecond)},
+		{`1795341600`, utc, want},
+		{`1795341600123`, utc, want.Add(123 * time.Millisecond)},
+		{`1795341600123456`, utc, want.Add(123456 * time.Microsecond)},
+		{`1795341600123456789`, utc, want.Add(123456789)},
+		{`1795341600.5`, utc, want.Add(500 * time.Millisecond)},
+		{`1.7953416e9`, utc, want},
+		{`"1795341600.25"`, utc, want.Add(250 * time.Millisecond)},
+		{`"22/Nov/2026:11:00:00 +0100"`, utc, want},
+		{`"Sun, 22 Nov 2026 10:00:00 GMT"`, utc, want},
+		{`"Nov 22 10:00:00"`, utc, want},
+		{`"2026\/11\/22 10:00:00"`, utc, want},
+	}
+	for _, tt := range tests {
+		ev := parse(tt.p, `{"ts":`+tt.value+`}`)[0]
+		if !ev.Time.Equal(tt.want) || ev.Time.Location() != time.UTC {
+			t.Errorf("ts %s: time %v, want %v in UTC", tt.value, ev.Time, tt.want)
+		}
+		if ev.Tags != 0 || len(ev.Doc.Members) != 0 {
+			t.Errorf("ts %s: tags %v, members %d; want the field consumed", tt.value, ev.Tags.Names(), len(ev.Doc.Members))
+		}
+	}
+	for _, bad := range []string{`"yesterday"`, `12`, `"2026-13-01T00:00:00Z"`, `"2026-02-30T00:00:00Z"`, `true`, `-1795341600`, `"2026-11-22T25:00:00Z"`} {
+		ev := parse(utc, `{"ts":`+bad+`}`)[0]
+		if !ev.Time.IsZero() || !ev.Tags.Has(shipper.TagTimestampParseFailure) {
+			t.Errorf("ts %s: time %v tags %v; want a parse failure", bad, ev.Time, ev.Tags.Names())
+		}
+		if v, ok := ev.Doc.Get("ts"); !ok || string(v) != bad {
+			t.Errorf("ts %s: original not kept: %s", bad, v)
+		}
+	}
+	ev := parse(utc, `{"msg":"no time"}`)[0]
+	if !ev.Tags.Has(shipper.TagTimestampMissing) || !ev.Time.IsZero() {
+		t.Errorf("no time field: tags %v", ev.Tags.Names())
+	}
+	ev = parse(utc, `{"@timestamp":"soon","msg":"x"}`)[0]
+	sameDoc(t, string(shipper.AppendSource(nil, &ev)), `{"@timestamp":"2026-11-22T12:00:00Z","message":"x","tags":["_timestamp_parse_failure"],"@timestamp_app":"soon"}`)
+}
+
+func TestConfiguredTimeField(t *testing.T) {
+	p := newParser(t, func(c *Config) { c.TimeField = "when"; c.TimeLayout = "02.01.2006 15:04" })
+	ev := parse(p, `{"when":"22.11.2026 10:00","ts":1,"msg":"x"}`)[0]
+	if want := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC); !ev.Time.Equal(want) {
+		t.Errorf("time_field: %v", ev.Time)
+	}
+	p = newParser(t, func(c *Config) { c.TimeField = "t_ms"; c.TimeLayout = LayoutUnixMs })
+	ev = parse(p, `{"t_ms":5000}`)[0]
+	if want := time.Unix(5, 0).UTC(); !ev.Time.Equal(want) {
+		t.Errorf("unix_ms: %v", ev.Time)
+	}
+}
+
+func TestLevels(t *testing.T) {
+	p := newParser(t, nil)
+	for in, want := range map[string]shipper.Level{
+		`"TRACE"`: shipper.LevelTrace, `"Verbose"`: shipper.LevelTrace, `"debug"`: shipper.LevelDebug,
+		`"DEBUG-4"`: shipper.LevelDebug, `"Information"`: shipper.LevelInfo, `"notice"`: shipper.LevelInfo,
+		`"WARNING"`: shipper.LevelWarn, `"warn"`: shipper.LevelWarn, `"ERR"`: shipper.LevelError,
+		`"error"`: shipper.LevelError, `"panic"`: shipper.LevelFatal, `"dpanic"`: shipper.LevelFatal,
+		`"CRITICAL"`: shipper.LevelFatal, `"fatal"`: shipper.LevelFatal, `10`: shipper.LevelTrace,
+		`20`: shipper.LevelDebug, `30`: shipper.LevelInfo, `40`: shipper.LevelWarn, `50`: shipper.LevelError,
+		`60`: shipper.LevelFatal, `0`: shipper.LevelFatal, `3`: shipper.LevelError, `4`: shipper.LevelWarn,
+		`6`: shipper.LevelInfo, `7`: shipper.LevelDebug, `"30"`: shipper.LevelInfo,
+	} {
+		ev := parse(p, `{"level":`+in+`}`)[0]
+		if ev.Level != want {
+			t.Errorf("level %s = %v, want %v", in, ev.Level, want)
+		}
+		if _, ok := ev.Doc.Get("level"); ok {
+			t.Errorf("level %s: member not removed", in)
+		}
+	}
+	for _, key := range []string{"lvl", "severity", "loglevel", "log.level", "@l", "levelname"} {
+		if ev := parse(p, `{"`+key+`":"warn"}`)[0]; ev.Level != shipper.LevelWarn {
+			t.Errorf("key %s not read as level", key)
+		}
+	}
+	for _, in := range []string{`"loud"`, `8`, `500`, `null`, `{"a":1}`} {
+		ev := parse(p, `{"level":`+in+`}`)[0]
+		if ev.Level != shipper.LevelUnknown {
+			t.Errorf("level %s = %v, want unknown", in, ev.Level)
+		}
+		if v, _ := ev.Doc.Get("level"); string(v) != in {
+			t.Errorf("level %s: member not kept", in)
+		}
+	}
+}
+
+func TestTextAndBrokenLines(t *testing.T) {
+	p := newParser(t, nil)
+	tests := []struct{ name, line, want string }{
+		{"plain", `hello "world"` + "\t!", `{"@timestamp":"2026-11-22T12:00:00Z","message":"hello \"world\"\t!","tags":["_timestamp_missing"]}`},
+		{"leading time and level", `2026-11-22 10:00:00,123 ERROR [main] c.e.Foo - boom`,
+			`{"@timestamp":"2026-11-22T10:00:00.123Z","message":"2026-11-22 10:00:00,123 ERROR [main] c.e.Foo - boom","log":{"level":"error"}}`},
+		{"invalid json", `{"level":"info","msg":"cut`, `{"@timestamp":"2026-11-22T12:00:00Z","message":"{\"level\":\"info\",\"msg\":\"cut","tags":["_json_parse_failure","_timestamp_missing"]}`},
+		{"invalid utf8 in json", "{\"msg\":\"caf\xe9\",\"ts\":1795341600}", `{"@timestamp":"2026-11-22T10:00:00Z","message":"caf` + "\ufffd" + `","tags":["_invalid_utf8"]}`},
+		{"invalid utf8 in text", "bad \xff byte", `{"@timestamp":"2026-11-22T12:00:00Z","message":"bad ` + "\ufffd" + ` byte","tags":["_timestamp_missing","_invalid_utf8"]}`},
+		{"crlf", "plain\r", `{"@timestamp":"2026-11-22T12:00:00Z","message":"plain","tags":["_timestamp_missing"]}`},
+		{"json array is text", `[1,2]`, `{"@timestamp":"2026-11-22T12:00:00Z","message":"[1,2]","tags":["_timestamp_missing"]}`},
+		{"empty", ``, `{"@timestamp":"2026-11-22T12:00:00Z","message":"","tags":["_timestamp_missing"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sameDoc(t, doc(t, p, tt.line), tt.want)
+		})
+	}
+	deep := `{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`
+	ev := parse(p, deep)[0]
+	if !ev.Tags.Has(shipper.TagDepthExceeded) || ev.Tags.Has(shipper.TagJSONParseFailure) {
+		t.Errorf("deep json: tags %v", ev.Tags.Names())
+	}
+	if v, _ := ev.Doc.Get("message"); shipper.String(v) != deep {
+		t.Errorf("deep json: message %s", v)
+	}
+}
+
+func TestProcessReplacesPreviousResults(t *testing.T) {
+	p := newParser(t, nil)
+	b := &shipper.Batch{Events: []shipper.Event{{Raw: []byte(`plain`), Level: shipper.LevelError, Time: readTime, Tags: shipper.TagMultiline}}}
+	p.Process(b)
+	ev := b.Events[0]
+	if ev.Level != shipper.LevelUnknown || !ev.Time.IsZero() || !ev.Tags.Has(shipper.TagMultiline) {
+		t.Errorf("stale fields: level %v time %v tags %v", ev.Level, ev.Time, ev.Tags.Names())
+	}
+	if s := p.Stats(); s.Events != 1 || s.Text != 1 || s.TimestampMissing != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestMembersDoNotOverlapBetweenEvents(t *testing.T) {
+	p := newParser(t, nil)
+	evs := parse(p, `{"a":1,"b":2}`, `{"c":3}`)
+	evs[0].Doc.Set("added", []byte(`true`))
+	if got := string(evs[1].Doc.Members[0].Key); got != "c" {
+		t.Fatalf("appending to event 0's members overwrote event 1's: %q", got)
+	}
+}
