@@ -152,6 +152,9 @@ func (bt *batcher) physical(line []byte, off, next int64, tags shipper.Tags) {
 		return
 	}
 	if len(line) == 0 {
+		if bt.err == nil {
+			bt.end = next // the next batch's range covers it
+		}
 		return
 	}
 	bt.add(line, src, tags)

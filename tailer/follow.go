@@ -1,0 +1,359 @@
+package tailer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/traceship/shipper"
+	"go.uber.org/zap"
+)
+
+var errStopped = errors.New("reader stopped")
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// follower reads one file (one registry entry) from its resume offset,
+// follows its growth, and exits when the file is closed for inactivity,
+// deleted and drained, truncated beyond repair, its input is stopped, or the
+// Tailer stops. It is the only goroutine that reads the file; the scanner
+// tells it about changes through wake and gone.
+type follower struct {
+	t    *Tailer
+	in   *inputState
+	e    *entry
+	f    *os.File
+	file *shipper.File
+	gz   bool
+
+	r   io.Reader // f, or a gzip reader on it
+	pos int64     // stream offset read so far
+	// sentEnd is the end of the last batch handed to Out: where a new reader
+	// of this entry must resume (everything before was handed out, nothing
+	// after was).
+	sentEnd int64
+
+	posA  atomic.Int64 // pos, for Files
+	sizeA atomic.Int64 // last size seen
+	wake  chan struct{}
+	gone  atomic.Bool
+
+	sp splitter
+	bt batcher
+}
+
+func (fl *follower) poke() {
+	select {
+	case fl.wake <- struct{}{}:
+	default:
+	}
+}
+
+// start positions the reader at offset start.
+func (fl *follower) start(start int64) error {
+	fl.sp = splitter{max: fl.in.spec.MaxLineBytes}
+	fl.bt = batcher{
+		file:     fl.file,
+		maxLines: fl.t.cfg.BatchMaxLines,
+		maxBytes: fl.t.cfg.BatchMaxBytes,
+		send:     fl.send,
+		sizeHint: func() int { return int(fl.sizeA.Load()-fl.pos) + 256 },
+	}
+	if fl.in.spec.NewFramer != nil {
+		fl.bt.framer = fl.in.spec.NewFramer(fl.file.Path)
+	}
+	fl.bt.init()
+	fl.pos, fl.sentEnd, fl.bt.end = start, start, start
+	fl.posA.Store(start)
+	if !fl.gz {
+		_, err := fl.f.Seek(start, io.SeekStart)
+		fl.r = fl.f
+		return err
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(fl.f, 64<<10))
+	if err != nil {
+		return fmt.Errorf("opening gzip stream: %w", err)
+	}
+	fl.r = zr
+	return nil
+}
+
+// send is the batcher's send: take budget, register with the tracker, hand
+// the batch to Out. It blocks while the pipeline is full (backpressure).
+func (fl *follower) send(b *shipper.Batch, end int64) error {
+	t := fl.t
+	// The budget counts the line bytes and the events holding them.
+	n := int64(len(b.Events)) * int64(unsafe.Sizeof(shipper.Event{}))
+	for i := range b.Events {
+		n += int64(len(b.Events[i].Raw))
+	}
+	if err := t.budget.acquire(t.ctx, fl.in.stop, n); err != nil {
+		return err
+	}
+	e := fl.e
+	seq := e.tr.push(end)
+	ack := shipper.NewAck(func() { t.acked(e, seq, n) })
+	b.Ack = ack
+	for i := range b.Events {
+		b.Events[i].Ack = ack
+	}
+	select {
+	case fl.in.spec.Out <- b:
+		fl.sentEnd = end
+		t.stats.batches.Add(1)
+		t.stats.lines.Add(int64(len(b.Events)))
+		return nil
+	case <-t.ctx.Done():
+		e.tr.unpush(seq)
+		t.budget.release(n)
+		return t.ctx.Err()
+	case <-fl.in.stop:
+		e.tr.unpush(seq)
+		t.budget.release(n)
+		return errStopped
+	}
+}
+
+// readAvailable reads to the current end of the stream, sending batches,
+// and sends the last partial batch. It returns the bytes read.
+func (fl *follower) readAvailable() (int64, error) {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		if err := fl.t.ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := fl.r.Read(buf)
+		if n > 0 {
+			fl.bt.readTime = fl.t.now()
+			fl.sp.feed(buf[:n], fl.pos, fl.bt.lineFn)
+			fl.pos += int64(n)
+			total += int64(n)
+			fl.posA.Store(fl.pos)
+			fl.t.stats.bytes.Add(int64(n))
+			if fl.bt.err != nil {
+				return total, fl.bt.err
+			}
+		}
+		if err == io.EOF || (err == nil && n == 0) {
+			fl.bt.flush()
+			return total, fl.bt.err
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// run is the follower's goroutine.
+func (fl *follower) run() {
+	t := fl.t
+	defer t.wg.Done()
+	defer fl.exit()
+	in := fl.in.spec
+	if fl.gz && fl.pos > 0 {
+		// Decompress up to the checkpoint (in this goroutine: it can take a while).
+		if _, err := io.CopyN(io.Discard, fl.r, fl.pos); err != nil {
+			t.log.Error("skipping to the checkpoint in a compressed file failed", zap.String("path", fl.file.Path),
+				zap.Int64("offset", fl.pos), zap.Error(err))
+			return
+		}
+	}
+	idleSince := t.now()
+	framerFlushed := true
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		n, err := fl.readAvailable()
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, errStopped) || t.ctx.Err() != nil {
+				return
+			}
+			t.stats.readErrors.Add(1)
+			t.log.Error("reading a file failed; it will be reopened at the next scan",
+				zap.String("path", fl.file.Path), zap.String("file_id", fl.file.ID), zap.Error(err))
+			return
+		}
+		if n > 0 {
+			idleSince = t.now()
+			framerFlushed = fl.bt.framer == nil
+		}
+		if fl.gz {
+			// A .gz file is complete: ship the last line and let it go.
+			fl.sp.finish(fl.pos, fl.bt.lineFn)
+			fl.bt.flushFramer()
+			if fl.bt.err == nil {
+				// Everything was handed out: the entry is complete.
+				fl.sentEnd = fl.pos
+				t.mu.Lock()
+				fl.e.size = fl.pos
+				t.mu.Unlock()
+			}
+			return
+		}
+		st, err := fl.f.Stat()
+		if err != nil {
+			t.log.Error("stat of an open file failed", zap.String("path", fl.file.Path), zap.Error(err))
+			return
+		}
+		size := st.Size()
+		fl.sizeA.Store(size)
+		if size < fl.pos || !fl.checkFingerprint() {
+			if !fl.restartTruncated(size) {
+				return
+			}
+			idleSince = t.now()
+			continue
+		}
+		if size > fl.pos {
+			continue
+		}
+		if fl.gone.Load() && nlink(st) == 0 {
+			// Deleted and drained: nobody can complete a partial last line.
+			fl.sp.finish(fl.pos, fl.bt.lineFn)
+			fl.bt.flushFramer()
+			return
+		}
+		// Wait for growth, a flush deadline or inactivity.
+		var wait time.Duration
+		if !framerFlushed {
+			wait = in.FlushAfter - t.now().Sub(idleSince)
+		} else {
+			wait = in.CloseInactive - t.now().Sub(idleSince)
+		}
+		if wait <= 0 {
+			if !framerFlushed {
+				fl.bt.flushFramer()
+				framerFlushed = true
+				if fl.bt.err != nil {
+					return
+				}
+				continue
+			}
+			if fl.sp.pending() {
+				t.log.Debug("closing an inactive file with an unfinished last line; it is read again when the file is reopened",
+					zap.String("path", fl.file.Path))
+			}
+			return
+		}
+		timer.Reset(wait)
+		select {
+		case <-fl.wake:
+		case <-timer.C:
+		case <-fl.in.stop:
+			return
+		case <-t.ctx.Done():
+			return
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// checkFingerprint re-reads the first bytes of the file: when they changed,
+// the file was truncated and rewritten past our offset between two looks. A
+// fingerprint shorter than fingerprintSize grows with the file.
+func (fl *follower) checkFingerprint() bool {
+	t := fl.t
+	t.mu.Lock()
+	fp := fl.e.fp
+	t.mu.Unlock()
+	var arr [fingerprintSize]byte
+	n, err := fl.f.ReadAt(arr[:], 0)
+	if err != nil && err != io.EOF {
+		return true // cannot tell; the size checks still apply
+	}
+	if n < fp.n || takeFingerprint(arr[:fp.n]) != fp {
+		return false
+	}
+	if n > fp.n {
+		t.mu.Lock()
+		fl.e.fp = takeFingerprint(arr[:n])
+		t.mu.Unlock()
+	}
+	return true
+}
+
+// restartTruncated handles a file truncated under us (copytruncate): the
+// old content's entry is done; the new content is a new file with a new ID
+// (its lines must not get the old lines' _ids), read from offset 0 through
+// the same descriptor.
+func (fl *follower) restartTruncated(size int64) bool {
+	t := fl.t
+	t.stats.truncations.Add(1)
+	t.log.Info("file truncated; reading it again from the start",
+		zap.String("path", fl.file.Path), zap.String("old_file_id", fl.file.ID), zap.Int64("old_offset", fl.pos), zap.Int64("size", size))
+	prefix := make([]byte, fingerprintSize)
+	n, err := fl.f.ReadAt(prefix, 0)
+	if err != nil && err != io.EOF {
+		t.log.Error("reading a truncated file's first bytes failed", zap.String("path", fl.file.Path), zap.Error(err))
+		return false
+	}
+	t.mu.Lock()
+	old := fl.e
+	ne := t.newEntry(fl.in, old.path, old.dev, old.ino, takeFingerprint(prefix[:n]), false, 0)
+	t.reg.remove(old)
+	old.follower = nil
+	ne.follower = fl
+	fl.e = ne
+	fl.file = &shipper.File{ID: ne.id, Path: fl.file.Path}
+	t.dirty.Store(true)
+	t.mu.Unlock()
+	framer := fl.bt.framer
+	if fl.in.spec.NewFramer != nil {
+		framer = fl.in.spec.NewFramer(fl.file.Path)
+	}
+	fl.bt.framer = framer
+	fl.bt.file = fl.file
+	fl.sp.reset()
+	fl.pos, fl.sentEnd, fl.bt.end = 0, 0, 0
+	fl.posA.Store(0)
+	if _, err := fl.f.Seek(0, io.SeekStart); err != nil {
+		return false
+	}
+	return true
+}
+
+// exit releases the file and records where a new reader must resume.
+func (fl *follower) exit() {
+	t := fl.t
+	fl.f.Close()
+	if c, ok := fl.r.(io.Closer); ok && fl.gz {
+		c.Close()
+	}
+	t.mu.Lock()
+	if fl.e.follower == fl {
+		fl.e.follower = nil
+		fl.e.readOffset = fl.sentEnd
+		if !fl.gz {
+			fl.e.size = fl.sizeA.Load()
+		}
+	}
+	delete(t.open, fl)
+	t.unmapPaths(fl)
+	t.mu.Unlock()
+	t.stats.closed.Add(1)
+	t.requestScan()
+}
+
+func nlink(st os.FileInfo) uint64 {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(sys.Nlink)
+	}
+	return 1
+}

@@ -1,0 +1,266 @@
+package tailer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+// RegistryFile is the name of the registry in the state directory.
+const RegistryFile = "tail-registry.jsonl"
+
+const registryVersion = 1
+
+// entry is the registry's record of one file of one input. The exported
+// (persisted) part is documented in design.md; the rest is runtime state,
+// guarded by the Tailer's mutex unless noted.
+type entry struct {
+	input string
+	id    string
+	path  string
+	dev   uint64
+	ino   uint64
+	fp    fingerprint
+	gz    bool
+	// acked is the offset up to which every line was acknowledged (atomic:
+	// written by ack callbacks).
+	acked atomic.Int64
+	// size is the last size seen (the decompressed size for a .gz read to its
+	// end, else 0 for .gz).
+	size int64
+	// seen is when the file was last found at a watched path (unix seconds).
+	seen int64
+	// first is when the file was first seen (unix nanoseconds).
+	first int64
+
+	// readOffset is where reading resumes when the file is reopened: the end
+	// of the last line handed out (never inside a framed line).
+	readOffset int64
+	// follower is the open reader, or nil.
+	follower *follower
+	// tr orders this file's acknowledgements (see tracker).
+	tr tracker
+}
+
+type regKey struct{ input, id string }
+type inodeKey struct {
+	input    string
+	dev, ino uint64
+}
+
+// registry holds the entries of all inputs, indexed by ID and by inode.
+type registry struct {
+	entries map[regKey]*entry
+	byInode map[inodeKey]*entry
+}
+
+func newRegistry() *registry {
+	return &registry{entries: make(map[regKey]*entry), byInode: make(map[inodeKey]*entry)}
+}
+
+func (r *registry) add(e *entry) {
+	r.entries[regKey{e.input, e.id}] = e
+	k := inodeKey{e.input, e.dev, e.ino}
+	// Two entries for one inode can only be an old file and the one that
+	// reused its inode: the newer wins.
+	if old := r.byInode[k]; old == nil || old.first <= e.first {
+		r.byInode[k] = e
+	}
+}
+
+func (r *registry) remove(e *entry) {
+	delete(r.entries, regKey{e.input, e.id})
+	k := inodeKey{e.input, e.dev, e.ino}
+	if r.byInode[k] == e {
+		delete(r.byInode, k)
+	}
+}
+
+// rekey moves e to another inode (its content now lives in a .gz file).
+func (r *registry) rekey(e *entry, dev, ino uint64) {
+	k := inodeKey{e.input, e.dev, e.ino}
+	if r.byInode[k] == e {
+		delete(r.byInode, k)
+	}
+	e.dev, e.ino = dev, ino
+	r.byInode[inodeKey{e.input, dev, ino}] = e
+}
+
+// diskEntry is one line of the registry file.
+type diskEntry struct {
+	Input  string `json:"input"`
+	ID     string `json:"id"`
+	Path   string `json:"path"`
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
+	FPLen  int    `json:"fp_len"`
+	FP     string `json:"fp"`
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"`
+	Gz     bool   `json:"gz,omitempty"`
+	Seen   int64  `json:"seen"`
+	First  int64  `json:"first"`
+}
+
+type diskHeader struct {
+	Version int `json:"version"`
+}
+
+// appendEntry writes e as one JSON line without reflection.
+func appendEntry(dst []byte, e *entry) []byte {
+	dst = append(dst, `{"input":`...)
+	dst = jsonscan.AppendString(dst, e.input)
+	dst = append(dst, `,"id":`...)
+	dst = jsonscan.AppendString(dst, e.id)
+	dst = append(dst, `,"path":`...)
+	dst = jsonscan.AppendString(dst, e.path)
+	dst = append(dst, `,"dev":`...)
+	dst = strconv.AppendUint(dst, e.dev, 10)
+	dst = append(dst, `,"ino":`...)
+	dst = strconv.AppendUint(dst, e.ino, 10)
+	dst = append(dst, `,"fp_len":`...)
+	dst = strconv.AppendInt(dst, int64(e.fp.n), 10)
+	dst = append(dst, `,"fp":"`...)
+	dst = hex.AppendEncode(dst, e.fp.sum[:])
+	dst = append(dst, `","offset":`...)
+	dst = strconv.AppendInt(dst, e.acked.Load(), 10)
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, e.size, 10)
+	if e.gz {
+		dst = append(dst, `,"gz":true`...)
+	}
+	dst = append(dst, `,"seen":`...)
+	dst = strconv.AppendInt(dst, e.seen, 10)
+	dst = append(dst, `,"first":`...)
+	dst = strconv.AppendInt(dst, e.first, 10)
+	return append(dst, "}\n"...)
+}
+
+// encode renders the whole registry, entries sorted by input and ID so that
+// the file is stable and diffable.
+func (r *registry) encode(dst []byte) []byte {
+	keys := make([]regKey, 0, len(r.entries))
+	for k := range r.entries {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].input != keys[j].input {
+			return keys[i].input < keys[j].input
+		}
+		return keys[i].id < keys[j].id
+	})
+	dst = append(dst, `{"version":1}`+"\n"...)
+	for _, k := range keys {
+		dst = appendEntry(dst, r.entries[k])
+	}
+	return dst
+}
+
+// decodeRegistry reads a registry file's content.
+func decodeRegistry(rd io.Reader) (*registry, error) {
+	r := newRegistry()
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		if line == 1 {
+			var h diskHeader
+			if err := json.Unmarshal(b, &h); err != nil {
+				return nil, fmt.Errorf("line 1: header: %w", err)
+			}
+			if h.Version != registryVersion {
+				return nil, fmt.Errorf("line 1: unsupported registry version %d (want %d)", h.Version, registryVersion)
+			}
+			continue
+		}
+		var d diskEntry
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		sum, err := hex.DecodeString(d.FP)
+		if err != nil || len(sum) != 16 || d.FPLen < 0 || d.FPLen > fingerprintSize || d.ID == "" {
+			return nil, fmt.Errorf("line %d: invalid entry", line)
+		}
+		e := &entry{input: d.Input, id: d.ID, path: d.Path, dev: d.Dev, ino: d.Ino, gz: d.Gz,
+			size: d.Size, seen: d.Seen, first: d.First, readOffset: d.Offset}
+		e.fp.n = d.FPLen
+		copy(e.fp.sum[:], sum)
+		e.acked.Store(d.Offset)
+		r.add(e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if line == 0 {
+		return nil, errors.New("empty file")
+	}
+	return r, nil
+}
+
+// loadRegistry reads dir's registry; a missing file is an empty registry.
+func loadRegistry(dir string) (*registry, error) {
+	f, err := os.Open(filepath.Join(dir, RegistryFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return newRegistry(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the registry: %w", err)
+	}
+	defer f.Close()
+	r, err := decodeRegistry(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the registry %s: %w", f.Name(), err)
+	}
+	return r, nil
+}
+
+// writeFileAtomic replaces dir/name with data: a temporary file is written
+// and fsynced, renamed over the old one, and the directory fsynced, so that
+// after a crash the file is either the old or the new content, never a mix.
+func writeFileAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("creating a temporary file: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", tmp.Name(), werr)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("renaming into place: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening the directory to sync it: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing the directory: %w", err)
+	}
+	return nil
+}

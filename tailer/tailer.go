@@ -1,0 +1,786 @@
+package tailer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/klauspost/compress/gzip"
+	"github.com/traceship/shipper"
+	"go.uber.org/zap"
+)
+
+// InputSpec is one input as the pipeline wires it: its settings, the
+// pipeline's framing and the channel its batches go to.
+type InputSpec struct {
+	// ID names the input's state in the registry: an input keeps its
+	// checkpoints across restarts and reloads as long as its ID is the same.
+	ID string
+	Input
+	// NewFramer, if not nil, gives each file its Framer.
+	NewFramer func(path string) shipper.Framer
+	// Out receives the batches. It should be bounded: when it is full, the
+	// input's readers wait. The Tailer never closes it.
+	Out chan<- *shipper.Batch
+}
+
+type inputState struct {
+	spec InputSpec
+	// stop is closed when the input is removed or replaced; its readers
+	// exit at once, recording where their successor resumes.
+	stop chan struct{}
+	// scanned is set after the input's first scan: start_at applies only to
+	// the files found then.
+	scanned  bool
+	lastScan time.Time
+}
+
+// Tailer follows the files of a set of inputs and keeps the registry of
+// their acknowledged offsets. Its methods are safe for concurrent use.
+type Tailer struct {
+	cfg Config
+	log *zap.Logger
+	now func() time.Time
+
+	ckMu    sync.Mutex // serialises Checkpoint
+	mu      sync.Mutex
+	reg     *registry
+	inputs  map[string]*inputState
+	open    map[*follower]struct{}
+	byPath  map[string]*follower
+	errSeen map[string]string
+	watched map[string]struct{}
+	running bool
+
+	ctx     context.Context
+	scanReq chan struct{}
+	budget  *inflight
+	wg      sync.WaitGroup
+	dirty   atomic.Bool
+	stats   counters
+}
+
+type counters struct {
+	lines, bytes, batches                         atomic.Int64
+	opened, closed, truncations                   atomic.Int64
+	openErrors, readErrors                        atomic.Int64
+	checkpoints, checkpointErrors, skippedMaxOpen atomic.Int64
+	registryEntries                               atomic.Int64
+}
+
+// Stats is a snapshot of the Tailer's counters.
+type Stats struct {
+	LinesRead, BytesRead, BatchesSent int64
+	// FilesOpen is the number of files open now.
+	FilesOpen                int64
+	FilesOpened, FilesClosed int64
+	Truncations              int64
+	OpenErrors, ReadErrors   int64
+	Checkpoints              int64
+	CheckpointErrors         int64
+	SkippedMaxOpen           int64
+	RegistryEntries          int64
+	InflightBytes            int64
+}
+
+// FileStatus describes one file the Tailer knows, for `shipper status` and
+// the bytes-behind metric (Size - AckedOffset).
+type FileStatus struct {
+	Input string
+	Path  string
+	ID    string
+	// Size is the file's size when last looked at (for a .gz file, its
+	// decompressed size once read to its end, else 0).
+	Size int64
+	// ReadOffset is how far the file was read; AckedOffset how far every line
+	// was acknowledged (what the registry records).
+	ReadOffset, AckedOffset int64
+	Open                    bool
+	Gz                      bool
+}
+
+// New returns a Tailer for cfg. It does not touch the filesystem: the
+// registry is loaded by Run.
+func New(cfg Config, logger *zap.Logger) (*Tailer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("tailer: invalid config: %w", err)
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("tailer: no state directory")
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	return &Tailer{
+		cfg:     cfg,
+		log:     logger,
+		now:     time.Now,
+		inputs:  make(map[string]*inputState),
+		open:    make(map[*follower]struct{}),
+		byPath:  make(map[string]*follower),
+		errSeen: make(map[string]string),
+		watched: make(map[string]struct{}),
+		scanReq: make(chan struct{}, 1),
+		budget:  newInflight(cfg.MaxInflightBytes),
+		ctx:     context.Background(),
+	}, nil
+}
+
+// SetInputs replaces the set of inputs; it may be called before and while
+// Run runs (config reload). Inputs are validated first; on error nothing
+// changes. The readers of every previous input stop where the last batch
+// they handed out ended (a pending framed or partial line is read again,
+// not lost) and the next scan resumes each file from there, so a reload
+// neither loses nor re-reads lines. Inputs whose ID is gone stop; their
+// registry entries are cleaned up after clean_removed like those of
+// deleted files.
+func (t *Tailer) SetInputs(inputs []InputSpec) error {
+	var errs []error
+	ids := make(map[string]bool)
+	for i, in := range inputs {
+		if in.ID == "" {
+			errs = append(errs, &shipper.FieldError{Path: fmt.Sprintf("inputs[%d]", i), Err: errors.New("input has no ID")})
+		} else if ids[in.ID] {
+			errs = append(errs, &shipper.FieldError{Path: fmt.Sprintf("inputs[%d]", i), Err: fmt.Errorf("duplicate input ID %q", in.ID)})
+		}
+		ids[in.ID] = true
+		if in.Out == nil {
+			errs = append(errs, &shipper.FieldError{Path: fmt.Sprintf("inputs[%d]", i), Err: errors.New("input has no output channel")})
+		}
+		if err := in.Input.Validate(); err != nil {
+			errs = append(errs, prefixErrors(fmt.Sprintf("inputs[%d]", i), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	old := t.inputs
+	t.inputs = make(map[string]*inputState, len(inputs))
+	for _, in := range inputs {
+		st := &inputState{spec: in, stop: make(chan struct{})}
+		if o := old[in.ID]; o != nil {
+			st.scanned = o.scanned
+		}
+		t.inputs[in.ID] = st
+	}
+	t.mu.Unlock()
+	for _, o := range old {
+		close(o.stop)
+	}
+	t.requestScan()
+	return nil
+}
+
+func prefixErrors(prefix string, err error) error {
+	var out []error
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		var fe *shipper.FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &shipper.FieldError{Path: prefix + "." + fe.Path, Err: fe.Err, Warning: fe.Warning})
+		} else {
+			out = append(out, &shipper.FieldError{Path: prefix, Err: e})
+		}
+	}
+	return errors.Join(out...)
+}
+
+func (t *Tailer) requestScan() {
+	select {
+	case t.scanReq <- struct{}{}:
+	default:
+	}
+}
+
+// Run loads the registry, follows the inputs' files until ctx is done, then
+// waits for its readers to stop and writes a final checkpoint. It does not
+// close the output channels. Acknowledgements that arrive after Run
+// returned are recorded by Checkpoint.
+func (t *Tailer) Run(ctx context.Context) error {
+	if err := os.MkdirAll(t.cfg.StateDir, 0o750); err != nil {
+		return fmt.Errorf("tailer: creating the state directory: %w", err)
+	}
+	reg, err := loadRegistry(t.cfg.StateDir)
+	if err != nil {
+		return fmt.Errorf("tailer: %w", err)
+	}
+	t.mu.Lock()
+	if t.running {
+		t.mu.Unlock()
+		return errors.New("tailer: Run called twice")
+	}
+	t.running = true
+	t.reg = reg
+	t.ctx = ctx
+	t.stats.registryEntries.Store(int64(len(reg.entries)))
+	t.mu.Unlock()
+
+	watcher, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.log.Warn("filesystem notifications unavailable; relying on the periodic rescan", zap.Error(err))
+		watcher = nil
+	}
+	var events chan fsnotify.Event
+	var werrs chan error
+	if watcher != nil {
+		events, werrs = watcher.Events, watcher.Errors
+	}
+
+	tick := time.NewTicker(t.minScanInterval())
+	defer tick.Stop()
+	ckpt := time.NewTicker(t.cfg.CheckpointInterval)
+	defer ckpt.Stop()
+
+	t.scan(watcher, true)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-t.scanReq:
+			t.scan(watcher, true)
+			tick.Reset(t.minScanInterval())
+		case <-tick.C:
+			t.scan(watcher, false)
+		case <-ckpt.C:
+			if err := t.Checkpoint(); err != nil {
+				t.log.Error("writing the registry failed; retrying at the next interval", zap.Error(err))
+			}
+		case ev := <-events:
+			t.onEvent(ev)
+		case err := <-werrs:
+			t.log.Warn("filesystem notification error; rescanning", zap.Error(err))
+			t.wakeAll()
+			t.scan(watcher, true)
+		}
+	}
+	if watcher != nil {
+		watcher.Close()
+	}
+	t.wg.Wait()
+	if err := t.Checkpoint(); err != nil {
+		return fmt.Errorf("tailer: final checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (t *Tailer) minScanInterval() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := time.Duration(0)
+	for _, in := range t.inputs {
+		if d == 0 || in.spec.ScanInterval < d {
+			d = in.spec.ScanInterval
+		}
+	}
+	if d == 0 {
+		d = 10 * time.Second
+	}
+	return d
+}
+
+func (t *Tailer) onEvent(ev fsnotify.Event) {
+	t.mu.Lock()
+	fl := t.byPath[ev.Name]
+	t.mu.Unlock()
+	if fl != nil && ev.Op&(fsnotify.Write|fsnotify.Chmod) != 0 {
+		fl.poke()
+		return
+	}
+	if fl != nil || ev.Op&fsnotify.Create != 0 || t.matchesAny(ev.Name) {
+		if fl != nil {
+			fl.poke()
+		}
+		t.requestScan()
+	}
+}
+
+func (t *Tailer) matchesAny(path string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, in := range t.inputs {
+		for _, p := range in.spec.Paths {
+			if matchPath(p, path) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (t *Tailer) wakeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for fl := range t.open {
+		fl.poke()
+	}
+}
+
+// Checkpoint writes the registry if anything changed since the last write.
+// Only acknowledged offsets are written. It also drops the entries of files
+// gone for longer than clean_removed.
+func (t *Tailer) Checkpoint() error {
+	t.ckMu.Lock()
+	defer t.ckMu.Unlock()
+	t.mu.Lock()
+	if t.reg == nil {
+		t.mu.Unlock()
+		return nil
+	}
+	t.clean()
+	if !t.dirty.Swap(false) {
+		t.mu.Unlock()
+		return nil
+	}
+	data := t.reg.encode(make([]byte, 0, 256*len(t.reg.entries)+64))
+	t.stats.registryEntries.Store(int64(len(t.reg.entries)))
+	t.mu.Unlock()
+	if err := writeFileAtomic(t.cfg.StateDir, RegistryFile, data); err != nil {
+		t.dirty.Store(true)
+		t.stats.checkpointErrors.Add(1)
+		return fmt.Errorf("tailer: writing the registry: %w", err)
+	}
+	t.stats.checkpoints.Add(1)
+	return nil
+}
+
+// clean removes entries of files not found for clean_removed. Called with
+// t.mu held.
+func (t *Tailer) clean() {
+	limit := t.now().Add(-t.cfg.CleanRemoved).Unix()
+	for _, e := range t.reg.entries {
+		if e.follower == nil && e.seen < limit {
+			t.reg.remove(e)
+			t.dirty.Store(true)
+		}
+	}
+}
+
+// acked is the done function of a batch's Ack.
+func (t *Tailer) acked(e *entry, seq uint64, n int64) {
+	t.budget.release(n)
+	if off := e.tr.ack(seq); off >= 0 {
+		e.acked.Store(off)
+		t.dirty.Store(true)
+	}
+}
+
+// newEntry creates and registers the entry of a file never seen. Called
+// with t.mu held.
+func (t *Tailer) newEntry(in *inputState, path string, dev, ino uint64, fp fingerprint, gz bool, offset int64) *entry {
+	now := t.now()
+	e := &entry{input: in.spec.ID, path: path, dev: dev, ino: ino, fp: fp, gz: gz,
+		seen: now.Unix(), first: now.UnixNano(), readOffset: offset}
+	e.id = followID(dev, ino, fp, e.first)
+	for t.reg.entries[regKey{e.input, e.id}] != nil { // same nanosecond, same file: never in practice
+		e.first++
+		e.id = followID(dev, ino, fp, e.first)
+	}
+	e.acked.Store(offset)
+	t.reg.add(e)
+	t.dirty.Store(true)
+	return e
+}
+
+// scan expands every input's patterns and opens, wakes or lets go of files.
+// all forces a scan of every input; otherwise only inputs whose
+// scan_interval elapsed are scanned.
+func (t *Tailer) scan(watcher *fsnotify.Watcher, all bool) {
+	if t.ctx.Err() != nil {
+		return
+	}
+	now := t.now()
+	t.mu.Lock()
+	inputs := make([]*inputState, 0, len(t.inputs))
+	for _, in := range t.inputs {
+		if all || now.Sub(in.lastScan) >= in.spec.ScanInterval {
+			in.lastScan = now
+			inputs = append(inputs, in)
+		}
+	}
+	t.mu.Unlock()
+	g := &globber{dirs: make(map[string]struct{}), onErr: t.reportPathError}
+	for _, in := range inputs {
+		t.scanInput(g, in)
+	}
+	if watcher != nil && len(inputs) > 0 {
+		t.updateWatches(watcher, g.dirs, len(inputs) == len(t.inputs))
+	}
+}
+
+func (t *Tailer) reportPathError(path string, err error) {
+	t.mu.Lock()
+	prev, seen := t.errSeen[path]
+	t.errSeen[path] = err.Error()
+	t.mu.Unlock()
+	if seen && prev == err.Error() {
+		return // logged once; retried at every scan
+	}
+	t.stats.openErrors.Add(1)
+	if errors.Is(err, syscall.ELOOP) {
+		t.log.Warn("symbolic link loop; skipping the path", zap.String("path", path), zap.Error(err))
+		return
+	}
+	t.log.Error("cannot read a watched path; other files keep flowing, retrying at every scan",
+		zap.String("path", path), zap.Error(err))
+}
+
+func (t *Tailer) clearPathError(path string) {
+	t.mu.Lock()
+	delete(t.errSeen, path)
+	t.mu.Unlock()
+}
+
+type found struct {
+	path     string
+	resolved string
+	dev, ino uint64
+	size     int64
+}
+
+func (t *Tailer) scanInput(g *globber, in *inputState) {
+	spec := in.spec
+	var paths []string
+	for _, p := range spec.Paths {
+		paths = g.expand(paths, p)
+	}
+	seen := make(map[uint64]map[uint64]bool)
+	var files []found
+	for _, p := range paths {
+		excluded := false
+		for _, x := range spec.Exclude {
+			if matchPath(x, p) {
+				excluded = true
+				break
+			}
+		}
+		if excluded {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			g.report(p, err)
+			continue
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			continue
+		}
+		dev, ino := uint64(sys.Dev), uint64(sys.Ino)
+		if seen[dev][ino] {
+			continue // the same file through another path (a symlink)
+		}
+		if seen[dev] == nil {
+			seen[dev] = make(map[uint64]bool)
+		}
+		seen[dev][ino] = true
+		resolved := p
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			resolved = r
+			if d := filepath.Dir(r); d != filepath.Dir(p) {
+				g.dirs[d] = struct{}{}
+			}
+		}
+		files = append(files, found{path: p, resolved: resolved, dev: dev, ino: ino, size: st.Size()})
+	}
+
+	now := t.now()
+	first := !in.scanned
+	in.scanned = true
+	present := make(map[*follower]bool)
+	for _, f := range files {
+		t.mu.Lock()
+		e := t.reg.byInode[inodeKey{spec.ID, f.dev, f.ino}]
+		if e != nil {
+			e.seen = now.Unix()
+			if fl := e.follower; fl != nil {
+				present[fl] = true
+				fl.gone.Store(false)
+				if fl.file.Path != f.path {
+					t.unmapPaths(fl)
+				}
+				t.mapPaths(fl, f)
+				grew := !fl.gz && f.size != fl.posA.Load()
+				t.mu.Unlock()
+				if grew {
+					fl.poke()
+				}
+				continue
+			}
+			if e.gz && e.size > 0 && e.readOffset >= e.size {
+				t.mu.Unlock()
+				continue // a .gz read to its end
+			}
+			if !e.gz && f.size == e.readOffset {
+				e.size = f.size
+				t.mu.Unlock()
+				continue // closed and not grown
+			}
+		}
+		if len(t.open) >= t.cfg.MaxOpenFiles {
+			t.mu.Unlock()
+			t.stats.skippedMaxOpen.Add(1)
+			continue
+		}
+		t.mu.Unlock()
+		if fl := t.openFile(in, f, first); fl != nil {
+			present[fl] = true
+		}
+	}
+	// Files of this input no longer found at any path: drain and let go.
+	t.mu.Lock()
+	for fl := range t.open {
+		if fl.in == in && !present[fl] {
+			fl.gone.Store(true)
+			fl.poke()
+		}
+	}
+	t.mu.Unlock()
+}
+
+// openFile opens a found file, matches it with the registry and starts its
+// reader. It returns nil when the file is not to be read now.
+func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
+	spec := in.spec
+	f, err := os.Open(fd.path)
+	if err != nil {
+		t.reportPathError(fd.path, fmt.Errorf("opening: %w", err))
+		return nil
+	}
+	t.clearPathError(fd.path)
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
+	st, err := f.Stat()
+	if err != nil {
+		t.reportPathError(fd.path, fmt.Errorf("stat: %w", err))
+		return nil
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	dev, ino, size := uint64(sys.Dev), uint64(sys.Ino), st.Size()
+
+	var head [3]byte
+	hn, _ := f.ReadAt(head[:], 0)
+	gz := bytes.Equal(head[:hn], gzipMagic)
+	prefix, err := readPrefix(f, gz)
+	if err != nil {
+		// A .gz being written (compression in progress) ends early: retry later.
+		t.log.Debug("cannot read a file's first bytes yet", zap.String("path", fd.path), zap.Error(err))
+		return nil
+	}
+	fp := takeFingerprint(prefix)
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ctx.Err() != nil || t.inputs[spec.ID] != in {
+		return nil
+	}
+	now := t.now()
+	e := t.reg.byInode[inodeKey{spec.ID, dev, ino}]
+	if e != nil && e.follower != nil {
+		return nil // raced with another scan
+	}
+	if e != nil {
+		sameContent := e.fp.n <= len(prefix) && takeFingerprint(prefix[:e.fp.n]) == e.fp
+		if !sameContent || (!gz && size < e.readOffset) {
+			// Inode reused by another file, or truncated while closed.
+			t.log.Info("file at a known inode has other content; reading it as a new file",
+				zap.String("path", fd.path), zap.String("old_file_id", e.id))
+			t.reg.remove(e)
+			e = nil
+		}
+	}
+	if e == nil && gz {
+		// A compressed copy of a file already (partly) read: same ID, resume.
+		if m := t.matchContent(spec.ID, prefix); m != nil {
+			if m.follower != nil {
+				return nil // its original is still being drained; look again later
+			}
+			t.log.Debug("compressed file continues a known file", zap.String("path", fd.path), zap.String("file_id", m.id),
+				zap.Int64("offset", m.readOffset))
+			t.reg.rekey(m, dev, ino)
+			m.gz = true
+			m.size = 0
+			e = m
+		}
+	}
+	if e == nil {
+		start := int64(0)
+		if firstScan && spec.StartAt == StartEnd && !gz {
+			start = size
+		}
+		e = t.newEntry(in, fd.path, dev, ino, fp, gz, start)
+	} else if len(prefix) > e.fp.n && !gz {
+		e.fp = fp
+	}
+	e.seen = now.Unix()
+	e.path = fd.path
+	if gz && e.readOffset > 0 && e.size > 0 && e.readOffset >= e.size {
+		return nil
+	}
+	fl := &follower{t: t, in: in, e: e, f: f, gz: gz, wake: make(chan struct{}, 1),
+		file: &shipper.File{ID: e.id, Path: fd.path}}
+	if !gz {
+		fl.sizeA.Store(size)
+	}
+	if err := fl.start(e.readOffset); err != nil {
+		t.log.Error("positioning a file failed", zap.String("path", fd.path), zap.Error(err))
+		return nil
+	}
+	keep = true
+	e.follower = fl
+	t.open[fl] = struct{}{}
+	t.mapPaths(fl, fd)
+	t.stats.opened.Add(1)
+	t.wg.Add(1)
+	go fl.run()
+	return fl
+}
+
+// matchContent finds a closed entry of input whose fingerprint matches the
+// start of content. Called with t.mu held.
+func (t *Tailer) matchContent(input string, prefix []byte) *entry {
+	var best *entry
+	sums := make(map[int]fingerprint)
+	for _, e := range t.reg.entries {
+		if e.input != input || e.fp.n == 0 || e.fp.n > len(prefix) || (best != nil && best.fp.n >= e.fp.n) {
+			continue
+		}
+		s, ok := sums[e.fp.n]
+		if !ok {
+			s = takeFingerprint(prefix[:e.fp.n])
+			sums[e.fp.n] = s
+		}
+		if s == e.fp {
+			best = e
+		}
+	}
+	return best
+}
+
+// readPrefix reads the first fingerprintSize bytes of the (decompressed)
+// content.
+func readPrefix(f *os.File, gz bool) ([]byte, error) {
+	buf := make([]byte, fingerprintSize)
+	if !gz {
+		n, err := f.ReadAt(buf, 0)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+	zr, err := gzip.NewReader(io.NewSectionReader(f, 0, 1<<62))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	n, err := io.ReadFull(zr, buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	if err == io.ErrUnexpectedEOF {
+		// Short content: make sure the stream really ended cleanly.
+		if _, err := zr.Read(make([]byte, 1)); err != io.EOF {
+			return nil, fmt.Errorf("incomplete gzip stream")
+		}
+	}
+	return buf[:n], nil
+}
+
+// mapPaths records the paths writes to fl's file are reported under.
+// Called with t.mu held.
+func (t *Tailer) mapPaths(fl *follower, f found) {
+	t.byPath[f.path] = fl
+	t.byPath[f.resolved] = fl
+}
+
+func (t *Tailer) unmapPaths(fl *follower) {
+	for p, x := range t.byPath {
+		if x == fl {
+			delete(t.byPath, p)
+		}
+	}
+}
+
+func (t *Tailer) updateWatches(w *fsnotify.Watcher, dirs map[string]struct{}, complete bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for d := range dirs {
+		if _, ok := t.watched[d]; ok {
+			continue
+		}
+		if err := w.Add(d); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.log.Warn("cannot watch a directory; its changes are seen at the next rescan", zap.String("dir", d), zap.Error(err))
+			}
+			continue
+		}
+		t.watched[d] = struct{}{}
+	}
+	if !complete {
+		return
+	}
+	for d := range t.watched {
+		if _, ok := dirs[d]; !ok {
+			w.Remove(d)
+			delete(t.watched, d)
+		}
+	}
+}
+
+// Files returns the status of every file in the registry.
+func (t *Tailer) Files() []FileStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reg == nil {
+		return nil
+	}
+	out := make([]FileStatus, 0, len(t.reg.entries))
+	for _, e := range t.reg.entries {
+		s := FileStatus{Input: e.input, Path: e.path, ID: e.id, Size: e.size, ReadOffset: e.readOffset,
+			AckedOffset: e.acked.Load(), Gz: e.gz}
+		if fl := e.follower; fl != nil {
+			s.Open = true
+			s.ReadOffset = fl.posA.Load()
+			if !fl.gz {
+				s.Size = fl.sizeA.Load()
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Stats returns a snapshot of the counters.
+func (t *Tailer) Stats() Stats {
+	t.mu.Lock()
+	open := int64(len(t.open))
+	t.mu.Unlock()
+	c := &t.stats
+	return Stats{
+		LinesRead: c.lines.Load(), BytesRead: c.bytes.Load(), BatchesSent: c.batches.Load(),
+		FilesOpen: open, FilesOpened: c.opened.Load(), FilesClosed: c.closed.Load(),
+		Truncations: c.truncations.Load(), OpenErrors: c.openErrors.Load(), ReadErrors: c.readErrors.Load(),
+		Checkpoints: c.checkpoints.Load(), CheckpointErrors: c.checkpointErrors.Load(),
+		SkippedMaxOpen: c.skippedMaxOpen.Load(), RegistryEntries: c.registryEntries.Load(),
+		InflightBytes: t.budget.inUse(),
+	}
+}
