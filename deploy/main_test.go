@@ -1,0 +1,87 @@
+package deploy
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// repoRoot is the repository root, relative to this package's directory
+// (where `go test` runs the tests).
+const repoRoot = ".."
+
+// assets are the deployment files by path relative to the repository root.
+// The checks take them from memory so that the mutation tests can hand them
+// broken copies.
+type assets map[string][]byte
+
+// deployFiles lists every file the checks read (Kubernetes manifests are
+// found by listing their directory, so a new manifest is not forgotten).
+func loadAssets(t *testing.T) assets {
+	t.Helper()
+	a := assets{}
+	names := []string{
+		"Dockerfile",
+		".dockerignore",
+		"go.mod",
+		"docker-compose.yml",
+		"deploy/compose/pipelines.yaml",
+		"deploy/compose/demo-app.sh",
+		"deploy/systemd/shipper.service",
+		"deploy/systemd/README.md",
+	}
+	manifests, err := filepath.Glob(filepath.Join(repoRoot, "deploy/kubernetes/*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(manifests) == 0 {
+		t.Fatal("no manifests in deploy/kubernetes")
+	}
+	for _, m := range manifests {
+		rel, _ := filepath.Rel(repoRoot, m)
+		names = append(names, filepath.ToSlash(rel))
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(repoRoot, n))
+		if err != nil {
+			t.Fatalf("reading deployment file: %v", err)
+		}
+		a[n] = data
+	}
+	return a
+}
+
+// under returns the names of the assets in dir, sorted.
+func (a assets) under(dir string) []string {
+	var out []string
+	for n := range a {
+		if strings.HasPrefix(n, dir+"/") {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// problems collects what a check found wrong, one readable sentence each.
+type problems []string
+
+func (p *problems) addf(format string, args ...any) {
+	*p = append(*p, fmt.Sprintf(format, args...))
+}
+
+func reportProblems(t *testing.T, ps problems) {
+	t.Helper()
+	for _, p := range ps {
+		t.Error(p)
+	}
+}
