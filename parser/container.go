@@ -15,6 +15,7 @@ type criLine struct {
 	partial bool   // tag P: the payload continues on the next line
 	payload []byte
 	prefix  int // bytes before the payload
+	tagPos  int // offset of the tag
 }
 
 // splitCRI reports whether line is a CRI line and splits it.
@@ -42,6 +43,7 @@ func splitCRI(line []byte) (c criLine, ok bool) {
 		return c, false
 	}
 	c.partial = rest[0] == 'P'
+	c.tagPos = n + 1 + 7
 	c.prefix = n + 1 + 7 + end
 	if end < len(rest) {
 		c.prefix++

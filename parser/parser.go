@@ -48,6 +48,7 @@ type multiline struct {
 	start    *regexp.Regexp
 	maxLines int
 	maxBytes int
+	timeout  time.Duration
 }
 
 // New returns a parser for cfg, which must be valid (see Config.Validate;
@@ -93,6 +94,7 @@ func New(cfg Config) (*Parser, error) {
 			start:    regexp.MustCompile(m.StartPattern), // validated above
 			maxLines: m.MaxLines,
 			maxBytes: m.MaxBytes,
+			timeout:  m.Timeout,
 		}
 	}
 	return p, nil
@@ -123,9 +125,9 @@ type Stats struct {
 }
 
 type counters struct {
-	events, json, cri, docker, logfmt, text                       atomic.Uint64
-	parseFail, depth, utf8, tsMissing, tsFail                     atomic.Uint64
-	partialsJoined, partialTooLong, multilineJoined               atomic.Uint64
+	events, json, cri, docker, logfmt, text         atomic.Uint64
+	parseFail, depth, utf8, tsMissing, tsFail       atomic.Uint64
+	partialsJoined, partialTooLong, multilineJoined atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -143,7 +145,7 @@ func (p *Parser) Stats() Stats {
 
 // batchStats counts one Process call, added to the shared atomics once.
 type batchStats struct {
-	events, json, cri, docker, logfmt, text  uint64
+	events, json, cri, docker, logfmt, text   uint64
 	parseFail, depth, utf8, tsMissing, tsFail uint64
 }
 
