@@ -1,0 +1,292 @@
+package redact
+
+// Card detection: a byte scanner, no regular expression.
+//
+// A candidate is a run of digit groups separated by single spaces or dashes
+// ("4111111111111111", "4111 1111 1111 1111", "3782-822463-10005"). Any
+// contiguous sequence of whole groups holding 13 to 19 digits is a card when
+// it passes the Luhn check and its prefix and length belong to a real scheme.
+// Trying every sequence of whole groups (not only the whole run) is what
+// catches a card written next to another number ("qty 2 4111 1111 1111
+// 1111").
+//
+// A run is not a card candidate where it is glued to something that makes it
+// part of another token: an ASCII letter on either side (hex ids, hashes,
+// "v4111..."), a leading '+' (phone numbers), or a '.' joining it to more
+// digits (decimals, versions, IP addresses). A run shaped like a UUID
+// (8-4-4-4-12) is not a candidate either.
+
+// byte classes for the scanner
+const (
+	clsDigit = 1 << iota
+	clsSep   // ' ' or '-': may join digit groups
+	clsAlpha // ASCII letter: glues to a digit run
+)
+
+var class = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsDigit
+	}
+	t[' '], t['-'] = clsSep, clsSep
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = clsAlpha
+		t[c-'a'+'A'] = clsAlpha
+	}
+	return t
+}()
+
+const (
+	minPAN = 13
+	maxPAN = 19
+)
+
+// maybeCard is the cheap pre-check: it reports whether s holds a stretch of
+// at least minPAN bytes that are all digits or separators with at least
+// minPAN digits in it. It probes one byte in minPAN: a stretch of minPAN such
+// bytes must contain a probe, so a probe that hits anything else lets the
+// scan jump ahead. Most log text costs a few dozen probes.
+func maybeCard(s []byte) bool {
+	n := len(s)
+	lo := 0 // s[lo:] has not been examined yet
+	for p := minPAN - 1; p < n; {
+		if class[s[p]]&(clsDigit|clsSep) == 0 {
+			lo = p + 1
+			p += minPAN
+			continue
+		}
+		a := p
+		for a > lo && class[s[a-1]]&(clsDigit|clsSep) != 0 {
+			a--
+		}
+		b := p + 1
+		for b < n && class[s[b]]&(clsDigit|clsSep) != 0 {
+			b++
+		}
+		if b-a >= minPAN {
+			digits := 0
+			for _, c := range s[a:b] {
+				if c <= '9' && c >= '0' {
+					digits++
+				}
+			}
+			if digits >= minPAN {
+				return true
+			}
+		}
+		lo = b + 1
+		p = b + minPAN
+	}
+	return false
+}
+
+// span is a byte range [start, end) of a text.
+type span struct{ start, end int }
+
+// findCards appends to dst the spans of the cards in s, in order, not
+// overlapping. Each span starts at a card's first digit and ends after its
+// last. groups is scratch space; the grown slice is returned for reuse.
+func findCards(dst, groups []span, s []byte) ([]span, []span) {
+	if !maybeCard(s) {
+		return dst, groups
+	}
+	n := len(s)
+	for i := 0; i < n; {
+		if class[s[i]] != clsDigit {
+			i++
+			continue
+		}
+		// A maximal run of digit groups starts at i.
+		runStart := i
+		groups = groups[:0]
+		for {
+			j := i
+			for j < n && class[s[j]] == clsDigit {
+				j++
+			}
+			groups = append(groups, span{i, j})
+			i = j
+			if j+1 < n && class[s[j]] == clsSep && class[s[j+1]] == clsDigit {
+				i = j + 1
+				continue
+			}
+			break
+		}
+		if i-runStart >= minPAN {
+			dst = cardsInGroups(dst, s, groups, runStart, i)
+		}
+	}
+	return dst, groups
+}
+
+// cardsInGroups finds the cards among the digit groups g of the run
+// s[runStart:runEnd].
+//
+// Card-like groupings win: the first pass only joins groups of three or more
+// digits (4-4-4-4, 4-6-5, 4-4-4-4-3, or one contiguous group), so in
+// "ids 7 8 6011 0009 9013 9424 9" the card is the four middle groups. The
+// second pass joins any groups left over, so a card written in odd groups is
+// still caught. From each starting group the longest valid card is taken.
+func cardsInGroups(dst []span, s []byte, g []span, runStart, runEnd int) []span {
+	if isUUIDShape(s, g) {
+		return dst
+	}
+	leftGlued := glued(s, runStart, true)
+	rightGlued := glued(s, runEnd, false)
+	// used marks groups taken by a card; runs have few groups, and a long
+	// one is handled in windows of 64 (a card has at most 19 groups).
+	first := len(dst)
+	for base := 0; base < len(g); base += 44 {
+		w := g[base:min(len(g), base+64)]
+		var used uint64
+		for pass := 0; pass < 2; pass++ {
+			for i := 0; i < len(w); i++ {
+				if used&(1<<i) != 0 || (base+i == 0 && leftGlued) || (pass == 0 && w[i].end-w[i].start < 3) {
+					continue
+				}
+				best, nd := -1, 0
+				var digits [maxPAN]byte
+				for j := i; j < len(w) && used&(1<<j) == 0; j++ {
+					l := w[j].end - w[j].start
+					if nd+l > maxPAN || (pass == 0 && l < 3) {
+						break
+					}
+					copy(digits[nd:], s[w[j].start:w[j].end])
+					nd += l
+					if nd >= minPAN && !(base+j == len(g)-1 && rightGlued) && isPAN(digits[:nd]) {
+						best = j
+					}
+				}
+				if best < 0 {
+					continue
+				}
+				for k := i; k <= best; k++ {
+					used |= 1 << k
+				}
+				dst = append(dst, span{w[i].start, w[best].end})
+				i = best
+			}
+		}
+	}
+	sortSpans(dst[first:])
+	return append(dst[:first], dropOverlaps(dst[first:])...)
+}
+
+// glued reports whether the digit run starting (left) or ending (!left) at
+// off is stuck to a neighbour that makes it part of another token.
+func glued(s []byte, off int, left bool) bool {
+	if left {
+		if off == 0 {
+			return false
+		}
+		c := s[off-1]
+		return class[c] == clsAlpha || c == '+' ||
+			(c == '.' && off >= 2 && class[s[off-2]] == clsDigit)
+	}
+	if off >= len(s) {
+		return false
+	}
+	c := s[off]
+	return class[c] == clsAlpha || (c == '.' && off+1 < len(s) && class[s[off+1]] == clsDigit)
+}
+
+func isUUIDShape(s []byte, g []span) bool {
+	if len(g) != 5 {
+		return false
+	}
+	want := [5]int{8, 4, 4, 4, 12}
+	for i, sp := range g {
+		if sp.end-sp.start != want[i] {
+			return false
+		}
+		if i > 0 && s[sp.start-1] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isPAN reports whether d (ASCII digits) passes the Luhn check and matches
+// a card scheme's prefix and length.
+func isPAN(d []byte) bool {
+	return len(d) >= minPAN && len(d) <= maxPAN && schemeLength(d) && luhn(d)
+}
+
+func luhn(d []byte) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if double {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// prefix returns the number formed by the first k digits of d.
+func prefix(d []byte, k int) int {
+	v := 0
+	for _, c := range d[:k] {
+		v = v*10 + int(c-'0')
+	}
+	return v
+}
+
+// schemeLength reports whether d's issuer prefix (IIN) belongs to a card
+// scheme that issues numbers of len(d) digits. The ranges are the public IIN
+// ranges of the schemes; where schemes overlap the union of lengths is used,
+// because a false negative leaks a card while a false positive only masks a
+// number.
+func schemeLength(d []byte) bool {
+	n := len(d)
+	p2 := prefix(d, 2)
+	p4 := prefix(d, 4)
+	switch d[0] {
+	case '1':
+		// GPN (Indonesia) 1946. UATP (1, 15 digits) is left out: it
+		// would take every 15-digit number starting with 1.
+		return p4 == 1946 && (n == 16 || n == 18 || n == 19)
+	case '2':
+		switch {
+		case p4 >= 2200 && p4 <= 2204: // Mir
+			return n >= 16
+		case p4 >= 2221 && p4 <= 2720: // Mastercard
+			return n == 16
+		}
+	case '3':
+		switch {
+		case p2 == 34 || p2 == 37: // American Express
+			return n == 15
+		case p4 >= 3528 && p4 <= 3589: // JCB
+			return n >= 16
+		case p2 == 30 && prefix(d, 3) <= 305, p4 == 3095, p2 == 36, p2 == 38, p2 == 39: // Diners Club
+			return n >= 14
+		}
+	case '4': // Visa, Visa Electron
+		return n == 13 || n == 16 || n == 19
+	case '5':
+		switch {
+		case p2 >= 51 && p2 <= 55: // Mastercard
+			return n == 16
+		case p2 == 50 || (p2 >= 56 && p2 <= 58): // Maestro, Verve, Dankort
+			return true
+		}
+	case '6': // Discover, UnionPay, Maestro, RuPay, Troy, InstaPayment, ...
+		return true
+	case '8':
+		switch {
+		case p2 == 81: // UnionPay
+			return n >= 16
+		case p2 == 82 || p4 == 8600: // RuPay, UzCard
+			return n == 16
+		}
+	case '9':
+		return (p4 == 9792 || p4 == 9860) && n == 16 // Troy, Humo
+	}
+	return false
+}

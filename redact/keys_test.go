@@ -1,0 +1,62 @@
+package redact
+
+import "testing"
+
+func TestKeyClassification(t *testing.T) {
+	m := newKeyMatcher([]string{"pin", "session_id"})
+	var kw keyWords
+	for _, c := range []struct {
+		key  string
+		want keyClass
+	}{
+		// The list, with case and separator variations.
+		{"password", keySensitive}, {"Password", keySensitive}, {"PASSWORD", keySensitive},
+		{"passwd", keySensitive}, {"secret", keySensitive}, {"token", keySensitive},
+		{"api_key", keySensitive}, {"api-key", keySensitive}, {"apiKey", keySensitive},
+		{"APIKey", keySensitive}, {"apikey", keySensitive}, {"x-api-key", keySensitive},
+		{"authorization", keySensitive}, {"Authorization", keySensitive}, {"Proxy-Authorization", keySensitive},
+		{"cookie", keySensitive}, {"Cookie", keySensitive}, {"set-cookie", keySensitive}, {"Set-Cookie", keySensitive},
+		{"cvv", keySensitive}, {"cvv2", keySensitive}, {"cvc", keySensitive}, {"ssn", keySensitive}, {"userSSN", keySensitive},
+		{"card_number", keySensitive}, {"cardNumber", keySensitive}, {"credit_card", keySensitive},
+		{"creditCardNumber", keySensitive}, {"pan", keySensitive}, {"PAN", keySensitive},
+		// Word parts anywhere in the key.
+		{"db_password", keySensitive}, {"password_hash", keySensitive}, {"access_token", keySensitive},
+		{"X-Auth-Token", keySensitive}, {"client_secret", keySensitive}, {"aws_secret_access_key", keySensitive},
+		{"request.headers.authorization", keySensitive}, {"private_key", keySensitive},
+		// Not secrets: other words, and descriptors of a secret.
+		{"span_id", keyTraceID}, {"trace_id", keyTraceID}, {"dd.trace_id", keyTraceID}, {"traceId", keyTraceID},
+		{"parent_id", keyTraceID}, {"x-datadog-parent-id", keyTraceID}, {"spanid", keyTraceID},
+		{"tokens_used", keyPlain}, {"prompt_tokens", keyPlain}, {"secretary", keyPlain}, {"panel", keyPlain},
+		{"span", keyPlain}, {"japan", keyPlain}, {"company", keyPlain}, {"token_type", keyPlain},
+		{"token_count", keyPlain}, {"password_length", keyPlain}, {"secret_name", keyPlain},
+		{"token_expires_in", keyPlain}, {"message", keyPlain}, {"level", keyPlain}, {"ts", keyPlain},
+		{"", keyPlain}, {"___", keyPlain},
+		// Extra terms match like the built-in ones.
+		{"pin", keySensitive}, {"user_pin", keySensitive}, {"sessionId", keySensitive}, {"pinned", keyPlain},
+	} {
+		if got := m.matchKey(&kw, []byte(c.key)); got != c.want {
+			t.Errorf("%q: class %d, want %d", c.key, got, c.want)
+		}
+	}
+}
+
+func TestGlob(t *testing.T) {
+	for _, c := range []struct {
+		g, p string
+		want bool
+	}{
+		{"*.password", "a.password", true},
+		{"*.password", "a.b.password", true},
+		{"*.password", "password", false},
+		{"user.email", "user.email", true},
+		{"user.email", "user.emails", false},
+		{"user.?mail", "user.email", true},
+		{"*", "", true},
+		{"a*b*c", "axxbyyc", true},
+		{"a*b*c", "axxbyy", false},
+	} {
+		if got := glob(c.g, []byte(c.p)); got != c.want {
+			t.Errorf("glob(%q, %q) = %v", c.g, c.p, got)
+		}
+	}
+}

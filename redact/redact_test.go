@@ -1,0 +1,216 @@
+package redact
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/traceship/shipper"
+)
+
+func TestProcessCardsInEveryPosition(t *testing.T) {
+	r := newDefault(t)
+	for _, c := range testCards {
+		last4 := c.pan[len(c.pan)-4:]
+		for _, sep := range []string{"", " ", "-"} {
+			pan := group(c.pan, sep)
+			for _, tmpl := range []string{
+				`{"card":"%s"}`,
+				`{"msg":"charged card %s for 12.50 EUR"}`,
+				`{"req":{"body":{"payment":{"number":"%s"}}}}`,
+				`{"items":["a",["%s"],{"x":"%s"}]}`,
+				`{"url":"https://shop.example/pay?card=%s&exp=12%2F25"}`,
+				`{"msg":"line1\n%s\tline3"}`,
+			} {
+				line := strings.ReplaceAll(tmpl, "%s", pan)
+				out, tags := processLine(t, r, line)
+				if strings.Contains(out, pan) || strings.Contains(out, c.pan) {
+					t.Errorf("%s leaked: %s", c.brand, out)
+				}
+				if !strings.Contains(strings.NewReplacer(" ", "", "-", "").Replace(out), last4) || !tags.Has(shipper.TagRedacted) {
+					t.Errorf("%s: want masked with last four %s and tagged, got %v %s", c.brand, last4, tags.Names(), out)
+				}
+				if !json.Valid([]byte(out)) {
+					t.Errorf("invalid JSON: %s", out)
+				}
+			}
+		}
+		// A PAN written as a JSON number becomes a masked string.
+		out, _ := processLine(t, r, `{"a":{"value":`+c.pan+`},"b":[`+c.pan+`]}`)
+		want := strings.Repeat("*", len(c.pan)-4) + last4
+		if out != `{"a":{"value":"`+want+`"},"b":["`+want+`"]}` {
+			t.Errorf("%s as a number: %s", c.brand, out)
+		}
+	}
+}
+
+func TestProcessHardNegativesUntouched(t *testing.T) {
+	r := newDefault(t)
+	// 4111111111111111111 is a valid Visa-19: under a trace/span id key it
+	// is an id (Datadog writes 64-bit ids in decimal).
+	for _, line := range []string{
+		`{"ts":1732290000123,"time_ns":1732290000123456789,"epoch_us":"1732290000123456"}`,
+		`{"dd.trace_id":4111111111111111111,"dd.span_id":"4111111111111111111","dd":{"trace_id":"4111111111111111111","span_id":4111111111111111111}}`,
+		`{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`,
+		`{"phone":"+1 415-555-0132","mobile":"+4222222222222","fax":"+49 30 12345678"}`,
+		`{"order_id":"ORD-20241122-000123","order":1234567890123,"invoice":"INV 2024 000 123"}`,
+		`{"uuid":"123e4567-e89b-12d3-a456-426614174000","id":"41111111-1111-1111-1111-111111111111"}`,
+		`{"ip":"192.168.100.200","peer":"10.0.0.1:8080","ipv6":"2001:db8::1"}`,
+		`{"amount":1234567.89,"total":"4111111111111111.25","ratio":0.30000000000000004,"big":1e21}`,
+		`{"version":"4.1111111111111111","build":"v4111111111111111","sha":"4111111111111111aa31"}`,
+		`{"msg":"request completed","status":200,"duration_ms":12.5,"bytes":5123,"tokens_used":1532,"secretary":"Ann","panel":"left"}`,
+		`{"password_set":true,"token":null,"cvv_checked":false}`,
+		`{"msg":"basic auth disabled, bearer of bad news","note":"Bearer token missing"}`,
+		`{"nested":{"deep":{"deeper":[1,2,3,{"k":"v"}]}},"empty":{},"arr":[]}`,
+	} {
+		out, tags := processLine(t, r, line)
+		if out != line || tags != 0 {
+			t.Errorf("changed a hard negative:\n in: %s\nout: %s %v", line, out, tags.Names())
+		}
+	}
+}
+
+func TestProcessSensitiveKeys(t *testing.T) {
+	r := newDefault(t)
+	for _, c := range []struct{ in, want string }{
+		{`{"password":"hunter2","user":"bob"}`, `{"password":"[REDACTED]","user":"bob"}`},
+		{`{"req":{"headers":{"Authorization":"Bearer abc","Cookie":"sid=1"}}}`, `{"req":{"headers":{"Authorization":"[REDACTED]","Cookie":"[REDACTED]"}}}`},
+		{`{"cvv":123,"card":{"cvc":"999","pan":{"v":"x"}}}`, `{"cvv":"[REDACTED]","card":{"cvc":"[REDACTED]","pan":"[REDACTED]"}}`},
+		{`{"list":[{"api_key":"k1"},{"apiKey":"k2"}]}`, `{"list":[{"api_key":"[REDACTED]"},{"apiKey":"[REDACTED]"}]}`},
+		{`{"password_set":true,"secret":null}`, `{"password_set":true,"secret":null}`},
+		{`{"pass\u0077ord":"x"}`, `{"pass\u0077ord":"[REDACTED]"}`},
+	} {
+		out, _ := processLine(t, r, c.in)
+		if out != c.want {
+			t.Errorf("\n in: %s\nout: %s\nwant %s", c.in, out, c.want)
+		}
+	}
+}
+
+func TestProcessCredentialsAndSecretsInText(t *testing.T) {
+	r := newDefault(t)
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	for _, c := range []struct{ in, want string }{
+		{`{"msg":"auth header Bearer abcDEF123456.xyz rejected"}`, `{"msg":"auth header Bearer [REDACTED] rejected"}`},
+		{`{"msg":"got Basic dXNlcjpwYXNzd29yZA== from client"}`, `{"msg":"got Basic [REDACTED] from client"}`},
+		{`{"msg":"token ` + jwt + ` expired"}`, `{"msg":"token [REDACTED] expired"}`},
+		{`{"msg":"using AKIAIOSFODNN7EXAMPLE"}`, `{"msg":"using [REDACTED]"}`},
+		{`{"msg":"key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- loaded"}`, `{"msg":"key [REDACTED] loaded"}`},
+		{`{"url":"/login?user=bob&password=hunter2&next=/"}`, `{"url":"/login?user=bob&password=[REDACTED]&next=/"}`},
+		{`{"msg":"Authorization: Bearer abc.def.ghi123 sent"}`, `{"msg":"Authorization: [REDACTED] sent"}`},
+	} {
+		out, _ := processLine(t, r, c.in)
+		if out != c.want {
+			t.Errorf("\n in: %s\nout: %s\nwant %s", c.in, out, c.want)
+		}
+	}
+}
+
+func TestTextOnErrorMessages(t *testing.T) {
+	r := newDefault(t)
+	for _, c := range []struct{ in, want string }{
+		{
+			`failed to parse field [payment.card] of type [long] in document with id 'f1-42'. Preview of field's value: '4111111111111111'`,
+			`failed to parse field [payment.card] of type [long] in document with id 'f1-42'. Preview of field's value: '************1111'`,
+		},
+		{
+			`bulk item failed: mapper_parsing_exception: {"card":"5555 5555 5555 4444","password":"hunter2","user":{"token":"t0k3n"}}`,
+			`bulk item failed: mapper_parsing_exception: {"card":"**** **** **** 4444","password":"[REDACTED]","user":{"token":"[REDACTED]"}}`,
+		},
+		{
+			`POST https://api.example/v1/charge?api_key=sk_live_abc123 failed: 401`,
+			`POST https://api.example/v1/charge?api_key=[REDACTED] failed: 401`,
+		},
+		{`connection refused after 3 retries (10.0.0.1:9200)`, `connection refused after 3 retries (10.0.0.1:9200)`},
+	} {
+		if got := string(r.Text(nil, []byte(c.in))); got != c.want {
+			t.Errorf("\n in: %s\nout: %s\nwant %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestJSON(t *testing.T) {
+	r := newDefault(t)
+	for _, c := range []struct {
+		in, want string
+		n        int
+	}{
+		{`{"a": [4111111111111111, "x"] }`, `{"a":["************1111","x"]}`, 1},
+		{` {"a": 1} `, ` {"a": 1} `, 0},
+		{`"4111111111111111"`, `"************1111"`, 1},
+		{`not json 4111111111111111`, `"not json ************1111"`, 1},
+		{`{"password":"x"`, `"{\"password\":\"[REDACTED]\""`, 1},
+	} {
+		got, n := r.JSON([]byte("prefix:"), []byte(c.in))
+		if string(got) != "prefix:"+c.want || n != c.n {
+			t.Errorf("JSON(%s) = %s, %d; want %s, %d", c.in, got, n, c.want, c.n)
+		}
+	}
+}
+
+func TestActions(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Cards.Action = ActionHash
+	cfg.Keys.Action = ActionRemove
+	cfg.Credentials.Action = ActionRemove
+	cfg.HashKeyEnv = "REDACT_KEY"
+	r, err := New(cfg, func(k string) string {
+		if k == "REDACT_KEY" {
+			return "s3cr3t"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := processLine(t, r, `{"password":"x","a":{"token":"y","b":1},"c":"4111 1111 1111 1111","d":4111111111111111,"m":"Bearer abcd1234efgh"}`)
+	// The same card, grouped or not, hashes to the same value.
+	h := `hmac:` + string(r.appendHMAC(r.get(), nil, []byte("4111111111111111"))[5:])
+	want := `{"a":{"b":1},"c":"` + h + `","d":"` + h + `","m":"Bearer "}`
+	if out != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+	if _, err := New(cfg, func(string) string { return "" }); err == nil {
+		t.Error("New with hash and no key in the environment: want an error")
+	}
+}
+
+func TestRulesSwitchOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Cards.Enabled = false
+	cfg.Keys.Enabled = false
+	r, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"card":"4111111111111111","password":"x"}`
+	if out, _ := processLine(t, r, line); out != line {
+		t.Errorf("disabled rules redacted: %s", out)
+	}
+	cfg = DefaultConfig()
+	cfg.Enabled = false
+	r, _ = New(cfg, nil)
+	if out, _ := processLine(t, r, line); out != line {
+		t.Errorf("disabled redactor redacted: %s", out)
+	}
+}
+
+func TestExtraKeysAndPatterns(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Keys.Extra = []string{"user.email", "*.internal_note"}
+	cfg.Email.Enabled = true
+	cfg.Patterns = []Pattern{{Name: "ticket", Regex: `TCK-[0-9]{6}`, Action: ActionMask}}
+	r, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := processLine(t, r, `{"user":{"email":"a@b.co","name":"Ann"},"x":{"y":{"internalNote":"n"}},"msg":"mail bob@example.com about TCK-123456"}`)
+	want := `{"user":{"email":"[REDACTED]","name":"Ann"},"x":{"y":{"internalNote":"[REDACTED]"}},"msg":"mail [REDACTED] about [REDACTED]"}`
+	if out != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+	st := r.Stats()
+	if st.Events != 1 || st.Redactions["keys"] != 2 || st.Redactions["email"] != 1 || st.Redactions["ticket"] != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+}

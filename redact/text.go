@@ -1,0 +1,417 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"regexp"
+)
+
+// Rule identifiers: the built-in rules in builtinNames order, then the
+// configured patterns.
+const (
+	ruleCards = iota
+	ruleKeys
+	ruleCredentials
+	ruleJWT
+	ruleAWS
+	rulePrivateKey
+	ruleEmail
+	ruleSSN
+	ruleIBAN
+	numBuiltins
+)
+
+const redacted = "[REDACTED]"
+
+// textRule finds one kind of match in text.
+type textRule struct {
+	id     int
+	action Action
+	// find appends the spans of s to redact, in order, not overlapping.
+	find func(r *Redactor, sc *scratch, dst []span, s []byte) []span
+}
+
+// reRule is a regular expression behind a cheap literal pre-check, with an
+// optional validator that returns how much of a match to redact (0: none).
+type reRule struct {
+	re    *regexp.Regexp
+	pre   func(s []byte) bool
+	valid func(m []byte) int
+}
+
+func (p *reRule) find(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
+	if p.pre != nil && !p.pre(s) {
+		return dst
+	}
+	// FindAllIndex allocates, but only for strings that passed the
+	// pre-check, and it sees the whole text so \b works at the edges.
+	for _, loc := range p.re.FindAllIndex(s, -1) {
+		a, b := loc[0], loc[1]
+		if p.valid != nil {
+			b = a + p.valid(s[a:b])
+		}
+		if b > a {
+			dst = append(dst, span{a, b})
+		}
+	}
+	return dst
+}
+
+func containsAny(subs ...string) func([]byte) bool {
+	return func(s []byte) bool {
+		for _, sub := range subs {
+			if bytes.Contains(s, []byte(sub)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func containsByte(c byte) func([]byte) bool {
+	return func(s []byte) bool { return bytes.IndexByte(s, c) >= 0 }
+}
+
+// builtinPattern returns the rule for a built-in pattern id.
+func builtinPattern(id int) *reRule {
+	switch id {
+	case ruleJWT:
+		return &reRule{
+			re:  regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`),
+			pre: containsAny("eyJ"),
+		}
+	case ruleAWS:
+		return &reRule{
+			re:  regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`),
+			pre: containsAny("AKIA", "ASIA"),
+		}
+	case rulePrivateKey:
+		return &reRule{
+			re:  regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?-----END[A-Z0-9 ]*PRIVATE KEY-----|.*)`),
+			pre: containsAny("-----BEGIN"),
+		}
+	case ruleEmail:
+		return &reRule{
+			re:  regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`),
+			pre: containsByte('@'),
+		}
+	case ruleSSN:
+		return &reRule{
+			re:    regexp.MustCompile(`\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b`),
+			pre:   containsByte('-'),
+			valid: validSSN,
+		}
+	case ruleIBAN:
+		return &reRule{
+			re:    regexp.MustCompile(`\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}\b`),
+			pre:   maybeIBAN,
+			valid: validIBANPrefix,
+		}
+	}
+	return nil
+}
+
+// validSSN rejects numbers the SSA never issues (area 000, 666, 9xx; group
+// 00; serial 0000), which are often test or placeholder values.
+func validSSN(m []byte) int {
+	area := string(m[0:3])
+	if area == "000" || area == "666" || m[0] == '9' || string(m[4:6]) == "00" || string(m[7:11]) == "0000" {
+		return 0
+	}
+	return len(m)
+}
+
+func maybeIBAN(s []byte) bool {
+	for i := 0; i+3 < len(s); i++ {
+		if isUpper(s[i]) && isUpper(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			return true
+		}
+	}
+	return false
+}
+
+// validIBANPrefix returns the length of the longest prefix of m, ending on
+// an alphanumeric, that is an IBAN by length and ISO 13616 mod-97 checksum:
+// the regular expression may have swallowed a following word ("… 00 EUR").
+func validIBANPrefix(m []byte) int {
+	for end := len(m); end >= 15; end-- {
+		if m[end-1] == ' ' {
+			continue
+		}
+		if end < len(m) && m[end] != ' ' {
+			continue // only cut between groups
+		}
+		if ibanOK(m[:end]) {
+			return end
+		}
+	}
+	return 0
+}
+
+func ibanOK(m []byte) bool {
+	var compact [34]byte
+	n := 0
+	for _, c := range m {
+		if c == ' ' {
+			continue
+		}
+		if n == len(compact) {
+			return false
+		}
+		compact[n] = c
+		n++
+	}
+	if n < 15 {
+		return false
+	}
+	// Move the first four characters to the end, letters become 10..35,
+	// and the number must be 1 mod 97.
+	rem := 0
+	for i := 0; i < n; i++ {
+		c := compact[(i+4)%n]
+		switch {
+		case isDigit(c):
+			rem = (rem*10 + int(c-'0')) % 97
+		case isUpper(c):
+			rem = (rem*100 + int(c-'A'+10)) % 97
+		default:
+			return false
+		}
+	}
+	return rem == 1
+}
+
+func findCardSpans(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
+	dst, sc.groups = findCards(dst, sc.groups, s)
+	return dst
+}
+
+// findCredentials finds the credential after an HTTP "Bearer" or "Basic"
+// scheme word (any case, as a whole word, followed by spaces).
+func findCredentials(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
+	start := len(dst)
+	for _, c := range [2]byte{'b', 'B'} {
+		for off := 0; ; {
+			i := bytes.IndexByte(s[off:], c)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + 1
+			if i > 0 && isWordByte(s[i-1]) {
+				continue
+			}
+			var basic bool
+			var j int
+			switch {
+			case hasFoldPrefix(s[i:], "bearer"):
+				j = i + 6
+			case hasFoldPrefix(s[i:], "basic"):
+				j, basic = i+5, true
+			default:
+				continue
+			}
+			k := j
+			for k < len(s) && s[k] == ' ' {
+				k++
+			}
+			if k == j {
+				continue
+			}
+			e := k
+			for e < len(s) && isToken68(s[e]) {
+				e++
+			}
+			for e < len(s) && s[e] == '=' {
+				e++
+			}
+			tok := s[k:e]
+			if basic && !basicCredential(tok, sc) || !basic && !bearerToken(tok) {
+				continue
+			}
+			dst = append(dst, span{k, e})
+			off = e
+		}
+	}
+	sortSpans(dst[start:])
+	return dst
+}
+
+func isWordByte(c byte) bool { return isLower(c) || isUpper(c) || isDigit(c) || c == '_' }
+
+func isToken68(c byte) bool {
+	return isLower(c) || isUpper(c) || isDigit(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
+// hasFoldPrefix reports whether s starts with the lower-case ASCII word w,
+// in any case.
+func hasFoldPrefix(s []byte, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if s[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// bearerToken tells a token from an English word after "bearer": at least
+// 8 characters with a digit, a symbol or a lower-to-upper hump.
+func bearerToken(t []byte) bool {
+	if len(t) < 8 {
+		return false
+	}
+	for i, c := range t {
+		if !isLower(c) && !isUpper(c) {
+			return true
+		}
+		if i > 0 && isUpper(c) && isLower(t[i-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// basicCredential reports whether t is base64 of "user:password".
+func basicCredential(t []byte, sc *scratch) bool {
+	if len(t) < 4 {
+		return false
+	}
+	enc := base64.StdEncoding
+	if t[len(t)-1] != '=' && len(t)%4 != 0 {
+		enc = base64.RawStdEncoding
+	}
+	n := enc.DecodedLen(len(t))
+	if cap(sc.b64) < n {
+		sc.b64 = make([]byte, n)
+	}
+	d, err := enc.Decode(sc.b64[:n], t)
+	return err == nil && bytes.IndexByte(sc.b64[:d], ':') > 0
+}
+
+// findKeyValues finds values of sensitive keys written inside text:
+// key=value (query strings, logfmt), key: value, and "key":"value" (JSON
+// echoed in an error message).
+func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
+	start := len(dst)
+	for _, sep := range [2]byte{'=', ':'} {
+		for off := 0; ; {
+			i := bytes.IndexByte(s[off:], sep)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + 1
+			// The key: identifier characters before the separator, maybe
+			// quoted.
+			ke := i
+			if ke > 0 && (s[ke-1] == '"' || s[ke-1] == '\'') {
+				ke--
+			}
+			ks := ke
+			for ks > 0 && ke-ks < 64 && isKeyByte(s[ks-1]) {
+				ks--
+			}
+			if ks == ke || (ks > 0 && isKeyByte(s[ks-1])) {
+				continue
+			}
+			if r.keys.matchKey(&sc.kw, s[ks:ke]) != keySensitive {
+				continue
+			}
+			// The value.
+			vs := i + 1
+			if sep == ':' {
+				for vs < len(s) && s[vs] == ' ' {
+					vs++
+				}
+			}
+			var ve int
+			if vs < len(s) && (s[vs] == '"' || s[vs] == '\'') {
+				q := s[vs]
+				vs++
+				ve = vs
+				for ve < len(s) && s[ve] != q {
+					ve++
+				}
+			} else {
+				ve = valueEnd(s, vs)
+				// "Authorization: Bearer xyz": the scheme and the
+				// credential both go.
+				if ve < len(s) && s[ve] == ' ' && ve > vs && isAlphaWord(s[vs:ve]) {
+					if e := valueEnd(s, ve+1); e > ve+1 {
+						ve = e
+					}
+				}
+			}
+			v := s[vs:ve]
+			if len(v) == 0 || string(v) == "true" || string(v) == "false" || string(v) == "null" || string(v) == redacted {
+				continue
+			}
+			dst = append(dst, span{vs, ve})
+			off = ve
+		}
+	}
+	sortSpans(dst[start:])
+	// '=' and ':' passes may both have found the same value.
+	out := dst[:start]
+	for _, sp := range dst[start:] {
+		if n := len(out); n > start && sp.start < out[n-1].end {
+			if sp.end > out[n-1].end {
+				out[n-1].end = sp.end
+			}
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+func isKeyByte(c byte) bool {
+	return isLower(c) || isUpper(c) || isDigit(c) || c == '_' || c == '-' || c == '.'
+}
+
+func isAlphaWord(w []byte) bool {
+	for _, c := range w {
+		if !isLower(c) && !isUpper(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// valueEnd returns the end of an unquoted value starting at i.
+func valueEnd(s []byte, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r', '&', ',', ';', ')', ']', '}', '"', '\'', '<', '>', '{', '[':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// sortSpans sorts a few spans by start (insertion sort: the lists are tiny
+// and this does not allocate).
+func sortSpans(s []span) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].start < s[j-1].start; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// dropOverlaps removes spans that overlap an earlier one (the spans are
+// sorted by start).
+func dropOverlaps(s []span) []span {
+	out := s[:0]
+	for _, sp := range s {
+		if n := len(out); n > 0 && sp.start < out[n-1].end {
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
