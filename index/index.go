@@ -274,13 +274,16 @@ func invalidLiteral(lit string, first bool) string {
 	if first && lit != "" && strings.IndexByte("-_+.", lit[0]) >= 0 {
 		return "may not start an index name (no leading -, _, + or .)"
 	}
+	if !utf8.ValidString(lit) {
+		return "is not valid UTF-8"
+	}
 	for _, r := range lit {
-		if r < 0x20 || strings.ContainsRune(forbidden, r) {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(forbidden, r) {
 			return fmt.Sprintf("contains %q, which Elasticsearch refuses in index names", r)
 		}
-		if unicode.IsUpper(r) {
-			return "contains upper-case letters; index names are lower-case"
-		}
+	}
+	if strings.ToLower(lit) != lit {
+		return "contains upper-case letters; index names are lower-case"
 	}
 	return ""
 }
