@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -88,14 +87,11 @@ func New(cfg Config, clock Clock, logger *zap.Logger) (*Sampler, error) {
 		s.rules[i] = rule{cond: c, ratio: r.Ratio, th: newThreshold(r.Ratio),
 			drop: "sample.rule[" + strconv.Itoa(i) + "]"}
 	}
-	if cfg.RateLimit != nil || cfg.KeepTraceOnError != nil {
-		return nil, errors.New("sample: rate_limit and keep_trace_on_error are not implemented yet")
-	}
 	if cfg.RateLimit != nil {
-		s.rl = newLimiter(*cfg.RateLimit)
+		s.rl = newLimiter(*cfg.RateLimit, logger)
 	}
 	if cfg.KeepTraceOnError != nil {
-		s.hold = newHolder(*cfg.KeepTraceOnError)
+		s.hold = newHolder(*cfg.KeepTraceOnError, logger)
 	}
 	allRules := true
 	for i := range s.rules {

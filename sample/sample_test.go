@@ -567,4 +567,3 @@ func TestDefaultSubsectionsAreValid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

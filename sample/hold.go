@@ -1,0 +1,276 @@
+package sample
+
+import (
+	"sync"
+	"time"
+	"unsafe"
+
+	"go.uber.org/zap"
+
+	"github.com/traceship/shipper"
+)
+
+// holder implements keep_trace_on_error. It holds copies of the events that
+// sampling would drop, per trace, and their batches' acknowledgements, until
+// the trace fails (an event at an always-keep level arrives: the copies are
+// shipped in that event's batch) or its window ends (they are dropped and
+// the acknowledgements released). Traces are held in first-held order, which
+// is also expiry order since every trace has the same window, so expiry and
+// eviction both take from the front of one queue.
+//
+// One mutex guards it; Process takes it once per batch.
+type holder struct {
+	window    time.Duration
+	maxTraces int
+	maxEvents int
+	maxBytes  int64
+	logger    *zap.Logger
+
+	mu     sync.Mutex
+	traces map[shipper.TraceID]*heldTrace
+	queue  []*heldTrace // oldest first; entries already decided are skipped
+	qhead  int
+	events int
+	bytes  int64
+	// failed remembers the traces that failed, until when their later
+	// events are kept too. fqueue holds them oldest first; an entry whose
+	// time differs from the map's is stale (the trace failed again).
+	failed   map[shipper.TraceID]time.Time
+	fqueue   []failedEntry
+	fhead    int
+	lastWarn time.Time
+}
+
+type heldTrace struct {
+	id     shipper.TraceID
+	since  time.Time
+	events []shipper.Event
+	bytes  int64
+	gone   bool // decided: no longer in traces
+}
+
+type failedEntry struct {
+	id    shipper.TraceID
+	until time.Time
+}
+
+func newHolder(cfg KeepTraceOnError, logger *zap.Logger) *holder {
+	return &holder{
+		window:    cfg.Window,
+		maxTraces: cfg.MaxTraces,
+		maxEvents: cfg.MaxEvents,
+		maxBytes:  cfg.MaxBytes,
+		logger:    logger,
+		traces:    make(map[shipper.TraceID]*heldTrace),
+		failed:    make(map[shipper.TraceID]time.Time),
+	}
+}
+
+// heldSize is what holding ev costs: its copied bytes and the Event and
+// Member headers.
+func heldSize(ev *shipper.Event) int64 {
+	n := int64(unsafe.Sizeof(shipper.Event{})) + int64(len(ev.Raw))
+	for _, m := range ev.Doc.Members {
+		n += int64(unsafe.Sizeof(m)) + int64(len(m.Key)+len(m.Value))
+	}
+	return n
+}
+
+// process handles the first n events of b after the ratio decisions: events
+// marked DropHeld are held (or kept at once when their trace already
+// failed); kept events at an always-keep level fail their trace, which
+// appends the trace's held events to b. It also expires traces whose window
+// is over. active says whether any event of b is concerned.
+func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, levels uint32, c *batchCounts) {
+	var relBuf [16]*shipper.Ack
+	rel := relBuf[:0]
+	h.mu.Lock()
+	rel = h.expire(now, rel, c)
+	for i := 0; active && i < n; i++ {
+		ev := &b.Events[i]
+		switch {
+		case ev.Drop == DropHeld:
+			if until, ok := h.failed[ev.TraceID]; ok && now.Before(until) {
+				ev.Drop = ""
+				ev.Tags |= shipper.TagHeldForTrace
+				c.keptFailed++
+				continue
+			}
+			rel = h.add(ev, now, rel, c)
+		case ev.Drop == "" && levels&(1<<ev.Level) != 0 && !ev.TraceID.IsZero():
+			id := ev.TraceID // b.Events may move below
+			h.fail(id, now)
+			if ht := h.traces[id]; ht != nil {
+				for j := range ht.events {
+					e := &ht.events[j]
+					e.Tags |= shipper.TagHeldForTrace
+					b.Events = append(b.Events, *e)
+					if e.Ack != nil {
+						b.Holds = append(b.Holds, e.Ack)
+					}
+				}
+				c.promoted += uint64(len(ht.events))
+				h.remove(ht)
+			}
+		}
+	}
+	h.mu.Unlock()
+	// Outside the lock: a release may run the batch's done function.
+	for _, a := range rel {
+		a.Release()
+	}
+}
+
+// add holds a copy of ev, evicting the oldest traces while a bound would
+// be exceeded.
+func (h *holder) add(ev *shipper.Event, now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
+	size := heldSize(ev)
+	if size > h.maxBytes {
+		c.evicted++ // cannot be held at all: decided now
+		return rel
+	}
+	for h.events+1 > h.maxEvents || h.bytes+size > h.maxBytes ||
+		(h.traces[ev.TraceID] == nil && len(h.traces) >= h.maxTraces) {
+		rel = h.evictOldest(now, rel, c)
+	}
+	ht := h.traces[ev.TraceID]
+	if ht == nil {
+		ht = &heldTrace{id: ev.TraceID, since: now}
+		h.traces[ev.TraceID] = ht
+		h.queue = append(h.queue, ht)
+	}
+	cp := ev.Clone()
+	cp.Drop = ""
+	ev.Ack.Hold()
+	ht.events = append(ht.events, cp)
+	ht.bytes += size
+	h.events++
+	h.bytes += size
+	c.held++
+	return rel
+}
+
+// remove forgets a decided trace.
+func (h *holder) remove(ht *heldTrace) {
+	ht.gone = true
+	delete(h.traces, ht.id)
+	h.events -= len(ht.events)
+	h.bytes -= ht.bytes
+	ht.events = nil
+}
+
+// front returns the oldest undecided trace, or nil.
+func (h *holder) front() *heldTrace {
+	for h.qhead < len(h.queue) {
+		ht := h.queue[h.qhead]
+		if !ht.gone {
+			return ht
+		}
+		h.queue[h.qhead] = nil
+		h.qhead++
+	}
+	h.queue, h.qhead = h.queue[:0], 0
+	return nil
+}
+
+func (h *holder) pop() {
+	h.queue[h.qhead] = nil
+	h.qhead++
+	if h.qhead > 1024 && h.qhead*2 > len(h.queue) {
+		n := copy(h.queue, h.queue[h.qhead:])
+		clear(h.queue[n:])
+		h.queue, h.qhead = h.queue[:n], 0
+	}
+}
+
+// drop decides the front trace: its events are not sent.
+func (h *holder) drop(ht *heldTrace, rel []*shipper.Ack) []*shipper.Ack {
+	for j := range ht.events {
+		if a := ht.events[j].Ack; a != nil {
+			rel = append(rel, a)
+		}
+	}
+	h.pop()
+	h.remove(ht)
+	return rel
+}
+
+func (h *holder) evictOldest(now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
+	ht := h.front()
+	if ht == nil {
+		return rel
+	}
+	c.evicted += uint64(len(ht.events))
+	if now.Sub(h.lastWarn) >= time.Minute {
+		h.lastWarn = now
+		h.logger.Warn("keep_trace_on_error is full: dropping the oldest held traces early",
+			zap.Int("held_traces", len(h.traces)), zap.Int("held_events", h.events),
+			zap.Int64("held_bytes", h.bytes))
+	}
+	return h.drop(ht, rel)
+}
+
+// expire drops the traces held for a whole window, and forgets failed
+// traces whose time is over.
+func (h *holder) expire(now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
+	for ht := h.front(); ht != nil && now.Sub(ht.since) >= h.window; ht = h.front() {
+		c.expired += uint64(len(ht.events))
+		rel = h.drop(ht, rel)
+	}
+	for h.fhead < len(h.fqueue) {
+		fe := h.fqueue[h.fhead]
+		if until, ok := h.failed[fe.id]; ok && until.Equal(fe.until) {
+			if now.Before(until) {
+				break
+			}
+			delete(h.failed, fe.id)
+		}
+		h.fhead++
+	}
+	if h.fhead > 1024 && h.fhead*2 > len(h.fqueue) {
+		n := copy(h.fqueue, h.fqueue[h.fhead:])
+		h.fqueue, h.fhead = h.fqueue[:n], 0
+	}
+	return rel
+}
+
+// fail marks a trace failed until now+window. Refreshing an entry that
+// still has more than half its window left is skipped, so that a storm of
+// errors in one trace does not grow the queue.
+func (h *holder) fail(id shipper.TraceID, now time.Time) {
+	until := now.Add(h.window)
+	if old, ok := h.failed[id]; ok {
+		if old.Sub(now) > h.window/2 {
+			return
+		}
+	} else if len(h.failed) >= h.maxTraces {
+		// Forget the oldest failed trace: its later events go back to
+		// the ratio.
+		for h.fhead < len(h.fqueue) {
+			fe := h.fqueue[h.fhead]
+			h.fhead++
+			if u, ok := h.failed[fe.id]; ok && u.Equal(fe.until) {
+				delete(h.failed, fe.id)
+				break
+			}
+		}
+	}
+	h.failed[id] = until
+	h.fqueue = append(h.fqueue, failedEntry{id, until})
+}
+
+func (h *holder) tick(now time.Time, c *batchCounts) {
+	var relBuf [16]*shipper.Ack
+	h.mu.Lock()
+	rel := h.expire(now, relBuf[:0], c)
+	h.mu.Unlock()
+	for _, a := range rel {
+		a.Release()
+	}
+}
+
+func (h *holder) gauges() (events, traces, bytes int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return int64(h.events), int64(len(h.traces)), h.bytes
+}

@@ -1,0 +1,338 @@
+package sample
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/traceship/shipper"
+)
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+// worker plays the pipeline's worker around the sampler: a batch with its
+// own Ack, processed, handed to a "sink" that takes what is not dropped, and
+// then the creator's hold and the batch's Holds released.
+type worker struct {
+	s    *Sampler
+	done atomic.Int64 // batches whose Ack completed
+}
+
+type sent struct {
+	events []shipper.Event
+	holds  int
+}
+
+func (w *worker) run(events []shipper.Event, onDone func()) (sent, *shipper.Ack) {
+	ack := shipper.NewAck(func() {
+		w.done.Add(1)
+		if onDone != nil {
+			onDone()
+		}
+	})
+	b := &shipper.Batch{Ack: ack}
+	for _, ev := range events {
+		ev.Ack = ack
+		b.Events = append(b.Events, ev)
+	}
+	w.s.Process(b)
+	var out sent
+	for i := range b.Events {
+		if b.Events[i].Drop == "" {
+			ev := b.Events[i]
+			ev.Raw = bytes.Clone(ev.Raw) // the sink copies what it sends
+			out.events = append(out.events, ev)
+		}
+	}
+	out.holds = len(b.Holds)
+	// The sink took the batch: the worker releases the creator's hold and
+	// the held acknowledgements the sampler put into the batch.
+	ack.Release()
+	for _, h := range b.Holds {
+		h.Release()
+	}
+	// The batch's memory is reused for the next one.
+	for i := range b.Events {
+		for j := range b.Events[i].Raw {
+			b.Events[i].Raw[j] = 'X'
+		}
+	}
+	return out, ack
+}
+
+func holdConfig(ratio float64) Config {
+	c := ratioConfig(ratio)
+	k := DefaultKeepTraceOnError()
+	c.KeepTraceOnError = &k
+	return c
+}
+
+func newSampler(t testing.TB, cfg Config, clock *fakeClock) *Sampler {
+	t.Helper()
+	s, err := New(cfg, clock.Now, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+func line(ev shipper.Event) string { return string(ev.Raw) }
+
+func TestKeepTraceOnErrorBringsBackTheInfoLinesOfAFailedTrace(t *testing.T) {
+	clock := newFakeClock()
+	s := newSampler(t, holdConfig(0), clock)
+	w := &worker{s: s}
+	failing, fine := traceID(1, 1), traceID(2, 2)
+
+	out, ack1 := w.run([]shipper.Event{
+		event(t, shipper.LevelInfo, failing, `{"message":"order received"}`),
+		event(t, shipper.LevelInfo, fine, `{"message":"healthy"}`),
+		event(t, shipper.LevelDebug, failing, `{"message":"calling payment"}`),
+		event(t, shipper.LevelInfo, shipper.TraceID{}, `{"message":"no trace"}`),
+	}, nil)
+	if len(out.events) != 0 {
+		t.Fatalf("ratio 0 sent %d events at once", len(out.events))
+	}
+	if w.done.Load() != 0 {
+		t.Fatal("the batch was acknowledged while its events are held: a restart would lose them")
+	}
+
+	clock.Advance(5 * time.Second)
+	out, _ = w.run([]shipper.Event{
+		event(t, shipper.LevelError, failing, `{"message":"payment failed"}`),
+	}, nil)
+	var got []string
+	for _, ev := range out.events {
+		got = append(got, line(ev))
+		if line(ev) != `{"message":"payment failed"}` && !ev.Tags.Has(shipper.TagHeldForTrace) {
+			t.Errorf("released event %s lacks the _kept_for_failed_trace tag", ev.Raw)
+		}
+		if ev.SampleRatio != 0 {
+			t.Errorf("released event %s has SampleRatio %v", ev.Raw, ev.SampleRatio)
+		}
+	}
+	want := []string{`{"message":"payment failed"}`, `{"message":"order received"}`, `{"message":"calling payment"}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("sent %q, want %q (copies intact although batch 1's memory was reused)", got, want)
+	}
+	if out.holds != 2 {
+		t.Errorf("batch 2 carries %d held acks, want 2", out.holds)
+	}
+	if ack1 == nil || w.done.Load() != 1 {
+		t.Fatalf("done batches = %d, want 1 (batch 2 only: batch 1 still holds the fine trace)", w.done.Load())
+	}
+
+	// A later line of the failed trace is kept at once.
+	clock.Advance(time.Second)
+	out, _ = w.run([]shipper.Event{event(t, shipper.LevelInfo, failing, `{"message":"rolled back"}`)}, nil)
+	if len(out.events) != 1 || !out.events[0].Tags.Has(shipper.TagHeldForTrace) {
+		t.Fatalf("later line of the failed trace: sent %d events", len(out.events))
+	}
+
+	// The fine trace expires 10s after it was first held: dropped, and
+	// batch 1's acknowledgement completes.
+	s.Tick(clock.Advance(4*time.Second - time.Nanosecond))
+	if w.done.Load() != 2 {
+		t.Fatalf("done = %d before the window ended, want 2", w.done.Load())
+	}
+	s.Tick(clock.Advance(time.Nanosecond))
+	if w.done.Load() != 3 {
+		t.Fatalf("done = %d after the window ended, want 3", w.done.Load())
+	}
+	st := s.Stats()
+	if st.Held != 3 || st.Promoted != 2 || st.Expired != 1 || st.KeptFailedTrace != 1 || st.HeldEvents != 0 || st.HeldTraces != 0 || st.HeldBytes != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+
+	// After the failed trace's window, its lines follow the ratio again.
+	clock.Advance(10 * time.Second)
+	out, _ = w.run([]shipper.Event{event(t, shipper.LevelInfo, failing, `{"message":"late"}`)}, nil)
+	if len(out.events) != 0 {
+		t.Errorf("a line %v after the failure was kept", 10*time.Second)
+	}
+}
+
+func TestKeepTraceOnErrorWithinOneBatch(t *testing.T) {
+	clock := newFakeClock()
+	s := newSampler(t, holdConfig(0), clock)
+	w := &worker{s: s}
+	id := traceID(3, 3)
+	out, _ := w.run([]shipper.Event{
+		event(t, shipper.LevelInfo, id, `{"message":"a"}`),
+		event(t, shipper.LevelWarn, id, `{"message":"b"}`),
+		event(t, shipper.LevelInfo, id, `{"message":"c"}`),
+	}, nil)
+	var got []string
+	for _, ev := range out.events {
+		got = append(got, line(ev))
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]string{`{"message":"b"}`, `{"message":"c"}`, `{"message":"a"}`}) {
+		t.Errorf("sent %q", got)
+	}
+	if w.done.Load() != 1 {
+		t.Errorf("the batch was not acknowledged")
+	}
+}
+
+func TestKeepTraceOnErrorBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bound func(*KeepTraceOnError)
+	}{
+		{"max_traces", func(k *KeepTraceOnError) { k.MaxTraces = 2 }},
+		{"max_events", func(k *KeepTraceOnError) { k.MaxEvents = 4 }},
+		{"max_bytes", func(k *KeepTraceOnError) {
+			ev := event(t, shipper.LevelInfo, traceID(1, 1), `{"message":"t0 e0"}`)
+			k.MaxBytes = 4*heldSize(&ev) + 10
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			cfg := holdConfig(0)
+			tc.bound(cfg.KeepTraceOnError)
+			s := newSampler(t, cfg, clock)
+			w := &worker{s: s}
+			var acked []int
+			// Three traces of two events, each in its own batch.
+			for i := range 3 {
+				id := traceID(9, uint64(i))
+				w.run([]shipper.Event{
+					event(t, shipper.LevelInfo, id, fmt.Sprintf(`{"message":"t%d e0"}`, i)),
+					event(t, shipper.LevelInfo, id, fmt.Sprintf(`{"message":"t%d e1"}`, i)),
+				}, func() { acked = append(acked, i) })
+				clock.Advance(time.Second)
+			}
+			// The oldest trace was decided early: its batch is acknowledged.
+			if fmt.Sprint(acked) != "[0]" {
+				t.Fatalf("acknowledged batches %v, want [0]", acked)
+			}
+			st := s.Stats()
+			if st.Evicted != 2 || st.HeldTraces != 2 || st.HeldEvents != 4 {
+				t.Errorf("Stats = %+v", st)
+			}
+			// The evicted trace cannot come back; the held ones can.
+			out, _ := w.run([]shipper.Event{
+				event(t, shipper.LevelError, traceID(9, 0), `{"message":"t0 failed"}`),
+				event(t, shipper.LevelError, traceID(9, 2), `{"message":"t2 failed"}`),
+			}, nil)
+			if len(out.events) != 4 {
+				t.Errorf("sent %d events, want 2 errors + 2 held lines of t2", len(out.events))
+			}
+		})
+	}
+}
+
+func TestKeepTraceOnErrorEventLargerThanTheBoundIsDropped(t *testing.T) {
+	clock := newFakeClock()
+	cfg := holdConfig(0)
+	cfg.KeepTraceOnError.MaxBytes = 100
+	s := newSampler(t, cfg, clock)
+	w := &worker{s: s}
+	w.run([]shipper.Event{event(t, shipper.LevelInfo, traceID(1, 1), `{"message":"`+string(bytes.Repeat([]byte("x"), 200))+`"}`)}, nil)
+	if w.done.Load() != 1 || s.Stats().Evicted != 1 {
+		t.Errorf("done=%d stats=%+v", w.done.Load(), s.Stats())
+	}
+}
+
+// TestNoHalfTracesWithConcurrentWorkers runs 100k lines of mixed traces
+// through 4 concurrent workers at ratio 0.1 with keep_trace_on_error:
+// every trace with an error is shipped whole, every other trace is shipped
+// whole or not at all, and every batch is acknowledged in the end.
+func TestNoHalfTracesWithConcurrentWorkers(t *testing.T) {
+	clock := newFakeClock()
+	s := newSampler(t, holdConfig(0.1), clock)
+	w := &worker{s: s}
+	rng := rand.New(rand.NewPCG(11, 12))
+	const nTraces, perTrace = 10_000, 10
+	type tr struct {
+		id     shipper.TraceID
+		failed bool
+	}
+	traces := make([]tr, nTraces)
+	var lines []shipper.Event
+	for i := range traces {
+		traces[i] = tr{traceID(rng.Uint64(), rng.Uint64()), i%20 == 0}
+		for j := range perTrace {
+			level := shipper.LevelInfo
+			if traces[i].failed && j == perTrace-1-i%perTrace {
+				level = shipper.LevelError
+			}
+			lines = append(lines, event(t, level, traces[i].id, fmt.Sprintf(`{"message":"t%d l%d"}`, i, j)))
+		}
+	}
+	rng.Shuffle(len(lines), func(i, j int) { lines[i], lines[j] = lines[j], lines[i] })
+
+	const workers, batchSize = 4, 100
+	var mu sync.Mutex
+	shipped := map[shipper.TraceID]int{}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	batches := 0
+	for range workers {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(batchSize)) - batchSize
+				if start >= len(lines) {
+					return
+				}
+				end := min(start+batchSize, len(lines))
+				out, _ := w.run(lines[start:end], nil)
+				mu.Lock()
+				for _, ev := range out.events {
+					shipped[ev.TraceID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	batches = (len(lines) + batchSize - 1) / batchSize
+	s.Tick(clock.Advance(DefaultKeepTraceOnError().Window))
+	if got := w.done.Load(); got != int64(batches) {
+		t.Errorf("%d of %d batches acknowledged after the window", got, batches)
+	}
+	keptTraces := 0
+	for _, tr := range traces {
+		n := shipped[tr.id]
+		switch {
+		case tr.failed && n != perTrace:
+			t.Fatalf("failed trace %s: %d of %d lines shipped", tr.id, n, perTrace)
+		case n != 0 && n != perTrace:
+			t.Fatalf("trace %s half shipped: %d of %d lines", tr.id, n, perTrace)
+		case n == perTrace && !tr.failed:
+			keptTraces++
+		}
+	}
+	share := float64(keptTraces) / float64(nTraces-nTraces/20)
+	if share < 0.08 || share > 0.12 {
+		t.Errorf("kept %.3f of the traces without errors at ratio 0.1", share)
+	}
+	if st := s.Stats(); st.HeldEvents != 0 || st.Evicted != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
