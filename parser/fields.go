@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -250,7 +251,6 @@ func compact(ms []shipper.Member) []shipper.Member {
 			j++
 		}
 	}
-	clear(ms[j:])
 	return ms[:j]
 }
 
@@ -261,22 +261,19 @@ func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
 	if len(ms) < 2 {
 		return ms
 	}
-	var seen uint64
+	var seen [2]uint64
 	dup := false
 	for i := range ms {
 		k := ms[i].Key
-		for _, c := range k {
-			if c == '\\' {
-				ms[i].Key = s.canonicalKey(k)
-				k = ms[i].Key
-				break
-			}
+		if bytes.IndexByte(k, '\\') >= 0 {
+			ms[i].Key = s.canonicalKey(k)
+			k = ms[i].Key
 		}
 		var h uint
-		if len(k) > 0 {
-			h = (uint(len(k))*7 + uint(k[0])*3 + uint(k[len(k)-1])) & 63
+		if n := len(k); n > 0 {
+			h = (uint(n)*0x9e + uint(k[0])*0x3b + uint(k[n-1])*0x61 + uint(k[n/2])*0x17) & 127
 		}
-		if seen&(1<<h) != 0 {
+		if seen[h>>6]&(1<<(h&63)) != 0 {
 			for j := 0; j < i; j++ {
 				if ms[j].Key != nil && string(ms[j].Key) == string(k) {
 					ms[j].Key = nil
@@ -284,7 +281,7 @@ func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
 				}
 			}
 		}
-		seen |= 1 << h
+		seen[h>>6] |= 1 << (h & 63)
 	}
 	if dup {
 		ms = compact(ms)

@@ -41,7 +41,8 @@ type Parser struct {
 	partialMax int
 	multiline  *multiline
 
-	stats counters
+	stats   counters
+	members memberCache
 }
 
 type multiline struct {
@@ -58,6 +59,7 @@ func New(cfg Config) (*Parser, error) {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	p := &Parser{
+		members:    newMemberCache(),
 		timeField:  cfg.TimeField,
 		maxDepth:   cfg.MaxDepth,
 		partialMax: cfg.PartialMaxBytes,
@@ -174,9 +176,12 @@ func (p *Parser) addStats(s *batchStats) {
 // go into b.Alloc. It is safe for concurrent use on different batches.
 func (p *Parser) Process(b *shipper.Batch) {
 	st := state{p: p, b: b}
+	st.members.buf = p.members.get(b)
 	for i := range b.Events {
+		st.left = len(b.Events) - i
 		st.event(&b.Events[i])
 	}
+	p.members.put(b, st.members.buf)
 	p.addStats(&st.stats)
 }
 
@@ -295,7 +300,8 @@ func sanitizeUTF8(b *shipper.Batch, line []byte) []byte {
 }
 
 // memberArena hands out member slices from chunks shared by the events of
-// one batch: one allocation for many events instead of one per event.
+// one batch: one allocation for many events instead of one per event, and
+// none at all once the batch is seen again (see memberCache).
 type memberArena struct {
 	buf []shipper.Member
 }
@@ -303,13 +309,8 @@ type memberArena struct {
 // take returns an empty slice whose capacity extends into the chunk.
 func (a *memberArena) take(left int) []shipper.Member {
 	if cap(a.buf)-len(a.buf) < 32 {
-		n := 16 * left
-		if n < 256 {
-			n = 256
-		}
-		if n > 8192 {
-			n = 8192
-		}
+		n := max(16*left, 2*cap(a.buf), 256)
+		// The old chunk stays alive through the events that use it.
 		a.buf = make([]shipper.Member, 0, n)
 	}
 	return a.buf[len(a.buf):len(a.buf)]

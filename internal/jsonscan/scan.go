@@ -8,7 +8,9 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 )
 
@@ -218,6 +220,18 @@ func validString(data []byte, i int) (int, error) {
 	start := i
 	i++
 	for i < len(data) {
+		// Skip eight ordinary bytes at a time: most of a log line is
+		// string text without quotes, escapes or control characters.
+		for i+8 <= len(data) {
+			if m := specialBytes(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(data) {
+			break
+		}
 		c := data[i]
 		switch {
 		case c == '"':
@@ -244,6 +258,21 @@ func validString(data []byte, i int) (int, error) {
 		}
 	}
 	return start, syntaxErr(start, "unterminated string")
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specialBytes marks (with the high bit) the bytes of x, read little-endian,
+// that end a run of plain string text: '"', '\\' or a control character.
+// Bytes above the lowest marked one may be marked wrongly (borrows), so
+// only the lowest mark is meaningful.
+func specialBytes(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((q - lsb) &^ q | (b - lsb) &^ b | (x - lsb*0x20) &^ x) & msb
 }
 
 func isHex4(p []byte) bool {
