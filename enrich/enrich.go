@@ -122,7 +122,9 @@ func (e *Enricher) event(b *shipper.Batch, ev *shipper.Event, kube *shipper.Kube
 			if e.cfg.Trace.ScanMessage {
 				scanText(raw, sc.group(convMessage), r)
 			}
-			sc.x.text(sc)
+			if sc.x != nil {
+				sc.x.text(sc)
+			}
 		}
 	}
 	res := sc.resolve()
@@ -149,10 +151,14 @@ func (e *Enricher) event(b *shipper.Batch, ev *shipper.Event, kube *shipper.Kube
 	if res.conflict {
 		lc.conflict++
 	}
-	sc.x.result(&res, sc.invalid)
+	if sc.x != nil {
+		sc.x.result(&res, sc.invalid)
+	}
 
 	var ops opList
-	e.idOps(&ops, sc, &res)
+	if res.hasTrace || res.hasSpan || res.hasPar {
+		e.idOps(&ops, sc, &res)
+	}
 
 	// service.name
 	name, from := e.serviceName(b, members, sc, svc, &ops)
@@ -191,38 +197,45 @@ func (e *Enricher) event(b *shipper.Batch, ev *shipper.Event, kube *shipper.Kube
 // The keys the agent gives an application's flat member that would
 // otherwise repeat a field the encoder writes; the suffix is the encoder's
 // (shipper.CollisionSuffix).
-var (
-	keyTraceIDApp     = []byte("trace.id" + shipper.CollisionSuffix)
-	keySpanIDApp      = []byte("span.id" + shipper.CollisionSuffix)
-	keyParentIDApp    = []byte("parent.id" + shipper.CollisionSuffix)
-	keyServiceNameApp = []byte("service.name" + shipper.CollisionSuffix)
-	keyHostNameApp    = []byte("host.name" + shipper.CollisionSuffix)
+type appKey uint8
+
+const (
+	noRename appKey = iota
+	keyTraceIDApp
+	keySpanIDApp
+	keyParentIDApp
+	keyServiceNameApp
+	keyHostNameApp
 )
+
+var appKeys = [...][]byte{
+	keyTraceIDApp:     []byte("trace.id" + shipper.CollisionSuffix),
+	keySpanIDApp:      []byte("span.id" + shipper.CollisionSuffix),
+	keyParentIDApp:    []byte("parent.id" + shipper.CollisionSuffix),
+	keyServiceNameApp: []byte("service.name" + shipper.CollisionSuffix),
+	keyHostNameApp:    []byte("host.name" + shipper.CollisionSuffix),
+}
 
 // idOps decides which id members go: the ECS-named ones the agent now
 // writes itself, always; the other sources when configured.
 func (e *Enricher) idOps(ops *opList, sc *scratch, res *result) {
-	type slot struct {
-		has  bool
-		from conv
-		r    ref
-		app  []byte
+	if res.hasTrace {
+		e.idOp(ops, sc, res.traceFrom, res.traceRef, 0, keyTraceIDApp)
 	}
-	slots := [3]slot{
-		{res.hasTrace, res.traceFrom, res.traceRef, keyTraceIDApp},
-		{res.hasSpan, res.spanFrom, res.spanRef, keySpanIDApp},
-		{res.hasPar, res.parentFrom, res.parentRef, keyParentIDApp},
+	if res.hasSpan {
+		e.idOp(ops, sc, res.spanFrom, res.spanRef, 1, keySpanIDApp)
 	}
-	for j, s := range slots {
-		if !s.has {
-			continue
-		}
-		if s.from == convECS || (e.cfg.Trace.RemoveSourceFields && s.from < convPattern) {
-			ops.remove(s.r)
-		}
-		if i := sc.flatInvalid[j]; i >= 0 {
-			ops.rename(i, s.app)
-		}
+	if res.hasPar {
+		e.idOp(ops, sc, res.parentFrom, res.parentRef, 2, keyParentIDApp)
+	}
+}
+
+func (e *Enricher) idOp(ops *opList, sc *scratch, from conv, r ref, slot int, app appKey) {
+	if from == convECS || (e.cfg.Trace.RemoveSourceFields && from < convPattern) {
+		ops.remove(r)
+	}
+	if i := sc.flatInvalid[slot]; i >= 0 {
+		ops.rename(i, app)
 	}
 }
 
@@ -346,7 +359,7 @@ func (in *interner) get(b []byte) string {
 type op struct {
 	member int16
 	inner  int16  // < 0: the whole member
-	rename []byte // not nil: give the member this key instead
+	rename appKey // not noRename: give the member this key instead
 }
 
 // maxOps bounds the edits per event (three ids, service, host and a few
@@ -360,7 +373,7 @@ type opList struct {
 
 func (l *opList) add(o op) {
 	for _, p := range l.ops[:l.n] {
-		if p.member == o.member && p.inner == o.inner && string(p.rename) == string(o.rename) {
+		if p.member == o.member && p.inner == o.inner && p.rename == o.rename {
 			return
 		}
 	}
@@ -376,12 +389,12 @@ func (l *opList) remove(r ref) {
 	}
 }
 
-func (l *opList) rename(member int16, key []byte) { l.add(op{member: member, inner: -1, rename: key}) }
+func (l *opList) rename(member int16, key appKey) { l.add(op{member: member, inner: -1, rename: key}) }
 
 // removes reports whether member i is removed whole.
 func (l *opList) removes(i int16) bool {
 	for _, p := range l.ops[:l.n] {
-		if p.member == i && p.inner < 0 && p.rename == nil {
+		if p.member == i && p.inner < 0 && p.rename == noRename {
 			return true
 		}
 	}
@@ -396,20 +409,20 @@ func (l *opList) apply(b *shipper.Batch, ev *shipper.Event, x *explainer) {
 	}
 	ms := ev.Doc.Members
 	for _, o := range l.ops[:l.n] {
-		if o.rename != nil && !l.removes(o.member) {
+		if o.rename != noRename && !l.removes(o.member) {
 			if x != nil {
-				x.notef("member %q renamed %q so that it does not repeat the agent's field", ms[o.member].Key, o.rename)
+				x.notef("member %q renamed %q so that it does not repeat the agent's field", ms[o.member].Key, appKeys[o.rename])
 			}
-			ms[o.member].Key = o.rename
+			ms[o.member].Key = appKeys[o.rename]
 		}
 	}
 	for i, o := range l.ops[:l.n] {
-		if o.rename != nil || o.inner < 0 || l.removes(o.member) {
+		if o.rename != noRename || o.inner < 0 || l.removes(o.member) {
 			continue
 		}
 		done := false
 		for _, p := range l.ops[:i] {
-			if p.member == o.member && p.inner >= 0 && p.rename == nil {
+			if p.member == o.member && p.inner >= 0 && p.rename == noRename {
 				done = true // the object was rewritten for an earlier op
 			}
 		}
@@ -418,7 +431,7 @@ func (l *opList) apply(b *shipper.Batch, ev *shipper.Event, x *explainer) {
 		}
 		var drop uint64
 		for _, p := range l.ops[i:l.n] {
-			if p.member == o.member && p.inner >= 0 && p.inner < 64 && p.rename == nil {
+			if p.member == o.member && p.inner >= 0 && p.inner < 64 && p.rename == noRename {
 				drop |= 1 << p.inner
 			}
 		}
@@ -436,7 +449,7 @@ func (l *opList) apply(b *shipper.Batch, ev *shipper.Event, x *explainer) {
 	for {
 		best := int16(-1)
 		for _, o := range l.ops[:l.n] {
-			if o.inner < 0 && o.rename == nil && o.member > best {
+			if o.inner < 0 && o.rename == noRename && o.member > best {
 				best = o.member
 			}
 		}

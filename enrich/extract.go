@@ -444,6 +444,9 @@ type result struct {
 // a span id is never paired with another convention's trace.
 func (sc *scratch) resolve() (r result) {
 	t := sc.touched
+	if t == 0 {
+		return r
+	}
 	for c := conv(0); c < numConv; c++ {
 		if t&(1<<c) == 0 {
 			continue

@@ -63,8 +63,66 @@ func classify(key []byte, top bool) kind {
 	if len(key) < 2 || len(key) > maxKeyLen {
 		return kNone
 	}
-	switch key[0] | 0x20 { // ASCII lower case; '@' becomes '`'
-	case 't', 's', 'p', 'b', 'x', 'u', 'd', 'l', 'a', 'm', 'h', 'c', 'o', '`':
+	// Most keys are rejected by their first two bytes: every recognised
+	// name starts with one of these pairs (in any case).
+	c0, c1 := key[0]|0x20, key[1]|0x20 // ASCII lower case; '@' becomes '`'
+	switch c0 {
+	case 't':
+		if c1 != 'r' {
+			return kNone
+		}
+	case 's':
+		if c1 != 'p' && c1 != 'e' {
+			return kNone
+		}
+	case 'p':
+		if c1 != 'a' {
+			return kNone
+		}
+	case 'b':
+		if c1 != '3' {
+			return kNone
+		}
+	case 'x':
+		if c1 != '-' && c1 != '_' && c1 != 'b' && c1 != 'a' {
+			return kNone
+		}
+	case 'u':
+		if c1 != 'b' {
+			return kNone
+		}
+	case 'd':
+		if c1 != 'd' {
+			return kNone
+		}
+	case 'l':
+		if c1 != 'o' && c1 != 'a' {
+			return kNone
+		}
+	case 'a':
+		if c1 != 'p' {
+			return kNone
+		}
+	case 'm':
+		if c1 != 'e' && c1 != 'd' {
+			return kNone
+		}
+	case 'h':
+		if c1 != 'o' && c1 != 'e' {
+			return kNone
+		}
+	case 'c':
+		if c1 != 'o' && c1 != 't' {
+			return kNone
+		}
+	case 'o':
+		if c1 != 't' {
+			return kNone
+		}
+	case '`':
+		if c1 != 't' && c1 != 's' {
+			return kNone
+		}
 	default:
 		return kNone
 	}

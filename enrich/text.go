@@ -22,7 +22,7 @@ const (
 	modeXRay
 )
 
-var anchors = [...]string{"race", "RACE", "pan", "PAN"}
+var anchors = [...][]byte{[]byte("race"), []byte("RACE"), []byte("pan"), []byte("PAN")}
 
 // maxTextToken bounds a value read from text.
 const maxTextToken = 128
@@ -34,7 +34,7 @@ func scanText(s []byte, g *group, r ref) {
 		isTrace := ai < 2
 		off := 0
 		for off < len(s) {
-			j := bytes.Index(s[off:], []byte(a))
+			j := bytes.Index(s[off:], a)
 			if j < 0 {
 				break
 			}
