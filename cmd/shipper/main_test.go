@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testEnv is a fixed environment: one node name, one clock, one read time,
+// so golden output is the same on every machine.
+func testEnv() env {
+	fixed := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	vars := map[string]string{"NODE_NAME": "node-1"}
+	return env{
+		getenv:   func(k string) string { return vars[k] },
+		now:      func() time.Time { return fixed },
+		readTime: func(string) time.Time { return fixed },
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = execute(context.Background(), args, &out, &errb, testEnv())
+	return out.String(), errb.String(), code
+}
+
+// TestDryRunGolden runs every bundled testdata/*.log through `shipper
+// dry-run` with the built-in defaults and compares the documents with
+// testdata/golden/<name>.ndjson (refresh with -update).
+func TestDryRunGolden(t *testing.T) {
+	logs, _ := filepath.Glob("../../testdata/*.log")
+	if len(logs) == 0 {
+		t.Fatal("no testdata/*.log")
+	}
+	for _, log := range logs {
+		name := strings.TrimSuffix(filepath.Base(log), ".log")
+		t.Run(name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, "dry-run", "--show-dropped", log)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			golden := filepath.Join("../../testdata/golden", name+".ndjson")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if out != string(want) {
+				t.Errorf("dry-run output differs from %s (run with -update after checking the change):\n%s", golden, lineDiff(string(want), out))
+			}
+		})
+	}
+}
+
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n- " + wl + "\n+ " + gl + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestDryRunShowsWhatTheREADMEPromises checks the user-visible promises of
+// the quick start on the bundled data: ECS documents with trace ids, card
+// numbers masked, dated index names, one document per line, deterministic.
+func TestDryRunShowsWhatTheREADMEPromises(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*.log")
+	args := append([]string{"dry-run"}, files...)
+	out, stderr, code := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	again, _, _ := runCLI(t, args...)
+	if again != out {
+		t.Errorf("two dry-runs of the same files differ")
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var withTrace int
+	for _, l := range lines {
+		var d struct {
+			Index  string         `json:"_index"`
+			ID     string         `json:"_id"`
+			Source map[string]any `json:"_source"`
+		}
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatalf("not a JSON document: %v\n%s", err, l)
+		}
+		if !strings.HasPrefix(d.Index, "shipper-") || !strings.Contains(d.Index, "-2026.11.") {
+			t.Errorf("index %q is not a dated shipper index", d.Index)
+		}
+		if d.ID == "" || d.Source["@timestamp"] == nil || d.Source["message"] == nil {
+			t.Errorf("document lacks _id, @timestamp or message: %s", l)
+		}
+		if tr, ok := d.Source["trace"].(map[string]any); ok {
+			if id, _ := tr["id"].(string); len(id) == 32 {
+				withTrace++
+			}
+		}
+	}
+	if withTrace < len(lines)/2 {
+		t.Errorf("only %d of %d documents carry a trace.id", withTrace, len(lines))
+	}
+	for _, pan := range []string{"4111111111111111", "5555555555554444", "5555 5555 5555 4444", "378282246310005", "3782-822463-10005", "6011111111111117", "hunter2", "eyJhbGciOiJIUzI1NiJ9"} {
+		if strings.Contains(out, pan) {
+			t.Errorf("dry-run output leaks %q", pan)
+		}
+	}
+	if !strings.Contains(stderr, "documents out:") {
+		t.Errorf("no summary on stderr: %q", stderr)
+	}
+}
+
+func TestValidateReportsEveryProblemWithPosition(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "pipelines.yaml")
+	os.WriteFile(bad, []byte("pipelines:\n  - name: app\n    sample:\n      ratoi: 0.5\n    workers: 0\n"), 0o644)
+	out, _, code := runCLI(t, "validate", "-c", bad)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{bad + ":4:7: pipelines[0].sample.ratoi: unknown key \"ratoi\" (did you mean \"ratio\"?)", bad + ":5:14: pipelines[0].workers: must be at least 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = runCLI(t, "validate", "-c", "../../pipelines.yaml")
+	if code != 0 || strings.TrimSpace(out) != "ok" {
+		t.Errorf("the repository's pipelines.yaml does not validate (exit %d):\n%s", code, out)
+	}
+}
+
+func TestEverySubcommandHasHelp(t *testing.T) {
+	root := newRoot(&bytes.Buffer{}, &bytes.Buffer{}, testEnv())
+	for _, c := range root.Commands() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		out, _, code := runCLI(t, c.Name(), "-h")
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s -h: exit %d, output %q", c.Name(), code, out)
+		}
+	}
+}

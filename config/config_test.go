@@ -1,0 +1,140 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+// TestBadConfigs loads every testdata/bad/*.yaml and checks that each
+// problem its "# want: LINE:COL: text" comments announce is reported, at
+// that position, and that nothing else is.
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad configs found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wants []string
+			for _, line := range strings.Split(string(data), "\n") {
+				if w, ok := strings.CutPrefix(line, "# want: "); ok {
+					wants = append(wants, f+":"+w)
+				}
+			}
+			_, problems, err := Parse(f, data, noEnv)
+			if err == nil {
+				t.Fatalf("Parse accepted a bad config")
+			}
+			errs := problems.Errors()
+			if len(errs) != len(wants) {
+				t.Errorf("got %d problems, want %d:\n%s", len(errs), len(wants), errs.Error())
+			}
+			for _, w := range wants {
+				found := false
+				for _, p := range errs {
+					if strings.HasPrefix(p.Error(), w) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("missing problem %q in:\n%s", w, errs.Error())
+				}
+			}
+		})
+	}
+}
+
+func TestEnvironmentExpansion(t *testing.T) {
+	env := map[string]string{"ES_URL": "https://es.internal:9200", "EMPTY": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	data := []byte(`
+state_dir: ${STATE:-/tmp/state}
+elasticsearch:
+  hosts: ["${ES_URL}"]
+pipelines:
+  - name: "$${literal}"
+    inputs:
+      - paths: ["/var/log/${EMPTY:-default}/*.log"]
+`)
+	cfg, problems, err := Parse("env.yaml", data, lookup)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if len(problems) != 0 {
+		t.Errorf("unexpected warnings: %v", problems)
+	}
+	if cfg.StateDir != "/tmp/state" {
+		t.Errorf("state_dir = %q, want the default from ${STATE:-/tmp/state}", cfg.StateDir)
+	}
+	if got := cfg.Elasticsearch.Hosts; len(got) != 1 || got[0] != "https://es.internal:9200" {
+		t.Errorf("hosts = %v", got)
+	}
+	if cfg.Pipelines[0].Name != "${literal}" {
+		t.Errorf("$${ did not give a literal ${: %q", cfg.Pipelines[0].Name)
+	}
+	if got := cfg.Pipelines[0].Inputs[0].Paths[0]; got != "/var/log/default/*.log" {
+		t.Errorf("an empty variable did not take its default: %q", got)
+	}
+}
+
+func TestUnsetVariableIsAWarningWithPosition(t *testing.T) {
+	data := []byte("pipelines:\n  - name: app\n    inputs:\n      - paths: [\"${LOG_DIR}/*.log\"]\n")
+	_, problems, err := Parse("w.yaml", data, noEnv)
+	if err != nil {
+		t.Fatalf("an unset variable stopped the config: %v", err)
+	}
+	w := problems.Warnings()
+	if len(w) != 1 || !strings.HasPrefix(w[0].Error(), "w.yaml:4:17: warning:") || !strings.Contains(w[0].Error(), "LOG_DIR") {
+		t.Fatalf("warnings = %v", w)
+	}
+}
+
+func TestNewPipelinesStartFromDefaults(t *testing.T) {
+	data := []byte("pipelines:\n  - name: a\n    inputs:\n      - paths: [/x/*.log]\n  - name: b\n    workers: 7\n")
+	cfg, _, err := Parse("d.yaml", data, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultPipeline()
+	want.Name = "a"
+	in := Input{}
+	in.setDefaults()
+	in.Paths = []string{"/x/*.log"}
+	want.Inputs = []Input{in}
+	if !reflect.DeepEqual(cfg.Pipelines[0], want) {
+		t.Errorf("pipeline a = %+v\nwant %+v", cfg.Pipelines[0], want)
+	}
+	if cfg.Pipelines[1].Workers != 7 || cfg.Pipelines[1].Sample.Ratio != DefaultPipeline().Sample.Ratio {
+		t.Errorf("pipeline b did not keep defaults besides workers: %+v", cfg.Pipelines[1])
+	}
+	if cfg.ShutdownTimeout != 30*time.Second {
+		t.Errorf("shutdown_timeout default lost: %v", cfg.ShutdownTimeout)
+	}
+}
+
+// TestRepositoryPipelinesYAMLIsTheDefault keeps the documented reference
+// file and the built-in defaults identical, as dry-run without -c promises.
+func TestRepositoryPipelinesYAMLIsTheDefault(t *testing.T) {
+	cfg, problems, err := Load("../pipelines.yaml")
+	if err != nil {
+		t.Fatalf("the repository's pipelines.yaml does not load:\n%v", err)
+	}
+	if len(problems) != 0 {
+		t.Errorf("the repository's pipelines.yaml has warnings:\n%v", problems)
+	}
+	def := Default()
+	cfg.File, cfg.positions, cfg.Tests = "", nil, nil
+	if !reflect.DeepEqual(cfg, def) {
+		t.Errorf("pipelines.yaml differs from the built-in defaults:\n got %+v\nwant %+v", cfg, def)
+	}
+}

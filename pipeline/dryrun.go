@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
+	"github.com/traceship/shipper/tailer"
+)
+
+// DryRunOptions are the dry-run's switches.
+type DryRunOptions struct {
+	// ShowDropped prints dropped events too, with "_dropped": reason.
+	ShowDropped bool
+	// ReadOptions configure how files are read (line limits).
+	Read tailer.ReadOptions
+	// ReadTime gives the read time of a file's lines (the @timestamp of
+	// lines without one). nil: the time of reading.
+	ReadTime func(path string) time.Time
+}
+
+// Summary counts what a dry-run saw.
+type Summary struct {
+	Lines       int
+	Documents   int
+	ParseErrors int
+	Redacted    int
+	SampledOut  int
+	Dropped     map[string]int
+	PerIndex    map[string]int
+}
+
+// Add counts the events of one processed batch.
+func (s *Summary) Add(b *shipper.Batch) {
+	if s.PerIndex == nil {
+		s.PerIndex, s.Dropped = map[string]int{}, map[string]int{}
+	}
+	for i := range b.Events {
+		ev := &b.Events[i]
+		s.Lines++
+		if ev.Tags.Has(shipper.TagJSONParseFailure) {
+			s.ParseErrors++
+		}
+		if ev.Tags.Has(shipper.TagRedacted) {
+			s.Redacted++
+		}
+		if ev.Drop != "" {
+			s.Dropped[ev.Drop]++
+			if strings.HasPrefix(ev.Drop, "sample") {
+				s.SampledOut++
+			}
+			continue
+		}
+		s.Documents++
+		s.PerIndex[ev.Index]++
+	}
+}
+
+// WriteTo prints the summary for a person, one fact per line.
+func (s *Summary) WriteTo(w io.Writer) (int64, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lines read:     %d\n", s.Lines)
+	fmt.Fprintf(&b, "documents out:  %d\n", s.Documents)
+	fmt.Fprintf(&b, "parse errors:   %d\n", s.ParseErrors)
+	fmt.Fprintf(&b, "redacted:       %d\n", s.Redacted)
+	fmt.Fprintf(&b, "sampled out:    %d\n", s.SampledOut)
+	for _, reason := range sortedKeys(s.Dropped) {
+		if !strings.HasPrefix(reason, "sample") {
+			fmt.Fprintf(&b, "dropped (%s): %d\n", reason, s.Dropped[reason])
+		}
+	}
+	for _, idx := range sortedKeys(s.PerIndex) {
+		fmt.Fprintf(&b, "  %-40s %d\n", idx, s.PerIndex[idx])
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DryRun reads each file from its beginning to its end once, runs it through
+// p and writes one line per document that would be indexed:
+// {"_index":…,"_id":…,"_source":{…}}. Output is deterministic for a given
+// input and clock.
+func DryRun(ctx context.Context, p *Pipeline, files []string, out io.Writer, opts DryRunOptions) (Summary, error) {
+	var sum Summary
+	w := bufio.NewWriterSize(out, 64<<10)
+	var line []byte
+	for _, path := range files {
+		chain := p.ChainFor(path)
+		ro := opts.Read
+		ro.NewFramer = chain.NewFramer
+		if opts.ReadTime != nil {
+			t := opts.ReadTime(path)
+			ro.Now = func() time.Time { return t }
+		}
+		err := tailer.ReadFile(ctx, path, ro, func(b *shipper.Batch) error {
+			chain.Process(b)
+			sum.Add(b)
+			for i := range b.Events {
+				ev := &b.Events[i]
+				if ev.Drop != "" && !opts.ShowDropped {
+					continue
+				}
+				line = AppendDryRunLine(line[:0], ev)
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return sum, fmt.Errorf("dry-run of %s: %w", path, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return sum, fmt.Errorf("writing dry-run output: %w", err)
+	}
+	return sum, nil
+}
+
+// AppendDryRunLine appends the dry-run form of ev and a newline.
+func AppendDryRunLine(dst []byte, ev *shipper.Event) []byte {
+	dst = append(dst, `{"_index":`...)
+	dst = jsonscan.AppendString(dst, ev.Index)
+	dst = append(dst, `,"_id":"`...)
+	dst = shipper.AppendID(dst, ev)
+	dst = append(dst, '"')
+	if ev.Drop != "" {
+		dst = append(dst, `,"_dropped":`...)
+		dst = jsonscan.AppendString(dst, ev.Drop)
+	}
+	dst = append(dst, `,"_source":`...)
+	dst = shipper.AppendSource(dst, ev)
+	return append(dst, '}', '\n')
+}
