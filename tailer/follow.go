@@ -180,6 +180,10 @@ func (fl *follower) run() {
 			if errors.Is(err, context.Canceled) || errors.Is(err, errStopped) || t.ctx.Err() != nil {
 				return
 			}
+			if fl.gz && errors.Is(err, io.ErrUnexpectedEOF) {
+				t.log.Debug("compressed file still being written; retrying at the next scan", zap.String("path", fl.file.Path))
+				return
+			}
 			t.stats.readErrors.Add(1)
 			t.log.Error("reading a file failed; it will be reopened at the next scan",
 				zap.String("path", fl.file.Path), zap.String("file_id", fl.file.ID), zap.Error(err))

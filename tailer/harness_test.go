@@ -229,4 +229,3 @@ func numbered(from, to int) string {
 }
 
 func numLine(i int) string { return fmt.Sprintf(`{"n":%d,"msg":"line number %d"}`, i, i) }
-

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -579,7 +580,9 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 
 	var head [3]byte
 	hn, _ := f.ReadAt(head[:], 0)
-	gz := bytes.Equal(head[:hn], gzipMagic)
+	// A .gz name is enough: a .gz being written may not hold its magic
+	// bytes yet, and must never be read as text.
+	gz := bytes.Equal(head[:hn], gzipMagic) || strings.HasSuffix(fd.path, ".gz")
 	prefix, err := readPrefix(f, gz)
 	if err != nil {
 		// A .gz being written (compression in progress) ends early: retry later.

@@ -1,0 +1,307 @@
+package tailer
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
+)
+
+// tortureLines is how many numbered lines each rotation torture writes.
+func tortureLines(t *testing.T) int {
+	if testing.Short() {
+		return 50_000
+	}
+	return 200_000
+}
+
+// checkAllOnce asserts that lines 0..n-1 all arrived, and that after
+// deduplication by _id none arrived twice (a line under two _ids would be
+// two documents in Elasticsearch).
+func checkAllOnce(t *testing.T, c *consumer, n int) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var missing []int
+	for i := 0; i < n; i++ {
+		if c.lines[numLine(i)] == 0 {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d lines lost, first: %v", len(missing), n, missing[:min(10, len(missing))])
+	}
+	twice := 0
+	for line, ids := range c.ids {
+		if len(ids) > 1 {
+			if twice < 5 {
+				t.Errorf("line %s arrived under %d _ids: %v", line, len(ids), ids)
+			}
+			twice++
+		}
+	}
+	if twice > 0 {
+		t.Errorf("%d lines would be indexed twice", twice)
+	}
+	if len(c.lines) != n {
+		t.Errorf("%d distinct lines arrived, want %d", len(c.lines), n)
+	}
+}
+
+func TestTortureLumberjack(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		paths []string
+	}{
+		// Only the live file is watched: rotated files are drained through
+		// the open descriptor before they are compressed and deleted.
+		{"live-file-only", []string{"app.log"}},
+		// Backups and their .gz are matched too: a .gz of a file already
+		// read resumes at its checkpoint under the same File.ID.
+		{"with-backups-and-gz", []string{"app*.log", "app*.log.gz"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, true)
+			h.input.Paths = nil
+			for _, p := range tc.paths {
+				h.input.Paths = append(h.input.Paths, h.path(p))
+			}
+			h.start()
+			defer h.stop()
+			n := tortureLines(t)
+			w := &lumberjack.Logger{Filename: h.path("app.log"), MaxSize: 1, MaxBackups: 1000, Compress: true}
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(w, "%s\n", numLine(i))
+			}
+			w.Close()
+			waitFor(t, 60*time.Second, "every line", func() bool { return h.c.distinct() >= n })
+			// Let late duplicates (a .gz read again) show up before checking.
+			waitFor(t, 10*time.Second, "the rotated files to be let go", func() bool { return h.tl.Stats().FilesOpen <= 1 })
+			checkAllOnce(t, h.c, n)
+			st := h.tl.Stats()
+			t.Logf("%d lines, %d files opened, %d batches", n, st.FilesOpened, st.BatchesSent)
+		})
+	}
+}
+
+// TestTortureKubelet rotates like the kubelet: 0.log is renamed to
+// 0.log.<timestamp>, a new 0.log is created, and the rotated file is later
+// gzipped (and the plain one removed).
+//
+// With only the live name watched, a generation that is created, filled and
+// rotated away before the tailer ever saw it cannot be read (its name never
+// matched); the writer here rotates 512 KiB in milliseconds, so that variant
+// waits until each new 0.log was seen once (the kubelet rotates at 10 MiB and
+// checks every 10 s). With the rotated names matched too, nothing can be
+// missed at any speed: that variant does not wait.
+func TestTortureKubelet(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		paths    []string
+		waitSeen bool
+	}{
+		{"live-name-only", []string{"*.log"}, true},
+		{"rotated-names-matched", []string{"*.log", "*.log.*"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, true)
+			h.input.Paths = nil
+			for _, p := range tc.paths {
+				h.input.Paths = append(h.input.Paths, h.path(p))
+			}
+			h.start()
+			defer h.stop()
+			n := tortureLines(t)
+			live := h.path("0.log")
+			f, err := os.Create(live)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rotations := 0
+			gzipDone := make(chan struct{})
+			toGzip := make(chan string, 1000)
+			go func() {
+				defer close(gzipDone)
+				for p := range toGzip {
+					gzipFile(t, p)
+				}
+			}()
+			size := 0
+			for i := 0; i < n; i++ {
+				line := numLine(i) + "\n"
+				if _, err := f.WriteString(line); err != nil {
+					t.Fatal(err)
+				}
+				size += len(line)
+				if size > 512<<10 {
+					if tc.waitSeen {
+						waitOpen(t, h, live, f)
+					}
+					f.Close()
+					r := live + "." + time.Now().UTC().Format("20060102-150405.000000000")
+					if err := os.Rename(live, r); err != nil {
+						t.Fatal(err)
+					}
+					rotations++
+					toGzip <- r
+					if f, err = os.Create(live); err != nil {
+						t.Fatal(err)
+					}
+					size = 0
+				}
+			}
+			f.Close()
+			close(toGzip)
+			<-gzipDone
+			waitFor(t, 60*time.Second, "every line", func() bool { return h.c.distinct() >= n })
+			waitFor(t, 10*time.Second, "the rotated files to be let go", func() bool {
+				if h.tl.Stats().FilesOpen <= 1 {
+					return true
+				}
+				for _, f := range h.tl.Files() {
+					if f.Open {
+						t.Logf("open: %+v", f)
+					}
+				}
+				return false
+			})
+			checkAllOnce(t, h.c, n)
+			t.Logf("%d lines over %d rotations, %d files opened", n, rotations, h.tl.Stats().FilesOpened)
+		})
+	}
+}
+
+// waitOpen waits until the tailer has the file f (at path) open.
+func waitOpen(t *testing.T, h *harness, path string, f *os.File) {
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := st.Sys().(*syscall.Stat_t).Ino
+	waitFor(t, 10*time.Second, "the tailer to open "+path, func() bool {
+		h.tl.mu.Lock()
+		defer h.tl.mu.Unlock()
+		e := h.tl.reg.byInode[inodeKey{"in", uint64(st.Sys().(*syscall.Stat_t).Dev), uint64(ino)}]
+		return e != nil && e.follower != nil
+	})
+}
+
+func gzipFile(t *testing.T, p string) {
+	in, err := os.Open(p)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	out, err := os.Create(p + ".gz")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	zw := gzip.NewWriter(out)
+	io.Copy(zw, in)
+	zw.Close()
+	out.Close()
+	in.Close()
+	os.Remove(p)
+}
+
+// TestTortureCopytruncate rotates like logrotate's copytruncate: the live
+// file is copied to app.log.1 (not watched) and truncated in place. Lines
+// the tailer had not read when the file was truncated are only in the copy:
+// that is copytruncate's unavoidable loss window. The test measures it and
+// asserts that nothing else is lost and nothing is indexed twice.
+func TestTortureCopytruncate(t *testing.T) {
+	h := newHarness(t, true)
+	h.input.Paths = []string{h.path("app.log")}
+	h.start()
+	defer h.stop()
+	n := tortureLines(t)
+	live := h.path("app.log")
+	f, err := os.OpenFile(live, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copies []string
+	inWindow := map[int]bool{} // lines only in a copy that the tailer may not have read
+	size := 0
+	first := 0
+	for i := 0; i < n; i++ {
+		line := numLine(i) + "\n"
+		f.WriteString(line)
+		size += len(line)
+		if size > 1<<20 {
+			c := fmt.Sprintf("%s.%d", live, len(copies)+1)
+			data, _ := os.ReadFile(live)
+			os.WriteFile(c, data, 0o644)
+			// The window: what the tailer has not read yet of this file.
+			for j := first; j <= i; j++ {
+				inWindow[j] = true
+			}
+			// Lines the tailer already had are not in the window.
+			h.c.mu.Lock()
+			for j := first; j <= i; j++ {
+				if h.c.lines[numLine(j)] > 0 {
+					delete(inWindow, j)
+				}
+			}
+			h.c.mu.Unlock()
+			if err := f.Truncate(0); err != nil {
+				t.Fatal(err)
+			}
+			copies = append(copies, c)
+			size = 0
+			first = i + 1
+		}
+	}
+	f.Close()
+	waitFor(t, 60*time.Second, "every line after the last truncation", func() bool { return h.c.has(numLine(n - 1)) })
+	h.c.mu.Lock()
+	var lost, lostOutside []int
+	for i := 0; i < n; i++ {
+		if h.c.lines[numLine(i)] == 0 {
+			lost = append(lost, i)
+			if !inWindow[i] {
+				lostOutside = append(lostOutside, i)
+			}
+		}
+	}
+	twice := 0
+	for _, ids := range h.c.ids {
+		if len(ids) > 1 {
+			twice++
+		}
+	}
+	h.c.mu.Unlock()
+	sort.Ints(lost)
+	t.Logf("copytruncate: %d truncations, %d of %d lines lost (%.3f%%), all in the window between the tailer's last read and the truncation",
+		len(copies), len(lost), n, 100*float64(len(lost))/float64(n))
+	if len(lostOutside) > 0 {
+		t.Errorf("%d lines lost outside copytruncate's window: %v", len(lostOutside), lostOutside[:min(10, len(lostOutside))])
+	}
+	if twice > 0 {
+		t.Errorf("%d lines arrived under two _ids", twice)
+	}
+}
+
+// lineNumber extracts n from a numbered line, for diagnostics.
+func lineNumber(line string) int {
+	i := strings.Index(line, `"n":`)
+	if i < 0 {
+		return -1
+	}
+	j := strings.IndexByte(line[i:], ',')
+	v, _ := strconv.Atoi(line[i+4 : i+j])
+	return v
+}
+
+var _ = filepath.Join
+var _ = lineNumber
