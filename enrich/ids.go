@@ -97,7 +97,7 @@ func parseTraceID(s []byte, b64 bool) (id shipper.TraceID, ok bool) {
 		if !b64 || s[22] != '=' || s[23] != '=' {
 			return id, false
 		}
-		n, err := base64.StdEncoding.Decode(id[:], s)
+		n, err := b64Strict.Decode(id[:], s)
 		ok = err == nil && n == 16
 	}
 	if !ok || id.IsZero() {
@@ -125,7 +125,7 @@ func parseSpanID(s []byte, b64 bool) (id shipper.SpanID, ok bool) {
 		if !b64 || s[11] != '=' {
 			return id, false
 		}
-		n, err := base64.StdEncoding.Decode(id[:], s)
+		n, err := b64Strict.Decode(id[:], s)
 		ok = err == nil && n == 8
 	}
 	if !ok || id.IsZero() {
@@ -451,3 +451,8 @@ func equalFold(s []byte, w string) bool {
 	}
 	return true
 }
+
+// b64Strict rejects base64 whose unused trailing bits are not zero: such a
+// text is not what any encoder writes, and accepting it would map several
+// texts to one id.
+var b64Strict = base64.StdEncoding.Strict()

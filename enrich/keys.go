@@ -1,5 +1,7 @@
 package enrich
 
+import "github.com/traceship/shipper/internal/jsonscan"
+
 // kind is what a member's key says its value is.
 type kind uint8
 
@@ -58,10 +60,13 @@ const maxKeyLen = 40
 // of a nested object, where only id fields are recognised. It costs a
 // switch on the first byte for most keys and a short normalisation
 // (lower-case, '_', '-' and '.' dropped) for the few that start like a
-// recognised one; keys written with JSON escapes are never recognised.
+// recognised one.
 func classify(key []byte, top bool) kind {
 	if len(key) < 2 || len(key) > maxKeyLen {
 		return kNone
+	}
+	if key[0] == '\\' || key[1] == '\\' {
+		return classifyEscaped(key, top)
 	}
 	// Most keys are rejected by their first two bytes: every recognised
 	// name starts with one of these pairs (in any case).
@@ -133,7 +138,7 @@ func classify(key []byte, top bool) kind {
 		case c == '_' || c == '-' || c == '.':
 			continue
 		case c == '\\':
-			return kNone
+			return classifyEscaped(key, top)
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
 		}
@@ -228,4 +233,16 @@ func classify(key []byte, top bool) kind {
 		}
 	}
 	return kNone
+}
+
+// classifyEscaped classifies a key written with JSON escapes
+// ("trace\u002eid"): rare, but Elasticsearch decodes them, so they name
+// the same fields.
+func classifyEscaped(key []byte, top bool) kind {
+	var dec [maxKeyLen]byte
+	d, ok := jsonscan.Unquote(dec[:0], key)
+	if !ok || len(d) > maxKeyLen || indexByte(d, '\\') >= 0 {
+		return kNone
+	}
+	return classify(d, top)
 }
