@@ -46,10 +46,11 @@ func newField(path string) field {
 // value is one field's value: text (s or b, whichever the source had,
 // without copying) or absent.
 type value struct {
-	s     string
-	b     []byte
-	isStr bool // s holds the text, else b does
-	ok    bool
+	s       string
+	b       []byte
+	isStr   bool // s holds the text, else b does
+	ok      bool
+	scratch bool // b points into the scratch buffer
 }
 
 // get reads the field from ev. scratch is room for the hex of an id or an
@@ -69,12 +70,12 @@ func (f *field) get(ev *shipper.Event, scratch []byte) value {
 		if ev.TraceID.IsZero() {
 			return value{}
 		}
-		return value{b: appendHex(scratch[:0], ev.TraceID[:]), ok: true}
+		return value{b: appendHex(scratch[:0], ev.TraceID[:]), ok: true, scratch: true}
 	case fieldSpanID:
 		if ev.SpanID.IsZero() {
 			return value{}
 		}
-		return value{b: appendHex(scratch[:0], ev.SpanID[:]), ok: true}
+		return value{b: appendHex(scratch[:0], ev.SpanID[:]), ok: true, scratch: true}
 	}
 	raw, ok := ev.Doc.Lookup(f.path)
 	if !ok || len(raw) == 0 || string(raw) == "null" {
@@ -83,7 +84,7 @@ func (f *field) get(ev *shipper.Event, scratch []byte) value {
 	if s, ok := jsonscan.StringContents(raw); ok {
 		if bytes.IndexByte(s, '\\') >= 0 {
 			if dec, ok := jsonscan.Unquote(scratch[:0], s); ok {
-				s = dec
+				return value{b: dec, ok: true, scratch: true}
 			}
 		}
 		return value{b: s, ok: true}
@@ -112,7 +113,7 @@ const (
 
 // cond is a Condition compiled at New.
 type cond struct {
-	field  field
+	field  int // index in Sampler.fields
 	op     condOp
 	text   string   // equals, prefix
 	in     []string // in
@@ -120,8 +121,8 @@ type cond struct {
 	re     *regexp.Regexp
 }
 
-func compileCond(c Condition) (cond, error) {
-	out := cond{field: newField(c.Field)}
+func compileCond(c Condition, field int) (cond, error) {
+	out := cond{field: field}
 	switch {
 	case c.Equals != nil:
 		out.op, out.text = opEquals, *c.Equals
@@ -141,8 +142,7 @@ func compileCond(c Condition) (cond, error) {
 	return out, nil
 }
 
-func (c *cond) match(ev *shipper.Event, scratch []byte) bool {
-	v := c.field.get(ev, scratch)
+func (c *cond) match(v value) bool {
 	if c.op == opExists {
 		return v.ok == c.exists
 	}
@@ -183,4 +183,25 @@ func (c *cond) match(ev *shipper.Event, scratch []byte) bool {
 		return c.re.Match(v.b)
 	}
 	return false
+}
+
+// fieldCache holds the values of the rules' fields read so far for one
+// event, so that rules testing the same field look it up once.
+type fieldCache struct {
+	vals   [8]value
+	loaded uint8
+}
+
+// get returns field i of ev. Values in the scratch buffer are not cached:
+// the next lookup may overwrite them.
+func (fc *fieldCache) get(fields []field, i int, ev *shipper.Event, scratch []byte) value {
+	if i < len(fc.vals) && fc.loaded&(1<<i) != 0 {
+		return fc.vals[i]
+	}
+	v := fields[i].get(ev, scratch)
+	if i < len(fc.vals) && !v.scratch {
+		fc.vals[i] = v
+		fc.loaded |= 1 << i
+	}
+	return v
 }

@@ -44,7 +44,7 @@ type holder struct {
 type heldTrace struct {
 	id     shipper.TraceID
 	since  time.Time
-	events []shipper.Event
+	events []*shipper.Event // in the slabs of the batches they came from
 	bytes  int64
 	gone   bool // decided: no longer in traces
 }
@@ -84,6 +84,10 @@ func heldSize(ev *shipper.Event) int64 {
 func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, levels uint32, c *batchCounts) {
 	var relBuf [16]*shipper.Ack
 	rel := relBuf[:0]
+	var sl slabs
+	if active {
+		sl = newSlabs(b.Events[:n])
+	}
 	h.mu.Lock()
 	rel = h.expire(now, rel, c)
 	for i := 0; active && i < n; i++ {
@@ -96,13 +100,12 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 				c.keptFailed++
 				continue
 			}
-			rel = h.add(ev, now, rel, c)
+			rel = h.add(ev, &sl, now, rel, c)
 		case ev.Drop == "" && levels&(1<<ev.Level) != 0 && !ev.TraceID.IsZero():
 			id := ev.TraceID // b.Events may move below
 			h.fail(id, now)
 			if ht := h.traces[id]; ht != nil {
-				for j := range ht.events {
-					e := &ht.events[j]
+				for _, e := range ht.events {
 					e.Tags |= shipper.TagHeldForTrace
 					b.Events = append(b.Events, *e)
 					if e.Ack != nil {
@@ -123,7 +126,7 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 
 // add holds a copy of ev, evicting the oldest traces while a bound would
 // be exceeded.
-func (h *holder) add(ev *shipper.Event, now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
+func (h *holder) add(ev *shipper.Event, sl *slabs, now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
 	size := heldSize(ev)
 	if size > h.maxBytes {
 		c.evicted++ // cannot be held at all: decided now
@@ -135,11 +138,11 @@ func (h *holder) add(ev *shipper.Event, now time.Time, rel []*shipper.Ack, c *ba
 	}
 	ht := h.traces[ev.TraceID]
 	if ht == nil {
-		ht = &heldTrace{id: ev.TraceID, since: now}
+		ht = &heldTrace{id: ev.TraceID, since: now, events: make([]*shipper.Event, 0, 4)}
 		h.traces[ev.TraceID] = ht
 		h.queue = append(h.queue, ht)
 	}
-	cp := ev.Clone()
+	cp := sl.clone(ev)
 	cp.Drop = ""
 	ev.Ack.Hold()
 	ht.events = append(ht.events, cp)
@@ -185,8 +188,8 @@ func (h *holder) pop() {
 
 // drop decides the front trace: its events are not sent.
 func (h *holder) drop(ht *heldTrace, rel []*shipper.Ack) []*shipper.Ack {
-	for j := range ht.events {
-		if a := ht.events[j].Ack; a != nil {
+	for _, e := range ht.events {
+		if a := e.Ack; a != nil {
 			rel = append(rel, a)
 		}
 	}
@@ -273,4 +276,56 @@ func (h *holder) gauges() (events, traces, bytes int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return int64(h.events), int64(len(h.traces)), h.bytes
+}
+
+// slabs hold the copies of one batch's held events: three allocations per
+// batch rather than two per event plus the growth of each trace's list. A
+// slab lives until every event copied into it is decided, at most a window
+// after the batch.
+type slabs struct {
+	events  []shipper.Event
+	members []shipper.Member
+	bytes   []byte
+}
+
+// newSlabs sizes the slabs for the events of evs marked DropHeld.
+func newSlabs(evs []shipper.Event) slabs {
+	var ne, nm, nb int
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Drop != DropHeld {
+			continue
+		}
+		ne++
+		nm += len(ev.Doc.Members)
+		nb += len(ev.Raw)
+		for _, m := range ev.Doc.Members {
+			nb += len(m.Key) + len(m.Value)
+		}
+	}
+	return slabs{
+		events:  make([]shipper.Event, 0, ne),
+		members: make([]shipper.Member, 0, nm),
+		bytes:   make([]byte, 0, nb),
+	}
+}
+
+// clone is Event.Clone into the slabs: a copy of ev whose byte slices (Raw
+// and Doc, the only ones an event has) no longer point into the batch.
+func (sl *slabs) clone(ev *shipper.Event) *shipper.Event {
+	sl.events = append(sl.events, *ev)
+	c := &sl.events[len(sl.events)-1]
+	c.Raw = sl.copy(ev.Raw)
+	start := len(sl.members)
+	for _, m := range ev.Doc.Members {
+		sl.members = append(sl.members, shipper.Member{Key: sl.copy(m.Key), Value: sl.copy(m.Value)})
+	}
+	c.Doc.Members = sl.members[start:len(sl.members):len(sl.members)]
+	return c
+}
+
+func (sl *slabs) copy(p []byte) []byte {
+	start := len(sl.bytes)
+	sl.bytes = append(sl.bytes, p...)
+	return sl.bytes[start:len(sl.bytes):len(sl.bytes)]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,6 +140,12 @@ func TestKeepTraceOnErrorBringsBackTheInfoLinesOfAFailedTrace(t *testing.T) {
 	want := []string{`{"message":"payment failed"}`, `{"message":"order received"}`, `{"message":"calling payment"}`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("sent %q, want %q (copies intact although batch 1's memory was reused)", got, want)
+	}
+	for _, ev := range out.events[1:] {
+		doc := string(shipper.AppendSource(nil, &ev))
+		if !strings.Contains(doc, `"message":"order received"`) && !strings.Contains(doc, `"message":"calling payment"`) {
+			t.Errorf("released document %s: its fields were not copied from the batch", doc)
+		}
 	}
 	if out.holds != 2 {
 		t.Errorf("batch 2 carries %d held acks, want 2", out.holds)

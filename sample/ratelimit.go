@@ -166,8 +166,10 @@ func (l *limiter) summarize(now time.Time, c *batchCounts) {
 	}
 }
 
+// addTotal adds to the drops of past intervals; like the buckets, at most
+// max_keys keys and "_other".
 func (l *limiter) addTotal(name string, n uint64) {
-	if _, ok := l.totals[name]; !ok && len(l.totals) >= l.maxKeys {
+	if _, ok := l.totals[name]; !ok && len(l.totals) >= l.maxKeys+1 {
 		name = otherKey
 	}
 	l.totals[name] += n

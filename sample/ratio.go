@@ -2,6 +2,7 @@ package sample
 
 import (
 	"encoding/binary"
+	"hash/crc32"
 
 	"github.com/traceship/shipper"
 )
@@ -47,27 +48,22 @@ func (th threshold) keepHash(h uint64) bool {
 	return h>>1 < th.bound
 }
 
-// FNV-1a 64 parameters (hash/fnv).
-const (
-	fnvOffset64 = 14695981039346656037
-	fnvPrime64  = 1099511628211
-)
+// castagnoli is the CRC-32C table; crc32 uses the CPU's CRC instruction
+// for it where there is one (SSE 4.2, ARMv8), about 20 times faster than
+// hashing byte by byte.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// lineHash is a hash of a raw line that is the same in every process and
-// every version of the agent, so that a dry-run or a restart takes the same
-// decisions: FNV-1a 64 (the stdlib's hash/fnv, written inline so that it
-// does not allocate), then the murmur3 64-bit finaliser, because FNV's high
-// bits, which the threshold reads, depend little on the line's last bytes.
+// lineHash is a hash of a raw line that is the same in every process, on
+// every platform and in every version of the agent, so that a dry-run or a
+// restart takes the same decisions: the line's CRC-32C and its length,
+// mixed by murmur3's 64-bit finaliser so that the high bits the threshold
+// reads depend on every bit of the line.
 func lineHash(p []byte) uint64 {
-	h := uint64(fnvOffset64)
-	for _, c := range p {
-		h ^= uint64(c)
-		h *= fnvPrime64
-	}
-	return mix64(h)
+	return mix64(uint64(crc32.Checksum(p, castagnoli)) | uint64(len(p))<<32)
 }
 
-// mix64 is murmur3's fmix64: every input bit affects every output bit.
+// mix64 is murmur3's fmix64: a bijection in which every input bit affects
+// every output bit.
 func mix64(h uint64) uint64 {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd

@@ -35,6 +35,7 @@ type Sampler struct {
 	keepLevels uint32 // bit i set: Level(i) is always kept
 	parent     bool
 	rules      []rule
+	fields     []field // the distinct fields the rules test
 	// passAll is true when no event can be dropped or changed: Process
 	// returns at once.
 	passAll bool
@@ -80,7 +81,17 @@ func New(cfg Config, clock Clock, logger *zap.Logger) (*Sampler, error) {
 	}
 	s.rules = make([]rule, len(cfg.Rules))
 	for i, r := range cfg.Rules {
-		c, err := compileCond(r.When)
+		fi := -1
+		for j := range s.fields {
+			if s.fields[j].path == r.When.Field {
+				fi = j
+			}
+		}
+		if fi < 0 {
+			fi = len(s.fields)
+			s.fields = append(s.fields, newField(r.When.Field))
+		}
+		c, err := compileCond(r.When, fi)
 		if err != nil {
 			return nil, fmt.Errorf("compiling rules[%d]: %w", i, err)
 		}
@@ -121,9 +132,10 @@ func (s *Sampler) decide(ev *shipper.Event, scratch []byte) (d decision, rule in
 		return keep, -1
 	}
 	th, ratio, rule := s.th, s.ratio, -1
+	var fc fieldCache
 	for i := range s.rules {
 		r := &s.rules[i]
-		if r.cond.match(ev, scratch) {
+		if r.cond.match(fc.get(s.fields, r.cond.field, ev, scratch)) {
 			th, ratio, rule = r.th, r.ratio, i
 			break
 		}
@@ -157,7 +169,13 @@ func (s *Sampler) Process(b *shipper.Batch) {
 		return
 	}
 	var c batchCounts
-	var scratch [64]byte
+	// Room for a field value that is not in the event as such (the hex of
+	// an id, an unescaped string). It escapes (regexp keeps its input), so
+	// it is allocated once per batch, and only when something reads fields.
+	var scratch []byte
+	if len(s.rules) > 0 || s.rl != nil {
+		scratch = make([]byte, 0, 64)
+	}
 	n := len(b.Events)
 	held := false // some event is a candidate for keep_trace_on_error
 	for i := 0; i < n; i++ {
@@ -166,7 +184,7 @@ func (s *Sampler) Process(b *shipper.Batch) {
 			continue
 		}
 		c.seen++
-		d, ri := s.decide(ev, scratch[:])
+		d, ri := s.decide(ev, scratch)
 		switch d {
 		case keepFlag:
 			c.keptLevel++
@@ -196,7 +214,7 @@ func (s *Sampler) Process(b *shipper.Batch) {
 		s.hold.process(b, n, held, now, s.keepLevels, &c)
 	}
 	if s.rl != nil {
-		s.rl.process(b, n, now, &c, scratch[:])
+		s.rl.process(b, n, now, &c, scratch)
 	}
 	s.addCounts(&c)
 }

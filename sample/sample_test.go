@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -169,13 +168,25 @@ func TestThresholdSpecialCasesFollowTheSDK(t *testing.T) {
 	}
 }
 
-func TestLineHashIsFNV1aThenFmix64(t *testing.T) {
-	for _, line := range []string{"", "a", `{"message":"hello"}`, strings.Repeat("x", 1000)} {
-		h := fnv.New64a()
-		h.Write([]byte(line))
-		if got, want := lineHash([]byte(line)), mix64(h.Sum64()); got != want {
-			t.Errorf("lineHash(%.20q) = %#x, want %#x", line, got, want)
+// TestLineHashIsStable pins the hash of untraced lines: CRC-32C (the
+// iSCSI polynomial, whatever the CPU) and length, through fmix64. Changing
+// it changes which untraced lines every agent keeps.
+func TestLineHashIsStable(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		crc  uint32 // CRC-32C check values from RFC 3720 B.4 and others
+	}{
+		{"", 0},
+		{"123456789", 0xe3069283},
+		{string(make([]byte, 32)), 0x8a9136aa},
+	} {
+		want := mix64(uint64(tc.crc) | uint64(len(tc.line))<<32)
+		if got := lineHash([]byte(tc.line)); got != want {
+			t.Errorf("lineHash(%.20q) = %#x, want %#x", tc.line, got, want)
 		}
+	}
+	if got := mix64(1); got != 0xb456bcfc34c2cb2c {
+		t.Errorf("mix64(1) = %#x, want murmur3 fmix64's 0xb456bcfc34c2cb2c", got)
 	}
 }
 
