@@ -232,10 +232,15 @@ type kustomizationObj struct {
 		IncludeTemplates bool              `yaml:"includeTemplates"`
 	} `yaml:"labels"`
 	Resources []string `yaml:"resources"`
-	Images    []struct {
-		Name    string `yaml:"name"`
-		NewName string `yaml:"newName"`
-		NewTag  string `yaml:"newTag"`
-		Digest  string `yaml:"digest"`
-	} `yaml:"images"`
+	Patches   []struct {
+		Path string `yaml:"path"`
+	} `yaml:"patches"`
+	Images []kustomizeImage `yaml:"images"`
+}
+
+type kustomizeImage struct {
+	Name    string `yaml:"name"`
+	NewName string `yaml:"newName"`
+	NewTag  string `yaml:"newTag"`
+	Digest  string `yaml:"digest"`
 }

@@ -43,6 +43,11 @@ func loadAssets(t *testing.T) assets {
 	if err != nil {
 		t.Fatal(err)
 	}
+	overlay, err := filepath.Glob(filepath.Join(repoRoot, nonrootDir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifests = append(manifests, overlay...)
 	if len(manifests) == 0 {
 		t.Fatal("no manifests in deploy/kubernetes")
 	}
@@ -60,11 +65,11 @@ func loadAssets(t *testing.T) assets {
 	return a
 }
 
-// under returns the names of the assets in dir, sorted.
+// under returns the names of the assets directly in dir, sorted.
 func (a assets) under(dir string) []string {
 	var out []string
 	for n := range a {
-		if strings.HasPrefix(n, dir+"/") {
+		if rest, ok := strings.CutPrefix(n, dir+"/"); ok && !strings.Contains(rest, "/") {
 			out = append(out, n)
 		}
 	}

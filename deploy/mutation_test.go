@@ -12,6 +12,7 @@ func checkAll(a assets) problems {
 	var ps problems
 	ps = append(ps, checkDockerfile(a)...)
 	ps = append(ps, checkKubernetes(a)...)
+	ps = append(ps, checkNonroot(a)...)
 	ps = append(ps, checkSystemd(a)...)
 	ps = append(ps, checkCompose(a)...)
 	return ps
@@ -76,9 +77,15 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{"docker logs format on CRI", cm, "format: cri", "format: json", "want cri"},
 		{"config via subPath", ds, "              mountPath: /etc/shipper\n", "              mountPath: /etc/shipper/pipelines.yaml\n              subPath: pipelines.yaml\n", "subPath"},
 		{"config key renamed", cm, "  pipelines.yaml: |", "  shipper.yaml: |", "no key"},
-		{"manifest left out", kust, "  - secret.yaml\n", "", "resources"},
+		{"manifest left out", kust, "  - configmap.yaml\n", "", "resources"},
+		{"example Secret applied", kust, "  - configmap.yaml\n", "  - configmap.yaml\n  - secret.yaml\n", "resources"},
 		{"untagged image", ds, "image: ghcr.io/traceship/shipper:0.1.0", "image: ghcr.io/traceship/shipper", "no version tag"},
 		{"env var without default", cm, `"${ES_URL:-http://elasticsearch:9200}"`, `"${ELASTICSEARCH_URL}"`, "ELASTICSEARCH_URL"},
+
+		// The non-root overlay.
+		{"overlay uid 0", nonrootDir + "/daemonset-patch.yaml", "            runAsUser: 65532\n            runAsGroup: 65532\n            runAsNonRoot: true", "            runAsUser: 0\n            runAsGroup: 65532\n            runAsNonRoot: true", "non-zero runAsUser"},
+		{"overlay chowns to another uid", nonrootDir + "/daemonset-patch.yaml", `"65532:65532", "/var/lib/shipper"`, `"1000:1000", "/var/lib/shipper"`, "no init container chowns"},
+		{"overlay without root group", nonrootDir + "/daemonset-patch.yaml", "supplementalGroups: [0]", "supplementalGroups: [2000]", "supplementalGroups"},
 
 		// systemd.
 		{"Type=simple", unit, "Type=notify", "Type=simple", "want notify"},
