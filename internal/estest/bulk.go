@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/traceship/shipper/internal/jsonscan"
 )
@@ -168,7 +167,7 @@ type itemResult struct {
 }
 
 func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestFault) response {
-	start := time.Now()
+	start := s.now()
 	if defIndex != "" {
 		if e := validateIndexName(defIndex); e != nil {
 			return errorResponse(400, e)
@@ -189,7 +188,6 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 	s.mu.Unlock()
 
 	out := make([]byte, 0, 64+len(actions)*192)
-	out = append(out, `{"errors":`...)
 	errs := false
 	for i := range results {
 		if results[i].err != nil {
@@ -197,9 +195,10 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 			break
 		}
 	}
+	out = append(out, `{"took":`...)
+	out = strconv.AppendInt(out, s.now().Sub(start).Milliseconds(), 10)
+	out = append(out, `,"errors":`...)
 	out = strconv.AppendBool(out, errs)
-	out = append(out, `,"took":`...)
-	out = strconv.AppendInt(out, time.Since(start).Milliseconds(), 10)
 	out = append(out, `,"items":[`...)
 	for i := range results {
 		if i > 0 {
@@ -269,9 +268,10 @@ func (s *Server) execLocked(a *bulkAction, d *requestFault) itemResult {
 	}
 	res.index = ix.name
 	if a.op == "delete" {
-		res.version = 1
 		res.seqNo = ix.seqNo
 		ix.seqNo++
+		_, v := s.lookupLocked(ix, a.id)
+		res.version = v + 1 // a delete bumps the version; not_found answers 1
 		if s.removeDocLocked(ix, a.id) {
 			s.stats.deleted.Add(1)
 			res.status, res.result = 200, "deleted"

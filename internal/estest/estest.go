@@ -123,13 +123,13 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 type Server struct {
 	opts options
 
-	mu         sync.Mutex // guards the cluster state below
-	indices    map[string]*index
-	templates  map[string]*template
-	policies   map[string]*policy
-	streams    map[string]*dataStream
-	seq        int
-	idCounter  uint64
+	mu        sync.Mutex // guards the cluster state below
+	indices   map[string]*index
+	templates map[string]*template
+	policies  map[string]*policy
+	streams   map[string]*dataStream
+	seq       int
+	idCounter uint64
 
 	fmu    sync.Mutex // guards faults, rng, gate and held notifications
 	faults Faults
@@ -151,7 +151,7 @@ type Server struct {
 
 type stats struct {
 	requests, bulk, items, created, updated, deleted, conflicts, rejected atomic.Int64
-	item429, item5xx, s429, s502, s503, s504, dropped, bad, gzip, held  atomic.Int64
+	item429, item5xx, s429, s502, s503, s504, dropped, bad, gzip, held    atomic.Int64
 }
 
 // NewServer builds a double without listening; call Start. It is for
@@ -165,13 +165,13 @@ func NewServer(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("estest: invalid faults: %w", err)
 	}
 	s := &Server{
-		opts:       o,
-		indices:    map[string]*index{},
-		templates:  map[string]*template{},
-		policies:   map[string]*policy{},
-		streams:    map[string]*dataStream{},
-		heldCh:     make(chan struct{}),
-		conns:      map[net.Conn]struct{}{},
+		opts:      o,
+		indices:   map[string]*index{},
+		templates: map[string]*template{},
+		policies:  map[string]*policy{},
+		streams:   map[string]*dataStream{},
+		heldCh:    make(chan struct{}),
+		conns:     map[net.Conn]struct{}{},
 	}
 	s.installBuiltins()
 	s.setFaultsLocked(o.faults)

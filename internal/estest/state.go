@@ -11,8 +11,8 @@ import (
 
 // index is one concrete index.
 type index struct {
-	name    string
-	uuid    string
+	name     string
+	uuid     string
 	docs     map[string]*Doc
 	ids      map[string]struct{} // discard mode: the _ids, no sources
 	seqNo    int64               // next _seq_no
@@ -57,7 +57,7 @@ type dataStream struct {
 const builtinLogs = `{"index_patterns":["logs-*-*"],"priority":100,"data_stream":{"hidden":false,"allow_custom_routing":false},` +
 	`"composed_of":["logs@mappings","logs@settings","logs@custom","ecs@mappings"],` +
 	`"template":{"settings":{"index":{"lifecycle":{"name":"logs"},"mode":"standard"}},` +
-	`"mappings":{"dynamic_templates":[{"ecs_strings":{"match_mapping_type":"string","mapping":{"type":"keyword"}}}],` +
+	`"mappings":{"date_detection":false,"dynamic_templates":[{"ecs_strings":{"match_mapping_type":"string","mapping":{"type":"keyword"}}}],` +
 	`"properties":{"@timestamp":{"type":"date"},"message":{"type":"match_only_text"},` +
 	`"data_stream":{"properties":{"type":{"type":"constant_keyword"},"dataset":{"type":"constant_keyword"},"namespace":{"type":"constant_keyword"}}}}}},` +
 	`"_meta":{"description":"default logs template installed by x-pack","managed":true},"version":14,"allow_auto_create":true}`

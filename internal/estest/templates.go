@@ -23,13 +23,13 @@ type templateBody struct {
 		Aliases   json.RawMessage `json:"aliases,omitempty"`
 		Lifecycle json.RawMessage `json:"lifecycle,omitempty"`
 	} `json:"template,omitempty"`
-	DataStream       json.RawMessage `json:"data_stream,omitempty"`
-	ComposedOf       []string        `json:"composed_of"`
-	Version          *int64          `json:"version,omitempty"`
-	Meta             json.RawMessage `json:"_meta,omitempty"`
-	AllowAutoCreate  *bool           `json:"allow_auto_create,omitempty"`
-	IgnoreMissing    []string        `json:"ignore_missing_component_templates,omitempty"`
-	Deprecated       *bool           `json:"deprecated,omitempty"`
+	DataStream      json.RawMessage `json:"data_stream,omitempty"`
+	ComposedOf      []string        `json:"composed_of"`
+	Version         *int64          `json:"version,omitempty"`
+	Meta            json.RawMessage `json:"_meta,omitempty"`
+	AllowAutoCreate *bool           `json:"allow_auto_create,omitempty"`
+	IgnoreMissing   []string        `json:"ignore_missing_component_templates,omitempty"`
+	Deprecated      *bool           `json:"deprecated,omitempty"`
 }
 
 // parseTemplate validates a template body and returns it normalised the way
