@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 
@@ -42,7 +43,20 @@ type TraceConfig struct {
 	// (?P<span_id>…) and (?P<parent_id>…); captured values must still be
 	// valid ids (32 or 16 hex digits, or a UUID).
 	Patterns []string `yaml:"patterns"`
+	// TransactionID writes transaction.id, which Elastic APM's "logs of
+	// this transaction" links on: "none" (the default) writes nothing;
+	// "span_id" writes the event's span.id, exact for lines logged in a
+	// service's entry span (the span APM shows as the transaction). An
+	// application's own transaction or transaction.id field is never
+	// overwritten.
+	TransactionID string `yaml:"transaction_id"`
 }
+
+// The values of trace.transaction_id.
+const (
+	TransactionIDNone   = "none"
+	TransactionIDSpanID = "span_id"
+)
 
 // ServiceConfig configures service.name.
 type ServiceConfig struct {
@@ -68,7 +82,7 @@ type KubernetesConfig struct {
 // and from message text, source fields kept, Kubernetes metadata from paths.
 func DefaultConfig() Config {
 	return Config{
-		Trace:      TraceConfig{ScanMessage: true},
+		Trace:      TraceConfig{ScanMessage: true, TransactionID: TransactionIDNone},
 		Kubernetes: KubernetesConfig{FromPath: true, ResolveSymlinks: true},
 	}
 }
@@ -90,6 +104,12 @@ func (c Config) Validate() error {
 			errs = append(errs, &shipper.FieldError{Path: path, Err: errors.New(
 				"pattern captures no id: name a group (?P<trace_id>…), (?P<span_id>…) or (?P<parent_id>…)")})
 		}
+	}
+	switch c.Trace.TransactionID {
+	case TransactionIDNone, TransactionIDSpanID:
+	default:
+		errs = append(errs, &shipper.FieldError{Path: "trace.transaction_id", Err: fmt.Errorf(
+			"unknown value %q: use %q or %q", c.Trace.TransactionID, TransactionIDNone, TransactionIDSpanID)})
 	}
 	for _, s := range []struct{ path, v string }{{"service.name", c.Service.Name}, {"host_name", c.HostName}} {
 		if len(s.v) > maxServiceLen {

@@ -192,6 +192,28 @@ func (e *Enricher) event(b *shipper.Batch, ev *shipper.Event, kube *shipper.Kube
 		}
 	}
 	ops.apply(b, ev, sc.x)
+	if res.hasSpan && sc.txn < 0 && e.cfg.Trace.TransactionID == TransactionIDSpanID {
+		// The parser cut the members' capacity, so this append copies
+		// rather than overwrite the next event's members; it allocates,
+		// which only this option pays for.
+		v := b.Alloc(2 + 2*len(res.span))
+		v[0], v[len(v)-1] = '"', '"'
+		hexEncode(v[1:len(v)-1], res.span[:])
+		ev.Doc.Members = append(ev.Doc.Members[:len(ev.Doc.Members):len(ev.Doc.Members)],
+			shipper.Member{Key: keyTransactionID, Value: v})
+		if sc.x != nil {
+			sc.x.notef("transaction.id %s from span.id (trace.transaction_id: span_id)", res.span)
+		}
+	}
+}
+
+var keyTransactionID = []byte("transaction.id")
+
+func hexEncode(dst, src []byte) {
+	const digits = "0123456789abcdef"
+	for i, c := range src {
+		dst[2*i], dst[2*i+1] = digits[c>>4], digits[c&15]
+	}
 }
 
 // The keys the agent gives an application's flat member that would

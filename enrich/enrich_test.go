@@ -283,3 +283,35 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("defaults invalid: %v", err)
 	}
 }
+
+func TestTransactionID(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Trace.TransactionID = TransactionIDSpanID
+	e := newEnricher(t, cfg, nil)
+	for _, tt := range []struct{ name, line, want string }{
+		{"from span.id", `{"traceparent":"00-` + T + `-` + S + `-01"}`, `"` + S + `"`},
+		{"the application's own kept", `{"traceparent":"00-` + T + `-` + S + `-01","transaction":{"id":"` + P + `"}}`, `"` + P + `"`},
+		{"the application's own flat kept", `{"traceparent":"00-` + T + `-` + S + `-01","transaction.id":"` + P + `"}`, `"` + P + `"`},
+		{"no span, none written", `{"trace_id":"` + T + `"}`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := process(t, e, tt.line)
+			paths, err := leafPaths(shipper.AppendSource(nil, ev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(paths["transaction.id"]); got != tt.want {
+				t.Errorf("transaction.id = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	ev := process(t, newEnricher(t, DefaultConfig(), nil), `{"traceparent":"00-`+T+`-`+S+`-01"}`)
+	if _, ok := ev.Doc.Get("transaction.id"); ok {
+		t.Errorf("transaction.id written by default")
+	}
+	bad := DefaultConfig()
+	bad.Trace.TransactionID = "span"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `trace.transaction_id: unknown value "span": use "none" or "span_id"`) {
+		t.Errorf("Validate(transaction_id: span) = %v", err)
+	}
+}

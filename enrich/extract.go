@@ -107,6 +107,7 @@ type scratch struct {
 	msg   int
 	svc   [kServiceName - kSvcFlat + 1]int16
 	host  int
+	txn   int // a transaction or transaction.id member
 
 	// invalid: an unambiguous id member held no valid id.
 	invalid bool
@@ -125,7 +126,7 @@ func (sc *scratch) reset() {
 		sc.touched &^= 1 << c
 	}
 	sc.nc = 0
-	sc.msg, sc.host = -1, -1
+	sc.msg, sc.host, sc.txn = -1, -1, -1
 	for i := range sc.svc {
 		sc.svc[i] = -1
 	}
@@ -159,6 +160,8 @@ func (sc *scratch) scanKeys(members []shipper.Member) {
 			sc.svc[k-kSvcFlat] = int16(i)
 		case k == kHostFlat:
 			sc.host = i
+		case k == kTransaction:
+			sc.txn = i
 		default:
 			if sc.nc < maxCands && i <= 1<<15-1 {
 				sc.cands[sc.nc] = cand{int16(i), k}

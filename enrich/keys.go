@@ -50,6 +50,7 @@ const (
 	kApplication // "application"
 	kServiceName // "serviceName", "service_name"
 	kHostFlat    // "host.name"
+	kTransaction // "transaction" or "transaction.id": the application wrote its own
 )
 
 // maxKeyLen bounds the keys worth normalising; every recognised key is
@@ -230,6 +231,14 @@ func classify(key []byte, top bool) kind {
 	case "hostname":
 		if string(key) == "host.name" {
 			return kHostFlat
+		}
+	case "transaction":
+		if string(key) == "transaction" {
+			return kTransaction
+		}
+	case "transactionid":
+		if string(key) == "transaction.id" {
+			return kTransaction
 		}
 	}
 	return kNone
