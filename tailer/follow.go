@@ -42,6 +42,7 @@ type follower struct {
 	// after was).
 	sentEnd int64
 
+	fpn   int          // the entry's fingerprint length, as last seen by this reader
 	posA  atomic.Int64 // pos, for Files
 	sizeA atomic.Int64 // last size seen
 	wake  chan struct{}
@@ -142,6 +143,11 @@ func (fl *follower) readAvailable() (int64, error) {
 			total += int64(n)
 			fl.posA.Store(fl.pos)
 			fl.t.stats.bytes.Add(int64(n))
+			if !fl.gz && fl.fpn < fingerprintSize && fl.pos > int64(fl.fpn) {
+				// Grow the fingerprint as the file grows, so that a .gz of this
+				// file can be recognised however fast it was written.
+				fl.checkFingerprint()
+			}
 			if fl.bt.err != nil {
 				return total, fl.bt.err
 			}
@@ -290,6 +296,7 @@ func (fl *follower) checkFingerprint() bool {
 		fl.e.fp = takeFingerprint(arr[:n])
 		t.mu.Unlock()
 	}
+	fl.fpn = max(n, fp.n)
 	return true
 }
 
@@ -311,10 +318,12 @@ func (fl *follower) restartTruncated(size int64) bool {
 	t.mu.Lock()
 	old := fl.e
 	ne := t.newEntry(fl.in, old.path, old.dev, old.ino, takeFingerprint(prefix[:n]), false, 0)
-	t.reg.remove(old)
+	t.reg.unindex(old)
 	old.follower = nil
+	old.readOffset = fl.sentEnd
 	ne.follower = fl
 	fl.e = ne
+	fl.fpn = ne.fp.n
 	fl.file = &shipper.File{ID: ne.id, Path: fl.file.Path}
 	t.dirty.Store(true)
 	t.mu.Unlock()

@@ -145,7 +145,7 @@ func newHarness(t testing.TB, shuffle bool) *harness {
 	h.input = DefaultInput()
 	h.input.Paths = []string{filepath.Join(h.dir, "*.log")}
 	h.input.ScanInterval = 200 * time.Millisecond
-	h.log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	h.log = zaptest.NewLogger(t, zaptest.Level(testLogLevel))
 	return h
 }
 
@@ -229,3 +229,5 @@ func numbered(from, to int) string {
 }
 
 func numLine(i int) string { return fmt.Sprintf(`{"n":%d,"msg":"line number %d"}`, i, i) }
+
+var testLogLevel = zap.WarnLevel

@@ -88,6 +88,16 @@ func (r *registry) remove(e *entry) {
 	}
 }
 
+// unindex keeps e (a .gz of its content may still turn up and must find
+// it) but no longer as the file at its inode: the inode now holds other
+// content. Cleanup drops it after clean_removed.
+func (r *registry) unindex(e *entry) {
+	k := inodeKey{e.input, e.dev, e.ino}
+	if r.byInode[k] == e {
+		delete(r.byInode, k)
+	}
+}
+
 // rekey moves e to another inode (its content now lives in a .gz file).
 func (r *registry) rekey(e *entry, dev, ino uint64) {
 	k := inodeKey{e.input, e.dev, e.ino}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -114,6 +116,9 @@ func TestTortureKubelet(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, true)
+			if os.Getenv("TAILER_DEBUG") != "" {
+				h.log = zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))
+			}
 			h.input.Paths = nil
 			for _, p := range tc.paths {
 				h.input.Paths = append(h.input.Paths, h.path(p))

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -500,6 +501,12 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 		files = append(files, found{path: p, resolved: resolved, dev: dev, ino: ino, size: st.Size()})
 	}
 
+	// Plain files first: a .gz found in the same scan as the file it was
+	// made from must find that file's entry (and wait for it to be drained)
+	// rather than be read as a new file.
+	sort.SliceStable(files, func(i, j int) bool {
+		return !strings.HasSuffix(files[i].path, ".gz") && strings.HasSuffix(files[j].path, ".gz")
+	})
 	now := t.now()
 	first := !in.scanned
 	in.scanned = true
@@ -607,7 +614,7 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 			// Inode reused by another file, or truncated while closed.
 			t.log.Info("file at a known inode has other content; reading it as a new file",
 				zap.String("path", fd.path), zap.String("old_file_id", e.id))
-			t.reg.remove(e)
+			t.reg.unindex(e)
 			e = nil
 		}
 	}
@@ -631,6 +638,8 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 			start = size
 		}
 		e = t.newEntry(in, fd.path, dev, ino, fp, gz, start)
+		t.log.Debug("new file", zap.String("path", fd.path), zap.String("file_id", e.id), zap.Int64("offset", start),
+			zap.Uint64("ino", ino), zap.Int("fp_len", fp.n))
 	} else if len(prefix) > e.fp.n && !gz {
 		e.fp = fp
 	}
@@ -639,7 +648,7 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	if gz && e.readOffset > 0 && e.size > 0 && e.readOffset >= e.size {
 		return nil
 	}
-	fl := &follower{t: t, in: in, e: e, f: f, gz: gz, wake: make(chan struct{}, 1),
+	fl := &follower{t: t, in: in, e: e, f: f, gz: gz, fpn: e.fp.n, wake: make(chan struct{}, 1),
 		file: &shipper.File{ID: e.id, Path: fd.path}}
 	if !gz {
 		fl.sizeA.Store(size)
