@@ -1,6 +1,10 @@
 package redact
 
-import "strings"
+import (
+	"encoding/binary"
+	"math/bits"
+	"strings"
+)
 
 // Key matching.
 //
@@ -194,6 +198,7 @@ func (m *keyMatcher) matchKey(kw *keyWords, key []byte) keyClass {
 
 // keyMatcher holds the configured extra key terms and path globs.
 type keyMatcher struct {
+	filter trigramFilter
 	// terms are extra names as word sequences, by their first word.
 	terms map[string][][]string
 	// globs are dotted-path patterns, normalised (see normPath).
@@ -202,6 +207,9 @@ type keyMatcher struct {
 
 func newKeyMatcher(extra []string) *keyMatcher {
 	m := &keyMatcher{terms: map[string][][]string{}}
+	for _, w := range builtinTrigramWords {
+		m.filter.add(w)
+	}
 	var kw keyWords
 	for _, e := range extra {
 		if strings.ContainsAny(e, ".*?") {
@@ -215,6 +223,7 @@ func newKeyMatcher(extra []string) *keyMatcher {
 		}
 		if len(words) > 0 {
 			m.terms[words[0]] = append(m.terms[words[0]], words)
+			m.filter.add(words[0])
 		}
 	}
 	return m
@@ -297,4 +306,132 @@ func glob(g string, p []byte) bool {
 		gi++
 	}
 	return gi == len(g)
+}
+
+// keyCache remembers the class of recently seen raw keys: log lines repeat
+// the same few dozen keys, and a hit costs a hash and a compare instead of
+// splitting the key into words. Two-way set associative, so two hot keys
+// that share a slot do not evict each other on every line. One per scratch,
+// so no locking.
+type keyCache struct {
+	e [512]keyCacheEntry
+}
+
+type keyCacheEntry struct {
+	n   uint8 // key length + 1; 0: empty
+	cls keyClass
+	key [30]byte
+}
+
+// keySlot hashes a key to the first way of its set: the key's first and
+// last eight bytes and its length, one multiplication. Keys are short and
+// hot, so this must cost a few cycles, not a loop over the bytes.
+func keySlot(raw []byte) uint32 {
+	n := len(raw)
+	var x uint64
+	if n >= 8 {
+		x = binary.LittleEndian.Uint64(raw) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(raw[n-8:]), 29)
+	} else {
+		for _, c := range raw {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x ^= uint64(n) << 59
+	return uint32((x*0x9e3779b97f4a7c15)>>55) &^ 1 // 512 entries, even
+}
+
+// lookup returns the cached class of raw and whether it was cached.
+func (c *keyCache) lookup(raw []byte) (keyClass, bool) {
+	if len(raw) > len(c.e[0].key) {
+		return 0, false
+	}
+	i := keySlot(raw)
+	if e := &c.e[i]; int(e.n) == len(raw)+1 && string(e.key[:len(raw)]) == string(raw) {
+		return e.cls, true
+	}
+	if e := &c.e[i+1]; int(e.n) == len(raw)+1 && string(e.key[:len(raw)]) == string(raw) {
+		return e.cls, true
+	}
+	return 0, false
+}
+
+// store caches the class of raw, replacing the older way of its set.
+func (c *keyCache) store(raw []byte, cls keyClass) {
+	if len(raw) > len(c.e[0].key) {
+		return
+	}
+	i := keySlot(raw)
+	// Move the first way to the second and put the new key first.
+	c.e[i+1] = c.e[i]
+	e := &c.e[i]
+	e.n = uint8(len(raw) + 1)
+	e.cls = cls
+	copy(e.key[:], raw)
+}
+
+// trigramFilter is a set of lower-case letter trigrams: a key can only hold
+// a sensitive term (or be a trace id key) if it contains one of the terms'
+// first trigrams, case folded. Most keys ("level", "msg", "service",
+// "caller", "duration_ms") contain none and are settled in one short loop,
+// without splitting them into words.
+type trigramFilter struct {
+	bits [26*26*26/64 + 1]uint64
+	// always is set when a term is too short to have a trigram.
+	always bool
+}
+
+func trigramIndex(a, b, c byte) int {
+	return int(a-'a')*676 + int(b-'a')*26 + int(c-'a')
+}
+
+func (f *trigramFilter) add(word string) {
+	if len(word) < 3 {
+		f.always = true
+		return
+	}
+	w := strings.ToLower(word)
+	for i := 0; i < 3; i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			f.always = true
+			return
+		}
+	}
+	i := trigramIndex(w[0], w[1], w[2])
+	f.bits[i/64] |= 1 << (i % 64)
+}
+
+// mayMatch reports whether raw (a raw key) contains one of the trigrams,
+// or an escape that could hide one.
+func (f *trigramFilter) mayMatch(raw []byte) bool {
+	if f.always {
+		return true
+	}
+	var a, b byte // the two letters before, folded; 0: none
+	for _, c := range raw {
+		l := c | 0x20
+		if l < 'a' || l > 'z' {
+			if c == '\\' {
+				return true
+			}
+			a, b = 0, 0
+			continue
+		}
+		if a != 0 {
+			i := trigramIndex(a, b, l)
+			if f.bits[i/64]&(1<<(i%64)) != 0 {
+				return true
+			}
+		}
+		a, b = b, l
+	}
+	return false
+}
+
+// builtinTrigramWords are the words whose first trigram a key must contain
+// to be sensitive or a trace id key.
+var builtinTrigramWords = []string{
+	"password", "passwd", "passphrase", "secret", "token", "authorization",
+	"cookie", "setcookie", "cvv", "cvc", "ssn", "pan", "apikey", "cardnumber",
+	"creditcard", "privatekey", "jwt", "api", "set", "card", "credit", "private",
+	"trace", "span", "parent",
 }

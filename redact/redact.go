@@ -49,11 +49,15 @@ type Redactor struct {
 	events   atomic.Uint64
 	pool     sync.Pool
 	hasGlobs bool
+	// need is the union of the enabled text rules' trigger flags, plus
+	// fEsc: escaped text must be decoded before it can be judged.
+	need uint16
 }
 
 // scratch is one goroutine's working memory, pooled.
 type scratch struct {
 	kw     keyWords
+	keys   keyCache
 	spans  []span
 	groups []span
 	bufs   [2][]byte
@@ -83,30 +87,30 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 	r.hasGlobs = len(r.keys.globs) > 0
 	rules := cfg.rules()
 	hashing := false
-	add := func(id int, find func(*Redactor, *scratch, []span, []byte) []span) {
+	add := func(id int, need uint16, find func(*Redactor, *scratch, []span, []byte) []span) {
 		if rules[id].Enabled {
-			r.text = append(r.text, textRule{id: id, action: rules[id].Action, find: find})
+			r.text = append(r.text, textRule{id: id, action: rules[id].Action, need: need, find: find})
 			hashing = hashing || rules[id].Action == ActionHash
 		}
 	}
 	// Order matters: each rule sees the text the earlier ones left. Whole
 	// blocks and tokens go first so that later rules do not cut them up.
-	add(rulePrivateKey, builtinPattern(rulePrivateKey).find)
-	add(ruleJWT, builtinPattern(ruleJWT).find)
-	add(ruleAWS, builtinPattern(ruleAWS).find)
-	add(ruleKeys, findKeyValues)
-	add(ruleCredentials, findCredentials)
-	add(ruleCards, findCardSpans)
-	add(ruleEmail, builtinPattern(ruleEmail).find)
-	add(ruleSSN, builtinPattern(ruleSSN).find)
-	add(ruleIBAN, builtinPattern(ruleIBAN).find)
+	add(rulePrivateKey, fPK, builtinPattern(rulePrivateKey).find)
+	add(ruleJWT, fJWT, builtinPattern(ruleJWT).find)
+	add(ruleAWS, fAWS, builtinPattern(ruleAWS).find)
+	add(ruleKeys, fKV, findKeyValues)
+	add(ruleCredentials, fCred, findCredentials)
+	add(ruleCards, fCard, findCardSpans)
+	add(ruleEmail, fEmail, builtinPattern(ruleEmail).find)
+	add(ruleSSN, fDigits9, builtinPattern(ruleSSN).find)
+	add(ruleIBAN, fAlways, builtinPattern(ruleIBAN).find)
 	for _, p := range cfg.Patterns {
 		re := regexp.MustCompile(p.Regex) // Validate compiled it
 		rr := &reRule{re: re}
 		if lit, _ := re.LiteralPrefix(); lit != "" {
 			rr.pre = containsAny(lit)
 		}
-		r.text = append(r.text, textRule{id: len(r.names), action: p.Action, find: rr.find})
+		r.text = append(r.text, textRule{id: len(r.names), action: p.Action, need: fAlways, find: rr.find})
 		r.names = append(r.names, p.Name)
 		hashing = hashing || p.Action == ActionHash
 	}
@@ -116,6 +120,10 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 			return nil, fmt.Errorf("redact: environment variable %s (hash_key_env) is empty or unset, and a rule's action is hash", cfg.HashKeyEnv)
 		}
 		r.hashKey = []byte(key)
+	}
+	r.need = fEsc
+	for _, tr := range r.text {
+		r.need |= tr.need
 	}
 	r.counts = make([]atomic.Uint64, len(r.names))
 	r.pool.New = func() any {
@@ -188,11 +196,10 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 		if len(m.Value) == 0 {
 			continue
 		}
-		key := r.decodeKey(sc, m.Key)
 		if r.hasGlobs {
-			sc.path = append(sc.path[:0], normPath(nil, key)...)
+			sc.path = sc.path[:0]
 		}
-		kc := r.classify(sc, key)
+		kc := r.classify(sc, m.Key)
 		if kc == keySensitive {
 			if isBoolOrNull(m.Value) {
 				continue
@@ -242,15 +249,42 @@ func (r *Redactor) decodeKey(sc *scratch, raw []byte) []byte {
 	return sc.dec
 }
 
-// classify classifies a key (decoded); sc.path holds its normalised dotted
-// path when globs are configured.
-func (r *Redactor) classify(sc *scratch, key []byte) keyClass {
-	kc := r.keys.matchKey(&sc.kw, key)
-	if !r.keysOn && kc == keySensitive {
+// classifyText classifies a key found in text (not JSON-escaped; no path).
+func (r *Redactor) classifyText(sc *scratch, key []byte) keyClass {
+	if !r.keys.filter.mayMatch(key) {
 		return keyPlain
 	}
-	if kc != keySensitive && r.keysOn && r.hasGlobs && r.keys.matchPath(sc.path) {
-		return keySensitive
+	kc, ok := sc.keys.lookup(key)
+	if !ok {
+		kc = r.keys.matchKey(&sc.kw, key)
+		sc.keys.store(key, kc)
+	}
+	return kc
+}
+
+// classify classifies a raw key. When globs are configured, sc.path holds
+// the normalised dotted path of the key's parent followed by a '.' (or
+// nothing at the top level), and the key is appended to it.
+func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
+	if !r.hasGlobs && !r.keys.filter.mayMatch(raw) {
+		return keyPlain
+	}
+	kc, ok := sc.keys.lookup(raw)
+	if !ok || r.hasGlobs {
+		key := r.decodeKey(sc, raw)
+		if !ok {
+			kc = r.keys.matchKey(&sc.kw, key)
+			if !r.keysOn && kc == keySensitive {
+				kc = keyPlain
+			}
+			sc.keys.store(raw, kc)
+		}
+		if r.hasGlobs {
+			sc.path = append(sc.path, normPath(nil, key)...)
+			if kc != keySensitive && r.keysOn && r.keys.matchPath(sc.path) {
+				return keySensitive
+			}
+		}
 	}
 	return kc
 }
@@ -310,15 +344,20 @@ func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
 	content := v[1 : len(v)-1]
 	text := content
-	escaped := bytes.IndexByte(content, '\\') >= 0
+	flags := scanFlags(content)
+	if flags&r.need == 0 {
+		return append(dst, v...), 0
+	}
+	escaped := flags&fEsc != 0
 	if escaped {
 		sc.dec, _ = jsonscan.Unquote(sc.dec[:0], content)
 		text = sc.dec
+		flags = scanFlags(text)
 	}
 	if kc == keyTraceID && allDigits(text) {
 		return append(dst, v...), 0
 	}
-	out, n := r.redactText(sc, text)
+	out, n := r.redactText(sc, text, flags)
 	if n == 0 {
 		return append(dst, v...), 0
 	}
@@ -379,12 +418,10 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 		ve := jsonscan.Skip(v, vs)
 		val := v[vs:ve]
 
-		key := r.decodeKey(sc, rawKey)
 		if r.hasGlobs {
 			sc.path = append(sc.path[:pathLen], '.')
-			sc.path = append(sc.path, normPath(nil, key)...)
 		}
-		kc := r.classify(sc, key)
+		kc := r.classify(sc, rawKey)
 		switch {
 		case kc == keySensitive && !isBoolOrNull(val):
 			total++
@@ -467,12 +504,15 @@ func stringEnd(v []byte, i int) int {
 // redactText returns s with every enabled text rule applied, in order, and
 // the number of redactions. The result aliases s when nothing changed, and
 // sc's buffers otherwise: it is valid until sc is used again.
-func (r *Redactor) redactText(sc *scratch, s []byte) ([]byte, int) {
+func (r *Redactor) redactText(sc *scratch, s []byte, flags uint16) ([]byte, int) {
 	cur := s
 	which := -1 // which sc.bufs cur is, -1 for s
 	total := 0
 	for i := range r.text {
 		tr := &r.text[i]
+		if flags&tr.need == 0 {
+			continue
+		}
 		for pass := 0; pass < 4; pass++ {
 			sc.spans = tr.find(r, sc, sc.spans[:0], cur)
 			if len(sc.spans) == 0 {
@@ -558,7 +598,7 @@ func (r *Redactor) Text(dst, src []byte) []byte {
 	}
 	sc := r.get()
 	defer r.put(sc)
-	out, _ := r.redactText(sc, src)
+	out, _ := r.redactText(sc, src, scanFlags(src))
 	return append(dst, out...)
 }
 
@@ -577,7 +617,7 @@ func (r *Redactor) JSON(dst, src []byte) ([]byte, int) {
 	sc := r.get()
 	defer r.put(sc)
 	if jsonscan.Valid(src, 0) != nil {
-		out, n := r.redactText(sc, src)
+		out, n := r.redactText(sc, src, scanFlags(src))
 		return jsonscan.AppendString(dst, out), n
 	}
 	v := bytes.TrimSpace(src)

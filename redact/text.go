@@ -27,6 +27,9 @@ const redacted = "[REDACTED]"
 type textRule struct {
 	id     int
 	action Action
+	// need are the trigger flags (see scanFlags) without which the rule
+	// cannot match.
+	need uint16
 	// find appends the spans of s to redact, in order, not overlapping.
 	find func(r *Redactor, sc *scratch, dst []span, s []byte) []span
 }
@@ -58,9 +61,13 @@ func (p *reRule) find(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
 }
 
 func containsAny(subs ...string) func([]byte) bool {
+	bs := make([][]byte, len(subs))
+	for i, s := range subs {
+		bs[i] = []byte(s)
+	}
 	return func(s []byte) bool {
-		for _, sub := range subs {
-			if bytes.Contains(s, []byte(sub)) {
+		for _, sub := range bs {
+			if bytes.Contains(s, sub) {
 				return true
 			}
 		}
@@ -317,7 +324,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			if ks == ke || (ks > 0 && isKeyByte(s[ks-1])) {
 				continue
 			}
-			if r.keys.matchKey(&sc.kw, s[ks:ke]) != keySensitive {
+			if r.classifyText(sc, s[ks:ke]) != keySensitive {
 				continue
 			}
 			// The value.

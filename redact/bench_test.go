@@ -1,0 +1,86 @@
+package redact
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+// Realistic zap lines of about 370 bytes.
+var benchLines = map[string]string{
+	"clean":  `{"level":"info","ts":1732290000.1234567,"caller":"server/handler.go:142","msg":"request completed","service":"checkout","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","http":{"method":"POST","path":"/api/v1/orders/8812/items","status":200,"user_agent":"Mozilla/5.0 (X11; Linux x86_64)"},"duration_ms":12.53,"user_id":"u-829134","ts_ms":1732290000123}`,
+	"card":   `{"level":"info","ts":1732290000.1234567,"caller":"server/handler.go:142","msg":"charge accepted","service":"checkout","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","payment":{"method":"card","card":{"number":"4111 1111 1111 1111","exp":"12/27"},"amount":1250,"currency":"EUR"},"duration_ms":12.53,"user_id":"u-829134","ts_ms":1732290000123}`,
+	"bearer": `{"level":"warn","ts":1732290000.1234567,"caller":"server/auth.go:88","msg":"upstream rejected Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl","service":"gateway","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","http":{"method":"GET","path":"/api/v1/me","status":401},"duration_ms":3.2,"user_id":"u-829134"}`,
+}
+
+const benchBatch = 128
+
+func benchProcess(b *testing.B, line string) {
+	r := newDefault(b)
+	raw := []byte(line)
+	orig, err := jsonscan.Members(nil, raw, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := &shipper.Batch{Events: make([]shipper.Event, benchBatch)}
+	for i := range batch.Events {
+		batch.Events[i].Raw = raw
+		batch.Events[i].Doc.Members = make([]shipper.Member, 0, len(orig))
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n += benchBatch {
+		// Restore the members (Process replaced some values) and keep
+		// the arena from growing without bound; Reset would drop the
+		// members' capacity.
+		for i := range batch.Events {
+			ev := &batch.Events[i]
+			ev.Doc.Members = append(ev.Doc.Members[:0], orig...)
+			ev.Tags = 0
+		}
+		if n%(1<<14) == 0 {
+			events := batch.Events
+			batch.Reset()
+			batch.Events = events
+		}
+		r.Process(batch)
+	}
+}
+
+// BenchmarkProcess measures Process per event (batches of 128).
+func BenchmarkProcess(b *testing.B) {
+	for _, name := range []string{"clean", "card", "bearer"} {
+		b.Run(name, func(b *testing.B) { benchProcess(b, benchLines[name]) })
+	}
+}
+
+// BenchmarkBaselineEncodingJSON is the yardstick of issue 11: decoding the
+// same line into a map.
+func BenchmarkBaselineEncodingJSON(b *testing.B) {
+	for _, name := range []string{"clean", "card", "bearer"} {
+		b.Run(name, func(b *testing.B) {
+			raw := []byte(benchLines[name])
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var m map[string]any
+				if err := json.Unmarshal(raw, &m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkText(b *testing.B) {
+	r := newDefault(b)
+	msg := []byte(`failed to parse field [payment.card] of type [long] in document with id 'f1-42'. Preview of field's value: '4111111111111111'`)
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = r.Text(dst[:0], msg)
+	}
+}
