@@ -315,3 +315,16 @@ func TestTransactionID(t *testing.T) {
 		t.Errorf("Validate(transaction_id: span) = %v", err)
 	}
 }
+
+func TestParseTraceID(t *testing.T) {
+	for in, want := range map[string]string{
+		T: T, " " + TU + "\n": T, "4bf92f35-77b3-4da6-a3ce-929d0e0e4736": T, "a3ce929d0e0e4736": "0000000000000000a3ce929d0e0e4736",
+		"1-5759e988-bd862e3fe1be46a994272793": "5759e988bd862e3fe1be46a994272793", "00-" + T + "-" + S + "-01": T,
+		"projects/shop/traces/" + T: T, "": "", "xyz": "", strings.Repeat("0", 32): "", "S/kvNXezTaajzpKdDg5HNg==": "",
+	} {
+		id, ok := ParseTraceID(in)
+		if got := hexOrEmpty(id); got != want || ok != (want != "") {
+			t.Errorf("ParseTraceID(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"encoding/base64"
+	"strings"
 
 	"github.com/traceship/shipper"
 )
@@ -456,3 +457,19 @@ func equalFold(s []byte, w string) bool {
 // text is not what any encoder writes, and accepting it would map several
 // texts to one id.
 var b64Strict = base64.StdEncoding.Strict()
+
+// ParseTraceID reads a trace id as a person pastes it: 32 or 16 hex digits
+// in any case, a UUID, an X-Ray id (1-<8>-<24>), a W3C traceparent or a
+// Google Cloud trace name (projects/<p>/traces/<id>), surrounding blanks
+// ignored. It is for `shipper trace <id>`; the result is what the stage
+// writes as trace.id.
+func ParseTraceID(s string) (shipper.TraceID, bool) {
+	b := []byte(strings.TrimSpace(s))
+	if c, ok := parseTraceparent(b); ok {
+		return c.trace, true
+	}
+	if id, ok := parseGCPTrace(b); ok {
+		return id, true
+	}
+	return parseTraceID(b, false)
+}
