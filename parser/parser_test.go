@@ -282,3 +282,87 @@ func TestMembersDoNotOverlapBetweenEvents(t *testing.T) {
 		t.Fatalf("appending to event 0's members overwrote event 1's: %q", got)
 	}
 }
+
+func TestLogfmt(t *testing.T) {
+	auto := newParser(t, nil)
+	forced := newParser(t, func(c *Config) { c.Format = FormatLogfmt })
+	tests := []struct {
+		name string
+		p    *Parser
+		line string
+		want string
+	}{
+		{"slog text handler", auto, `time=2026-11-22T10:00:00.000Z level=WARN msg="disk \"/\" almost full" free=3%`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"disk \"/\" almost full","log":{"level":"warn"},"free":"3%"}`},
+		{"go-kit", auto, `ts=1795341600.25 caller=main.go:12 level=error err="dial: refused"`,
+			`{"@timestamp":"2026-11-22T10:00:00.25Z","log":{"level":"error"},"caller":"main.go:12","err":"dial: refused"}`},
+		{"go escapes", forced, `msg="a\x41\u00e9" level=info`,
+			`{"@timestamp":"2026-11-22T12:00:00Z","message":"aAé","log":{"level":"info"},"tags":["_timestamp_missing"]}`},
+		{"flag", forced, `msg=hi retry`, `{"@timestamp":"2026-11-22T12:00:00Z","message":"hi","retry":true,"tags":["_timestamp_missing"]}`},
+		{"prose is not logfmt in auto", auto, `user=bob logged in`,
+			`{"@timestamp":"2026-11-22T12:00:00Z","message":"user=bob logged in","tags":["_timestamp_missing"]}`},
+		{"no known key is not logfmt in auto", auto, `a=1 b=2`,
+			`{"@timestamp":"2026-11-22T12:00:00Z","message":"a=1 b=2","tags":["_timestamp_missing"]}`},
+		{"unterminated quote is text", forced, `msg="open level=info`,
+			`{"@timestamp":"2026-11-22T12:00:00Z","message":"msg=\"open level=info","tags":["_timestamp_missing"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { sameDoc(t, doc(t, tt.p, tt.line), tt.want) })
+	}
+}
+
+func TestCRIAndDockerLines(t *testing.T) {
+	p := newParser(t, nil)
+	tests := []struct{ name, line, want string }{
+		{"cri json payload with own time", `2026-11-22T10:00:00.5Z stdout F {"ts":1795341601,"msg":"x"}`,
+			`{"@timestamp":"2026-11-22T10:00:01Z","message":"x","stream":"stdout"}`},
+		{"cri text payload", `2026-11-22T10:00:00.5Z stderr F oops`,
+			`{"@timestamp":"2026-11-22T10:00:00.5Z","message":"oops","stream":"stderr"}`},
+		{"cri empty payload", `2026-11-22T10:00:00Z stdout F`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"","stream":"stdout"}`},
+		{"cri payload keeps its own stream field", `2026-11-22T10:00:00Z stdout F {"stream":"orders","msg":"x"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","stream":"orders"}`},
+		{"docker text", `{"log":"hello\r\n","stream":"stdout","time":"2026-11-22T10:00:00Z"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"hello","stream":"stdout"}`},
+		{"docker escaped backslash before n is not a newline", `{"log":"a\\n","stream":"stdout","time":"2026-11-22T10:00:00Z"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"a\\n","stream":"stdout"}`},
+		{"docker json payload", `{"log":"{\"level\":\"error\",\"msg\":\"x\"}\n","stream":"stderr","time":"2026-11-22T10:00:00Z"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","log":{"level":"error"},"stream":"stderr"}`},
+		{"a log field alone is not docker", `{"log":"x","time":"2026-11-22T10:00:00Z"}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { sameDoc(t, doc(t, p, tt.line), tt.want) })
+	}
+	if s := p.Stats(); s.CRI != 4 || s.Docker != 3 {
+		t.Errorf("stats: %+v", s)
+	}
+}
+
+func TestProcessIsSafeForConcurrentUse(t *testing.T) {
+	p := newParser(t, nil)
+	lines := benchLines()
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			b := &shipper.Batch{}
+			for i := 0; i < 20; i++ {
+				fillBatch(b, lines)
+				p.Process(b)
+				for j := range b.Events {
+					if b.Events[j].Time.IsZero() || len(b.Events[j].Doc.Members) == 0 {
+						t.Errorf("event %d not parsed", j)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	if s := p.Stats(); s.Events != uint64(4*20*len(lines)) {
+		t.Errorf("events counted %d", s.Events)
+	}
+}

@@ -272,7 +272,7 @@ const (
 func specialBytes(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	b := x ^ (lsb * '\\')
-	return ((q - lsb) &^ q | (b - lsb) &^ b | (x - lsb*0x20) &^ x) & msb
+	return ((q-lsb)&^q | (b-lsb)&^b | (x-lsb*0x20)&^x) & msb
 }
 
 func isHex4(p []byte) bool {
