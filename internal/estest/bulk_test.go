@@ -69,7 +69,7 @@ func TestBulkItemOutcomes(t *testing.T) {
 			body: ndjson(`{"index":{"_index":"`+ix+`","_id":"1"}}`, `{"a":2}`), wantStatus: 200, wantResult: "updated"},
 		{name: "generated id", body: ndjson(`{"index":{"_index":"`+ix+`"}}`, `{"a":1}`), wantStatus: 201, wantResult: "created"},
 		{name: "delete missing", setup: ndjson(`{"create":{"_index":"`+ix+`","_id":"1"}}`, `{"a":1}`),
-			body: ndjson(`{"delete":{"_index":"`+ix+`","_id":"2"}}`), wantStatus: 404, wantResult: "not_found"},
+			body: ndjson(`{"delete":{"_index":"` + ix + `","_id":"2"}}`), wantStatus: 404, wantResult: "not_found"},
 		{name: "delete on missing index", body: ndjson(`{"delete":{"_index":"nothing-here","_id":"2"}}`), wantStatus: 404, wantError: "index_not_found_exception"},
 		{name: "invalid JSON source", body: ndjson(`{"create":{"_index":"`+ix+`","_id":"1"}}`, `{"a":`), wantStatus: 400, wantError: "document_parsing_exception"},
 		{name: "source not an object", body: ndjson(`{"create":{"_index":"`+ix+`","_id":"1"}}`, `[1,2]`), wantStatus: 400, wantError: "document_parsing_exception"},

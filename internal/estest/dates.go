@@ -179,15 +179,6 @@ func parseSlashDate(s string) (time.Time, bool) {
 	return time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc), true
 }
 
-// isDynamicDate is date detection with the default dynamic_date_formats.
-func isDynamicDate(s string) bool {
-	if _, ok := parseISODate(s); ok {
-		return true
-	}
-	_, ok := parseSlashDate(s)
-	return ok
-}
-
 // parseEpoch parses epoch_millis / epoch_second text.
 func parseEpoch(s string, unit time.Duration) (time.Time, bool) {
 	f, err := strconv.ParseFloat(s, 64)

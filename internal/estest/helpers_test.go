@@ -112,3 +112,5 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, d)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -338,6 +338,7 @@ type docChecker struct {
 	src   []byte
 	added map[string]*field
 	hasTS bool
+	slash bool // the last detected date used the yyyy/MM/dd format
 }
 
 func (c *docChecker) field(p string) *field {
@@ -532,8 +533,15 @@ func (c *docChecker) detect(v []byte) string {
 	switch v[0] {
 	case '"':
 		s := stringValue(v)
-		if c.m.dateDetection && isDynamicDate(s) {
-			return "date"
+		if c.m.dateDetection {
+			if _, ok := parseISODate(s); ok {
+				c.slash = false
+				return "date"
+			}
+			if _, ok := parseSlashDate(s); ok {
+				c.slash = true
+				return "date"
+			}
 		}
 		if c.m.numericDetection {
 			if _, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -598,6 +606,11 @@ func (c *docChecker) dynamicField(p, key, detected string) *field {
 	case "double":
 		return &field{typ: "float"}
 	case "date":
+		if c.slash {
+			// Elasticsearch gives the field the dynamic format that matched.
+			const f = "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"
+			return &field{typ: "date", format: f, params: map[string]any{"format": f}}
+		}
 		return &field{typ: "date"}
 	}
 	return &field{typ: detected}
