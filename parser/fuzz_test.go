@@ -1,12 +1,12 @@
 package parser
 
 import (
-	"fmt"
-	"time"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/traceship/shipper"
