@@ -8,8 +8,8 @@
 // dropped together, on every node running the agent, and the logs kept at
 // ratio r are those of the traces an SDK sampling at r records. An event
 // without a trace.id is decided by the same rule applied to a hash of its
-// raw line (FNV-1a 64 finalised by murmur3's fmix64), so dry-runs and
-// restarts take the same decisions; identical lines share their fate.
+// raw line (CRC-32C and length, finalised by murmur3's fmix64), so dry-runs
+// and restarts take the same decisions; identical lines share their fate.
 //
 // Events at always_keep_levels are always kept; respect_parent_sampled keeps
 // the events of traces the caller sampled; rules give matching events their
@@ -18,5 +18,8 @@
 // document by 1/sample.ratio to scale counts back up (documents without
 // the field count once).
 //
-// See design.md for rate limiting and keep_trace_on_error.
+// rate_limit caps what is kept per key and reports its drops as summary
+// events; keep_trace_on_error holds what sampling drops from a trace for a
+// window and ships it if the trace fails. See design.md for how, and for
+// the known limitations.
 package sample

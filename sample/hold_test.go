@@ -269,8 +269,22 @@ func TestKeepTraceOnErrorEventLargerThanTheBoundIsDropped(t *testing.T) {
 // TestNoHalfTracesWithConcurrentWorkers runs 100k lines of mixed traces
 // through 4 concurrent workers at ratio 0.1 with keep_trace_on_error:
 // every trace with an error is shipped whole, every other trace is shipped
-// whole or not at all, and every batch is acknowledged in the end.
+// whole or not at all, every batch is acknowledged in the end, and a second
+// run ships exactly the same lines.
 func TestNoHalfTracesWithConcurrentWorkers(t *testing.T) {
+	first := runMixedTraces(t)
+	second := runMixedTraces(t)
+	if len(first) != len(second) {
+		t.Fatalf("second run shipped %d lines, first %d", len(second), len(first))
+	}
+	for l := range first {
+		if !second[l] {
+			t.Fatalf("line %s shipped by the first run only", l)
+		}
+	}
+}
+
+func runMixedTraces(t *testing.T) map[string]bool {
 	clock := newFakeClock()
 	s := newSampler(t, holdConfig(0.1), clock)
 	w := &worker{s: s}
@@ -282,12 +296,14 @@ func TestNoHalfTracesWithConcurrentWorkers(t *testing.T) {
 	}
 	traces := make([]tr, nTraces)
 	var lines []shipper.Event
+	errors := 0
 	for i := range traces {
 		traces[i] = tr{traceID(rng.Uint64(), rng.Uint64()), i%20 == 0}
 		for j := range perTrace {
 			level := shipper.LevelInfo
 			if traces[i].failed && j == perTrace-1-i%perTrace {
 				level = shipper.LevelError
+				errors++
 			}
 			lines = append(lines, event(t, level, traces[i].id, fmt.Sprintf(`{"message":"t%d l%d"}`, i, j)))
 		}
@@ -297,9 +313,10 @@ func TestNoHalfTracesWithConcurrentWorkers(t *testing.T) {
 	const workers, batchSize = 4, 100
 	var mu sync.Mutex
 	shipped := map[shipper.TraceID]int{}
+	shippedLines := map[string]bool{}
+	shippedErrors := 0
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	batches := 0
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -312,16 +329,26 @@ func TestNoHalfTracesWithConcurrentWorkers(t *testing.T) {
 				mu.Lock()
 				for _, ev := range out.events {
 					shipped[ev.TraceID]++
+					if shippedLines[string(ev.Raw)] {
+						t.Errorf("line %s shipped twice", ev.Raw)
+					}
+					shippedLines[string(ev.Raw)] = true
+					if ev.Level == shipper.LevelError {
+						shippedErrors++
+					}
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	batches = (len(lines) + batchSize - 1) / batchSize
+	batches := (len(lines) + batchSize - 1) / batchSize
 	s.Tick(clock.Advance(DefaultKeepTraceOnError().Window))
 	if got := w.done.Load(); got != int64(batches) {
 		t.Errorf("%d of %d batches acknowledged after the window", got, batches)
+	}
+	if shippedErrors != errors {
+		t.Errorf("shipped %d of %d error lines", shippedErrors, errors)
 	}
 	keptTraces := 0
 	for _, tr := range traces {
@@ -342,4 +369,9 @@ func TestNoHalfTracesWithConcurrentWorkers(t *testing.T) {
 	if st := s.Stats(); st.HeldEvents != 0 || st.Evicted != 0 {
 		t.Errorf("Stats = %+v", st)
 	}
+	// The lines' memory is reused by the worker: keep only their text.
+	for i := range lines {
+		lines[i] = shipper.Event{}
+	}
+	return shippedLines
 }

@@ -104,11 +104,15 @@ func New(cfg Config, clock Clock, logger *zap.Logger) (*Sampler, error) {
 	if cfg.KeepTraceOnError != nil {
 		s.hold = newHolder(*cfg.KeepTraceOnError, logger)
 	}
-	allRules := true
+	keepsAll := s.th.all
 	for i := range s.rules {
-		allRules = allRules && s.rules[i].th.all
+		keepsAll = keepsAll && s.rules[i].th.all
 	}
-	s.passAll = s.th.all && allRules && s.rl == nil && s.hold == nil
+	if keepsAll {
+		// Nothing is ever dropped by sampling: there is nothing to hold.
+		s.hold = nil
+	}
+	s.passAll = keepsAll && s.rl == nil
 	return s, nil
 }
 
