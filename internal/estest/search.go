@@ -366,8 +366,7 @@ func sortKey(h *hit, f string) sortValue {
 	if f == "_id" {
 		return sortValue{str: h.doc.ID}
 	}
-	_, typ, _ := h.ix.mapping.lookup(f)
-	vals := fieldValues(h.doc.Source, f)
+	vals, typ, f := h.values(f)
 	if len(vals) == 0 {
 		return sortValue{missing: true}
 	}
@@ -430,6 +429,17 @@ func appendSortValue(b []byte, v sortValue, desc bool) []byte {
 }
 
 // --- field access ---
+
+// values returns a field's values in the hit's source with its mapped
+// type; a multi-field ("message.keyword") reads its parent's values.
+func (h *hit) values(f string) (vals [][]byte, typ, valuePath string) {
+	valuePath = f
+	fl, typ, ok := h.ix.mapping.lookup(f)
+	if ok && h.ix.mapping.fields[f] != fl {
+		valuePath = f[:strings.LastIndexByte(f, '.')]
+	}
+	return fieldValues(h.doc.Source, valuePath), typ, valuePath
+}
 
 // fieldValues returns the raw values at a dotted path in a source, whether
 // written nested ({"trace":{"id":x}}) or dotted ({"trace.id":x}) or mixed;
@@ -571,9 +581,9 @@ func compileClause(name string, body json.RawMessage, now time.Time) (query, *se
 		}
 		want := stringValue(val)
 		return func(h *hit) bool {
-			_, typ, _ := h.ix.mapping.lookup(f)
-			for _, v := range fieldValues(h.doc.Source, f) {
-				if valueMatches(name, operator, typ, want, v, h.ix.mapping, f) {
+			vals, typ, vp := h.values(f)
+			for _, v := range vals {
+				if valueMatches(name, operator, typ, want, v, h.ix.mapping, vp) {
 					return true
 				}
 			}
@@ -600,10 +610,10 @@ func compileClause(name string, body json.RawMessage, now time.Time) (query, *se
 			}
 		}
 		return func(h *hit) bool {
-			_, typ, _ := h.ix.mapping.lookup(f)
-			for _, v := range fieldValues(h.doc.Source, f) {
+			vals, typ, vp := h.values(f)
+			for _, v := range vals {
 				for _, w := range wants {
-					if valueMatches("term", "or", typ, w, v, h.ix.mapping, f) {
+					if valueMatches("term", "or", typ, w, v, h.ix.mapping, vp) {
 						return true
 					}
 				}
@@ -625,7 +635,10 @@ func compileClause(name string, body json.RawMessage, now time.Time) (query, *se
 		if err := json.Unmarshal(body, &b); err != nil || b.Field == "" {
 			return nil, parsingErr("[exists] must be provided with a [field]")
 		}
-		return func(h *hit) bool { return len(fieldValues(h.doc.Source, b.Field)) > 0 }, nil
+		return func(h *hit) bool {
+			vals, _, _ := h.values(b.Field)
+			return len(vals) > 0
+		}, nil
 	case "range":
 		return compileRange(body, now)
 	case "bool":
@@ -832,8 +845,8 @@ func compileRange(body json.RawMessage, now time.Time) (query, *searchErr) {
 		bounds = append(bounds, b)
 	}
 	return func(h *hit) bool {
-		_, typ, _ := h.ix.mapping.lookup(f)
-		for _, v := range fieldValues(h.doc.Source, f) {
+		vals, typ, f := h.values(f)
+		for _, v := range vals {
 			ok := true
 			for _, b := range bounds {
 				var c int

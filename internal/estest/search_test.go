@@ -1,0 +1,163 @@
+package estest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+const traceA = "0af7651916cd43dd8448eb211c80319c"
+const traceB = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+// seedLogs stores a small cross-service trace in two daily indices, with
+// trace ids written both nested and dotted.
+func seedLogs(t *testing.T, srv *Server) {
+	t.Helper()
+	r := call(t, "POST", srv.URL()+"/_bulk", ndjson(
+		`{"create":{"_index":"shipper-api-2026.11.21","_id":"1"}}`,
+		`{"@timestamp":"2026-11-21T23:59:59.900Z","service":{"name":"api"},"trace":{"id":"`+traceA+`"},"log":{"level":"info"},"message":"request received"}`,
+		`{"create":{"_index":"shipper-db-2026.11.22","_id":"2"}}`,
+		`{"@timestamp":"2026-11-22T00:00:00.100Z","service.name":"db","trace.id":"`+traceA+`","log.level":"warn","message":"slow query on orders"}`,
+		`{"create":{"_index":"shipper-api-2026.11.22","_id":"3"}}`,
+		`{"@timestamp":"2026-11-22T00:00:00.050Z","service":{"name":"api"},"trace":{"id":"`+traceA+`"},"log":{"level":"error"},"message":"request failed: timeout"}`,
+		`{"create":{"_index":"shipper-api-2026.11.22","_id":"4"}}`,
+		`{"@timestamp":"2026-11-22T00:00:01Z","service":{"name":"api"},"trace":{"id":"`+traceB+`"},"log":{"level":"info"},"message":"other request"}`,
+		`{"create":{"_index":"other-2026.11.22","_id":"5"}}`,
+		`{"@timestamp":"2026-11-22T00:00:02Z","trace":{"id":"`+traceA+`"},"message":"not a shipper index"}`,
+	))
+	if strings.Contains(string(r.body), `"errors":true`) {
+		t.Fatalf("seeding: %s", r.body)
+	}
+}
+
+func hitIDs(t *testing.T, r reply) []string {
+	t.Helper()
+	if r.status != 200 {
+		t.Fatalf("search: %d %s", r.status, r.body)
+	}
+	var ids []string
+	hits, _ := at(r.obj(t), "hits", "hits").([]any)
+	for _, h := range hits {
+		ids = append(ids, h.(map[string]any)["_id"].(string))
+	}
+	return ids
+}
+
+func TestSearch(t *testing.T) {
+	srv := New(t, WithClock(fixed))
+	seedLogs(t, srv)
+	tests := []struct {
+		name, path, body string
+		want             []string // ids in order; nil means any order of wantSet
+		wantSet          []string
+		wantTotal        int
+	}{
+		{name: "trace timeline", path: "/shipper-*/_search",
+			body: `{"query":{"term":{"trace.id":"` + traceA + `"}},"sort":[{"@timestamp":{"order":"asc"}}],"size":100}`,
+			want: []string{"1", "3", "2"}, wantTotal: 3},
+		{name: "desc sort", path: "/shipper-*/_search",
+			body: `{"query":{"term":{"trace.id":{"value":"` + traceA + `"}}},"sort":[{"@timestamp":"desc"}]}`,
+			want: []string{"2", "3", "1"}, wantTotal: 3},
+		{name: "keyword sub-field", path: "/shipper-*/_search",
+			body: `{"query":{"term":{"trace.id.keyword":"` + traceA + `"}},"sort":["@timestamp"]}`, want: []string{"1", "3", "2"}, wantTotal: 3},
+		{name: "all indices", path: "/_search", body: `{"query":{"match":{"trace.id":"` + traceA + `"}},"sort":["@timestamp"]}`,
+			want: []string{"1", "3", "2", "5"}, wantTotal: 4},
+		{name: "comma list and exclusion", path: "/shipper-*,other-*,-shipper-db-*/_search",
+			body: `{"query":{"match_all":{}},"sort":["@timestamp"]}`, want: []string{"1", "3", "4", "5"}, wantTotal: 4},
+		{name: "bool filter with range", path: "/shipper-*/_search",
+			body: `{"query":{"bool":{"filter":[{"term":{"trace.id":"` + traceA + `"}},{"range":{"@timestamp":{"gte":"2026-11-22T00:00:00Z","lt":"2026-11-22T00:00:00.100Z"}}}]}}}`,
+			want: []string{"3"}, wantTotal: 1},
+		{name: "range with date math", path: "/shipper-*/_search",
+			body: `{"query":{"range":{"@timestamp":{"gte":"now-10h/d","lte":"now"}}},"sort":["@timestamp"]}`, want: []string{"3", "2", "4"}, wantTotal: 3},
+		{name: "match analysed", path: "/shipper-*/_search", body: `{"query":{"match":{"message":"QUERY slow"}}}`, want: []string{"2"}, wantTotal: 1},
+		{name: "match operator and", path: "/shipper-*/_search", body: `{"query":{"match":{"message":{"query":"request timeout","operator":"and"}}}}`,
+			want: []string{"3"}, wantTotal: 1},
+		{name: "match_phrase", path: "/shipper-*/_search", body: `{"query":{"match_phrase":{"message":"request failed"}}}`, want: []string{"3"}, wantTotal: 1},
+		{name: "match_phrase order matters", path: "/shipper-*/_search", body: `{"query":{"match_phrase":{"message":"failed request"}}}`, want: nil, wantTotal: 0},
+		{name: "must_not and should", path: "/shipper-*/_search",
+			body: `{"query":{"bool":{"must":{"match_all":{}},"must_not":{"term":{"log.level":"info"}},"should":[{"term":{"service.name":"db"}}]}},"sort":["@timestamp"]}`,
+			want: []string{"3", "2"}, wantTotal: 2},
+		{name: "should alone needs one", path: "/shipper-*/_search",
+			body: `{"query":{"bool":{"should":[{"term":{"service.name":"db"}},{"term":{"log.level":"error"}}]}},"sort":["@timestamp"]}`,
+			want: []string{"3", "2"}, wantTotal: 2},
+		{name: "size and from", path: "/shipper-*/_search", body: `{"sort":[{"@timestamp":"asc"}],"size":2,"from":1}`,
+			want: []string{"3", "2"}, wantTotal: 4},
+		{name: "size zero", path: "/shipper-*/_search", body: `{"size":0}`, want: nil, wantTotal: 4},
+		{name: "query string q", path: "/shipper-*/_search?q=service.name:db", want: []string{"2"}, wantTotal: 1},
+		{name: "sort param", path: "/shipper-*/_search?sort=@timestamp:desc&size=1", want: []string{"4"}, wantTotal: 4},
+		{name: "exists", path: "/_search", body: `{"query":{"exists":{"field":"service.name"}}}`, wantSet: []string{"1", "2", "3", "4"}, wantTotal: 4},
+		{name: "terms", path: "/_search", body: `{"query":{"terms":{"log.level":["warn","error"]}}}`, wantSet: []string{"2", "3"}, wantTotal: 2},
+		{name: "ids", path: "/_search", body: `{"query":{"ids":{"values":["4","5"]}}}`, wantSet: []string{"4", "5"}, wantTotal: 2},
+		{name: "no match in wildcard", path: "/nothing-*/_search", body: `{}`, want: nil, wantTotal: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, "POST", srv.URL()+tc.path, tc.body)
+			got := hitIDs(t, r)
+			if tc.wantSet != nil {
+				slices.Sort(got)
+				if !slices.Equal(got, tc.wantSet) {
+					t.Errorf("ids %v, want %v", got, tc.wantSet)
+				}
+			} else if !slices.Equal(got, tc.want) {
+				t.Errorf("ids %v, want %v", got, tc.want)
+			}
+			if total := at(r.obj(t), "hits", "total", "value"); total != float64(tc.wantTotal) {
+				t.Errorf("total %v, want %d", total, tc.wantTotal)
+			}
+			if at(r.obj(t), "hits", "total", "relation") != "eq" {
+				t.Errorf("relation %v", at(r.obj(t), "hits", "total", "relation"))
+			}
+		})
+	}
+}
+
+func TestSearchResponseShape(t *testing.T) {
+	srv := New(t, WithClock(fixed))
+	seedLogs(t, srv)
+	r := call(t, "GET", srv.URL()+"/shipper-*/_search", `{"query":{"term":{"trace.id":"`+traceA+`"}},"sort":[{"@timestamp":"asc"}],"_source":["@timestamp","message","trace.*"]}`)
+	golden(t, "search_trace", r.body)
+	r = call(t, "GET", srv.URL()+"/shipper-*/_count", `{"query":{"term":{"trace.id":"`+traceA+`"}}}`)
+	if string(r.body) != `{"count":3,"_shards":{"total":3,"successful":3,"skipped":0,"failed":0}}` {
+		t.Errorf("_count: %s", r.body)
+	}
+}
+
+func TestSearchErrors(t *testing.T) {
+	srv := New(t)
+	seedLogs(t, srv)
+	tests := []struct{ name, path, body, wantType, wantReason string }{
+		{"unknown query", "/_search", `{"query":{"fuzzy_magic":{"a":1}}}`, "parsing_exception", "unknown query [fuzzy_magic]"},
+		{"unknown key", "/_search", `{"qurey":{}}`, "parsing_exception", "Unknown key for a START_OBJECT in [qurey]."},
+		{"count with size", "/_count", `{"size":1}`, "parsing_exception", "request does not support [size]"},
+		{"window too large", "/_search", `{"from":9999,"size":2}`, "illegal_argument_exception", "Result window is too large"},
+		{"sort on text", "/_search", `{"sort":["message"]}`, "illegal_argument_exception", "Text fields are not optimised"},
+		{"missing index", "/nope/_search", `{}`, "index_not_found_exception", "no such index [nope]"},
+		{"bad JSON", "/_search", `{"query":`, "x_content_parse_exception", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, "POST", srv.URL()+tc.path, tc.body)
+			if r.status < 400 || at(r.obj(t), "error", "type") != tc.wantType || !strings.Contains(at(r.obj(t), "error", "reason").(string), tc.wantReason) {
+				t.Errorf("got %d %s\nwant %s: %s", r.status, r.body, tc.wantType, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestTotalHitsCap(t *testing.T) {
+	full := New(t)
+	var b strings.Builder
+	for i := 0; i < 10001; i++ {
+		b.WriteString(`{"index":{"_index":"many"}}` + "\n" + `{"a":1}` + "\n")
+	}
+	call(t, "POST", full.URL()+"/_bulk", b.String())
+	r := call(t, "GET", full.URL()+"/many/_search?size=0", "")
+	if at(r.obj(t), "hits", "total", "value") != 10000.0 || at(r.obj(t), "hits", "total", "relation") != "gte" {
+		t.Errorf("default total: %s", r.body)
+	}
+	r = call(t, "GET", full.URL()+"/many/_search?size=0&track_total_hits=true", "")
+	if at(r.obj(t), "hits", "total", "value") != 10001.0 {
+		t.Errorf("track_total_hits=true: %s", r.body)
+	}
+}
