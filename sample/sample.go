@@ -36,6 +36,9 @@ type Sampler struct {
 	parent     bool
 	rules      []rule
 	fields     []field // the distinct fields the rules test
+	// sharedFields is true when several rules test one field: then an
+	// event's field values are cached while its rules are tried.
+	sharedFields bool
 	// passAll is true when no event can be dropped or changed: Process
 	// returns at once.
 	passAll bool
@@ -104,6 +107,7 @@ func New(cfg Config, clock Clock, logger *zap.Logger) (*Sampler, error) {
 	if cfg.KeepTraceOnError != nil {
 		s.hold = newHolder(*cfg.KeepTraceOnError, logger)
 	}
+	s.sharedFields = len(s.fields) < len(s.rules)
 	keepsAll := s.th.all
 	for i := range s.rules {
 		keepsAll = keepsAll && s.rules[i].th.all
@@ -136,12 +140,9 @@ func (s *Sampler) decide(ev *shipper.Event, scratch []byte) (d decision, rule in
 		return keep, -1
 	}
 	th, ratio, rule := s.th, s.ratio, -1
-	var fc fieldCache
-	for i := range s.rules {
-		r := &s.rules[i]
-		if r.cond.match(fc.get(s.fields, r.cond.field, ev, scratch)) {
-			th, ratio, rule = r.th, r.ratio, i
-			break
+	if len(s.rules) > 0 {
+		if rule = s.matchRule(ev, scratch); rule >= 0 {
+			th, ratio = s.rules[rule].th, s.rules[rule].ratio
 		}
 	}
 	var ok bool
@@ -158,6 +159,27 @@ func (s *Sampler) decide(ev *shipper.Event, scratch []byte) (d decision, rule in
 	}
 	ev.SampleRatio = ratio
 	return keep, rule
+}
+
+// matchRule returns the index of the first rule ev matches, or -1.
+func (s *Sampler) matchRule(ev *shipper.Event, scratch []byte) int {
+	if !s.sharedFields {
+		for i := range s.rules {
+			r := &s.rules[i]
+			if r.cond.match(s.fields[r.cond.field].get(ev, scratch)) {
+				return i
+			}
+		}
+		return -1
+	}
+	var fc fieldCache
+	for i := range s.rules {
+		r := &s.rules[i]
+		if r.cond.match(fc.get(s.fields, r.cond.field, ev, scratch)) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Process samples the events of b: it sets Drop on the events it drops and

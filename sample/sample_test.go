@@ -408,6 +408,18 @@ func TestRules(t *testing.T) {
 			{When: Condition{Field: "http.path", Prefix: strp("/")}, Ratio: 1},
 			{When: Condition{Field: "message", Exists: boolp(true)}},
 		}, shipper.LevelInfo, "health dotted api"},
+		{"rules sharing a field", []Rule{
+			{When: Condition{Field: "http.path", Equals: strp("/healthz")}, Ratio: 1},
+			{When: Condition{Field: "http.path", Prefix: strp("/")}},
+		}, shipper.LevelInfo, "health dotted status escaped null plain"},
+		{"rules sharing an escaped field", []Rule{
+			{When: Condition{Field: "user", Regex: strp("^bob")}, Ratio: 1},
+			{When: Condition{Field: "user", Equals: strp("alice")}},
+		}, shipper.LevelInfo, "health dotted api status null plain"},
+		{"rules sharing trace.id", []Rule{
+			{When: Condition{Field: "trace.id", Prefix: strp("ff")}, Ratio: 1},
+			{When: Condition{Field: "trace.id", Equals: strp("00000000000000010000000000000001")}},
+		}, shipper.LevelInfo, ""},
 		{"always_keep_levels beat rules", []Rule{{When: Condition{Field: "message", Exists: boolp(true)}}}, shipper.LevelError,
 			"health dotted api status escaped null plain"},
 	} {
