@@ -15,6 +15,7 @@ var (
 	keyMessage      = []byte("message")
 	keyStream       = []byte("stream")
 	keyTimestampApp = []byte("@timestamp" + shipper.CollisionSuffix)
+	keyMessageApp   = []byte("message" + shipper.CollisionSuffix)
 	valStdout       = []byte(`"stdout"`)
 	valStderr       = []byte(`"stderr"`)
 )
@@ -221,7 +222,13 @@ func (s *state) fields(ms []shipper.Member) []shipper.Member {
 
 	// Message: a member named message stays; otherwise the first string
 	// among msg, @m, log and @mt is renamed to message (a rendered @mt is
-	// added and the template kept).
+	// added and the template kept). An object named message would be
+	// rejected by Elasticsearch's text mapping of message: it is kept as
+	// message_app and the search goes on.
+	if i := at[roleMessage] - 1; i >= 0 && len(ms[i].Value) > 0 && ms[i].Value[0] == '{' {
+		ms[i].Key = keyMessageApp
+		at[roleMessage] = 0
+	}
 	if at[roleMessage] == 0 {
 		for r := roleMsg; r <= roleAtMT; r++ {
 			i := at[r] - 1

@@ -256,8 +256,9 @@ func (s *state) auto(line []byte) {
 	}
 }
 
-// trimLine drops white space around the line: a CR left by CRLF files and
-// indentation carry no meaning in a log line.
+// trimLine drops white space around the line and a leading byte order
+// mark: a CR left by CRLF files and indentation carry no meaning in a log
+// line.
 func trimLine(line []byte) []byte {
 	for len(line) > 0 {
 		switch line[len(line)-1] {
@@ -269,6 +270,11 @@ func trimLine(line []byte) []byte {
 	}
 	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 		line = line[1:]
+	}
+	// A byte order mark (the first line of a file written by some .NET
+	// and Windows tools) would hide a JSON object.
+	if len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+		line = line[3:]
 	}
 	return line
 }

@@ -117,6 +117,10 @@ func TestJSONLoggerConventions(t *testing.T) {
 			`{"@timestamp":"2026-11-22T10:00:00Z","msg":{"a":1}}`},
 		{"time that is not a time is kept and the next one used", `{"time":"fast","ts":"2026-11-22T10:00:00Z","msg":"x"}`,
 			`{"@timestamp":"2026-11-22T10:00:00Z","message":"x","time":"fast"}`},
+		{"object message kept aside", `{"message":{"text":"a"},"msg":"b","ts":1795341600}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"b","message_app":{"text":"a"}}`},
+		{"byte order mark", "\ufeff{\"msg\":\"bom\",\"ts\":1795341600}",
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"bom"}`},
 		{"nested objects kept", `{"ts":1795341600,"http":{"req":{"method":"GET"}},"tags":["a"]}`,
 			`{"@timestamp":"2026-11-22T10:00:00Z","tags":["a"],"http":{"req":{"method":"GET"}}}`},
 	}

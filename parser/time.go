@@ -43,14 +43,17 @@ func parseTimestamp(s []byte, loc *time.Location) (t time.Time, n int, ok bool) 
 	if i < len(s) && (s[i] == '.' || s[i] == ',') {
 		i++
 		start := i
-		scale := 100000000
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			nsec += int(s[i]-'0') * scale
-			scale /= 10
+			if i-start < 9 {
+				nsec = nsec*10 + int(s[i]-'0')
+			}
 			i++
 		}
 		if i == start {
 			return t, 0, false
+		}
+		if d := i - start; d < 9 {
+			nsec *= pow10[9-d]
 		}
 	}
 	// The zone; text after the time that is not a zone is left unread.
@@ -107,6 +110,8 @@ func parseZone(s []byte) (offset, n int, ok bool) {
 	}
 	return 0, 0, false
 }
+
+var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
@@ -199,14 +204,17 @@ func parseEpoch(s []byte, unit epochUnit) (time.Time, bool) {
 	if i < len(s) && s[i] == '.' {
 		i++
 		fs := i
-		scale := int64(100000000)
 		for i < len(s) && isDigit(s[i]) {
-			frac += int64(s[i]-'0') * scale
-			scale /= 10
+			if i-fs < 9 {
+				frac = frac*10 + int64(s[i]-'0')
+			}
 			i++
 		}
 		if i == fs {
 			return time.Time{}, false
+		}
+		if d := i - fs; d < 9 {
+			frac *= int64(pow10[9-d])
 		}
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
