@@ -69,18 +69,34 @@ func ratioConfig(r float64) Config {
 // fractions >= 1 sample everything, fractions <= 0 nothing, otherwise a trace
 // is sampled iff floor(last16hex / 2) < floor(fraction * 2^63).
 func otelKeeps(ratio float64, id shipper.TraceID) bool {
-	if ratio >= 1 {
-		return true
+	return otelKeepsX(otelBound(ratio), ratio, otelX(id))
+}
+
+// otelBound is floor(fraction * 2^63), exactly.
+func otelBound(ratio float64) *big.Int {
+	if ratio <= 0 || ratio >= 1 {
+		return nil
 	}
-	if ratio <= 0 {
-		return false
-	}
-	bound, _ := new(big.Float).SetMantExp(big.NewFloat(ratio), 63).Int(nil) // truncates
+	b, _ := new(big.Float).SetMantExp(big.NewFloat(ratio), 63).Int(nil) // truncates
+	return b
+}
+
+// otelX is floor(last16hex / 2) of the id's text.
+func otelX(id shipper.TraceID) *big.Int {
 	x, ok := new(big.Int).SetString(id.String()[16:], 16)
 	if !ok {
 		panic("bad id")
 	}
-	x.Rsh(x, 1)
+	return x.Rsh(x, 1)
+}
+
+func otelKeepsX(bound *big.Int, ratio float64, x *big.Int) bool {
+	switch {
+	case ratio >= 1:
+		return true
+	case ratio <= 0:
+		return false
+	}
 	return x.Cmp(bound) < 0
 }
 
@@ -109,18 +125,22 @@ func TestRatioIsExactlyOpenTelemetryTraceIDRatioBased(t *testing.T) {
 		}
 	}
 	ids = append(ids, traceID(1, 0), traceID(1, math.MaxUint64), traceID(math.MaxUint64, 0))
+	xs := make([]*big.Int, len(ids))
+	tmpl := make([]shipper.Event, len(ids))
+	for i, id := range ids {
+		xs[i] = otelX(id)
+		tmpl[i] = event(t, shipper.LevelInfo, id, `{"message":"x"}`)
+	}
 	for _, r := range testRatios {
 		t.Run(strconv.FormatFloat(r, 'g', -1, 64), func(t *testing.T) {
 			s := mustNew(t, ratioConfig(r))
-			b := &shipper.Batch{}
-			for _, id := range ids {
-				b.Events = append(b.Events, event(t, shipper.LevelInfo, id, `{"message":"x"}`))
-			}
+			b := &shipper.Batch{Events: append([]shipper.Event(nil), tmpl...)}
 			s.Process(b)
+			bound := otelBound(r)
 			kept := 0
 			for i, id := range ids {
 				ev := &b.Events[i]
-				want := otelKeeps(r, id)
+				want := otelKeepsX(bound, r, xs[i])
 				if got := ev.Drop == ""; got != want {
 					t.Fatalf("trace %s at ratio %v: kept=%v, OpenTelemetry keeps=%v", id, r, got, want)
 				}
