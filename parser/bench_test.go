@@ -32,6 +32,15 @@ func benchLines() [][]byte {
 	return lines
 }
 
+// perLine reports wall and CPU nanoseconds per line; start is processCPU()
+// taken after setup.
+func perLine(b *testing.B, lines int, start time.Duration) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+	if cpu := processCPU() - start; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*lines), "cpu-ns/line")
+	}
+}
+
 func fillBatch(b *shipper.Batch, lines [][]byte) {
 	b.Reset()
 	rt := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -49,11 +58,12 @@ func benchProcess(b *testing.B, p *Parser, lines [][]byte) {
 	b.SetBytes(int64(bytes))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		fillBatch(batch, lines)
 		p.Process(batch)
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+	perLine(b, len(lines), cpu)
 }
 
 // BenchmarkParse measures Process on batches of 256 lines; ns/line is the
@@ -87,6 +97,7 @@ func BenchmarkBaselineEncodingJSON(b *testing.B) {
 	}
 	b.SetBytes(int64(bytes))
 	b.ReportAllocs()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		for _, l := range lines {
 			var m map[string]any
@@ -95,28 +106,43 @@ func BenchmarkBaselineEncodingJSON(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+	perLine(b, len(lines), cpu)
 }
 
-// BenchmarkMembers is jsonscan.Members alone: the floor under Process.
+// BenchmarkMembers is jsonscan.Members alone, the floor under Process, and
+// ScanObject, which also looks for repeated keys in nested objects.
 func BenchmarkMembers(b *testing.B) {
 	lines := benchLines()
 	var bytes int
 	for _, l := range lines {
 		bytes += len(l)
 	}
-	b.SetBytes(int64(bytes))
-	b.ReportAllocs()
-	var ms []jsonscan.Member
-	for i := 0; i < b.N; i++ {
-		for _, l := range lines {
-			var err error
-			if ms, err = jsonscan.Members(ms[:0], l, 64); err != nil {
-				b.Fatal(err)
-			}
+	for _, nested := range []bool{false, true} {
+		name := "Members"
+		if nested {
+			name = "ScanObject"
 		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(bytes))
+			b.ReportAllocs()
+			var ms []jsonscan.Member
+			cpu := processCPU()
+			for i := 0; i < b.N; i++ {
+				for _, l := range lines {
+					var err error
+					if nested {
+						ms, _, err = jsonscan.ScanObject(ms[:0], l, 64)
+					} else {
+						ms, err = jsonscan.Members(ms[:0], l, 64)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			perLine(b, len(lines), cpu)
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
 }
 
 func BenchmarkTimestamp(b *testing.B) {

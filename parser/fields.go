@@ -112,7 +112,7 @@ func classify(k []byte) role {
 // container format adds (stream), appended unless the line has its own.
 func (s *state) json(line []byte, outer time.Time, inContainer bool, extra ...shipper.Member) {
 	ev := s.ev
-	ms, err := jsonscan.Members(s.members.take(s.left), line, s.p.maxDepth)
+	ms, nestedDup, err := jsonscan.ScanObject(s.members.take(s.left), line, s.p.maxDepth)
 	if err != nil {
 		if errors.Is(err, jsonscan.ErrDepth) {
 			ev.Tags |= shipper.TagDepthExceeded
@@ -131,6 +131,15 @@ func (s *state) json(line []byte, outer time.Time, inContainer bool, extra ...sh
 	}
 	if !inContainer {
 		s.stats.json++
+	}
+	if nestedDup {
+		// Elasticsearch rejects a document with a repeated key at any
+		// depth; keep the last, as for top-level keys.
+		for i := range ms {
+			if v := ms[i].Value; v[0] == '{' || v[0] == '[' {
+				ms[i].Value = jsonscan.DedupeKeys(s.b.Alloc(len(v))[:0], v)
+			}
+		}
 	}
 	ms = s.fields(ms)
 	for _, x := range extra {

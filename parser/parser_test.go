@@ -121,6 +121,8 @@ func TestJSONLoggerConventions(t *testing.T) {
 			`{"@timestamp":"2026-11-22T10:00:00Z","message":"b","message_app":{"text":"a"}}`},
 		{"byte order mark", "\ufeff{\"msg\":\"bom\",\"ts\":1795341600}",
 			`{"@timestamp":"2026-11-22T10:00:00Z","message":"bom"}`},
+		{"nested duplicate keys last wins", `{"ts":1795341600,"http":{"status":200,"status":500,"h":[{"a":1,"a":2}]}}`,
+			`{"@timestamp":"2026-11-22T10:00:00Z","http":{"status":500,"h":[{"a":2}]}}`},
 		{"nested objects kept", `{"ts":1795341600,"http":{"req":{"method":"GET"}},"tags":["a"]}`,
 			`{"@timestamp":"2026-11-22T10:00:00Z","tags":["a"],"http":{"req":{"method":"GET"}}}`},
 	}

@@ -43,6 +43,19 @@ func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg
 // white space, and appends its members, in order, to dst. Duplicate keys are
 // all returned; callers decide (the agent keeps the last).
 func Members(dst []Member, data []byte, maxDepth int) ([]Member, error) {
+	return members(dst, data, maxDepth, nil)
+}
+
+// ScanObject is Members that also reports whether an object nested inside
+// a member's value repeats a key (compared as raw key text). Elasticsearch
+// rejects such a document; DedupeKeys rewrites the value. Checking costs a
+// few nanoseconds per nested key.
+func ScanObject(dst []Member, data []byte, maxDepth int) (ms []Member, nestedDup bool, err error) {
+	ms, err = members(dst, data, maxDepth, &nestedDup)
+	return ms, nestedDup, err
+}
+
+func members(dst []Member, data []byte, maxDepth int, dup *bool) ([]Member, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
@@ -71,7 +84,7 @@ func Members(dst []Member, data []byte, maxDepth int) ([]Member, error) {
 			return dst, syntaxErr(i, "expected ':' after key")
 		}
 		i = skipWS(data, i+1)
-		vend, err := validValue(data, i, maxDepth-1)
+		vend, err := validValue(data, i, maxDepth-1, dup)
 		if err != nil {
 			return dst, err
 		}
@@ -101,7 +114,7 @@ func Valid(data []byte, maxDepth int) error {
 		maxDepth = DefaultMaxDepth
 	}
 	i := skipWS(data, 0)
-	end, err := validValue(data, i, maxDepth)
+	end, err := validValue(data, i, maxDepth, nil)
 	if err != nil {
 		return err
 	}
@@ -124,8 +137,9 @@ func skipWS(data []byte, i int) int {
 }
 
 // validValue validates the value starting at data[i] and returns the offset
-// just past it. depth is how many more levels of nesting are allowed.
-func validValue(data []byte, i, depth int) (int, error) {
+// just past it. depth is how many more levels of nesting are allowed. When
+// dup is not nil, it is set if an object repeats a key.
+func validValue(data []byte, i, depth int, dup *bool) (int, error) {
 	if i >= len(data) {
 		return i, syntaxErr(i, "expected a value")
 	}
@@ -136,10 +150,12 @@ func validValue(data []byte, i, depth int) (int, error) {
 		if depth <= 0 {
 			return i, ErrDepth
 		}
+		obj := i
 		i = skipWS(data, i+1)
 		if i < len(data) && data[i] == '}' {
 			return i + 1, nil
 		}
+		var seen uint64 // a Bloom filter of the keys' hashes
 		for {
 			if i >= len(data) || data[i] != '"' {
 				return i, syntaxErr(i, "expected a string key")
@@ -148,12 +164,20 @@ func validValue(data []byte, i, depth int) (int, error) {
 			if err != nil {
 				return end, err
 			}
+			if dup != nil && !*dup {
+				key := data[i+1 : end-1]
+				h := keyHash(key)
+				if seen&h != 0 && keyBefore(data, obj, i, key) {
+					*dup = true
+				}
+				seen |= h
+			}
 			i = skipWS(data, end)
 			if i >= len(data) || data[i] != ':' {
 				return i, syntaxErr(i, "expected ':' after key")
 			}
 			i = skipWS(data, i+1)
-			if i, err = validValue(data, i, depth-1); err != nil {
+			if i, err = validValue(data, i, depth-1, dup); err != nil {
 				return i, err
 			}
 			i = skipWS(data, i)
@@ -178,7 +202,7 @@ func validValue(data []byte, i, depth int) (int, error) {
 		}
 		for {
 			var err error
-			if i, err = validValue(data, i, depth-1); err != nil {
+			if i, err = validValue(data, i, depth-1, dup); err != nil {
 				return i, err
 			}
 			i = skipWS(data, i)
@@ -204,6 +228,42 @@ func validValue(data []byte, i, depth int) (int, error) {
 	default:
 		return i, syntaxErr(i, "unexpected character")
 	}
+}
+
+// keyHash is one bit chosen by a cheap hash of the key.
+func keyHash(key []byte) uint64 {
+	var h uint
+	if n := len(key); n > 0 {
+		h = uint(n)*0x9e + uint(key[0])*0x3b + uint(key[n-1])*0x61 + uint(key[n/2])*0x17
+	}
+	return 1 << (h & 63)
+}
+
+// keyBefore reports whether the object starting at data[obj] has a member
+// named key before offset end, where the member being checked starts (the
+// rare exact check after a Bloom hit; the members before it are valid).
+func keyBefore(data []byte, obj, end int, key []byte) bool {
+	i := skipWS(data, obj+1)
+	for i < end {
+		kend, err := validString(data, i)
+		if err != nil {
+			return false
+		}
+		if string(data[i+1:kend-1]) == string(key) {
+			return true
+		}
+		i = skipWS(data, skipWS(data, kend)+1)
+		vend, err := validValue(data, i, 1<<30, nil)
+		if err != nil {
+			return false
+		}
+		i = skipWS(data, vend)
+		if i >= len(data) || data[i] != ',' {
+			return false
+		}
+		i = skipWS(data, i+1)
+	}
+	return false
 }
 
 func literal(data []byte, i int, lit string) (int, error) {

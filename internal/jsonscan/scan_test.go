@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -68,6 +69,66 @@ func FuzzMembers(f *testing.F) {
 					t.Fatalf("member value %q not valid", m.Value)
 				}
 			}
+		}
+	})
+}
+
+func TestScanObjectFindsNestedDuplicateKeys(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":{"b":1,"c":2}}`:                     false,
+		`{"a":{"b":1,"b":2}}`:                     true,
+		`{"a":[{"x":1},{"x":2}]}`:                 false,
+		`{"a":[1,{"k":{"z":1,"y":[],"z":2}}]}`:    true,
+		`{"a":1,"a":2}`:                           false, // top level: the caller's
+		`{"a":{"ab":1,"ba":2,"abab":3,"baba":4}}`: false,
+	} {
+		ms, dup, err := ScanObject(nil, []byte(in), 0)
+		if err != nil || dup != want {
+			t.Errorf("ScanObject(%s) = dup %v, err %v; want %v", in, dup, err, want)
+		}
+		if plain, _ := Members(nil, []byte(in), 0); len(plain) != len(ms) {
+			t.Errorf("ScanObject and Members disagree on %s", in)
+		}
+	}
+}
+
+func TestDedupeKeysKeepsTheLast(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"b":1, "c":{"d":1,"d":[{"e":1,"e":2}]}, "b":2}`: `{"c":{"d":[{"e":2}]},"b":2}`,
+		` [ 1 , "x" , null ] `:                            `[1,"x",null]`,
+		`"s"`:                                             `"s"`,
+		`{}`:                                              `{}`,
+	} {
+		got := DedupeKeys(nil, []byte(in))
+		if string(got) != want {
+			t.Errorf("DedupeKeys(%s) = %s, want %s", in, got, want)
+		}
+		if len(got) > len(in) {
+			t.Errorf("DedupeKeys(%s) grew", in)
+		}
+	}
+}
+
+func FuzzDedupeKeys(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":1,"b":[{"c":1,"c":2}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, dup, err := ScanObject(nil, data, 0)
+		if err != nil {
+			return
+		}
+		out := DedupeKeys(nil, data)
+		if !json.Valid(out) || len(out) > len(data) {
+			t.Fatalf("DedupeKeys(%q) = %q", data, out)
+		}
+		var a, b any
+		if json.Unmarshal(data, &a) != nil || json.Unmarshal(out, &b) != nil {
+			t.Fatalf("unmarshal failed")
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("DedupeKeys changed the value of %q: %q", data, out)
+		}
+		if _, dup2, _ := ScanObject(nil, out, 0); dup2 {
+			t.Fatalf("duplicates left in %q (input dup %v)", out, dup)
 		}
 	})
 }

@@ -9,7 +9,7 @@ import (
 // (after any white space). On invalid input it returns len(data).
 func Skip(data []byte, i int) int {
 	i = skipWS(data, i)
-	end, err := validValue(data, i, 1<<30)
+	end, err := validValue(data, i, 1<<30, nil)
 	if err != nil {
 		return len(data)
 	}
@@ -227,3 +227,59 @@ func AppendEscaped[T []byte | string](dst []byte, s T) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// DedupeKeys appends the valid JSON value v to dst with the repeated keys
+// of every object, at any depth, removed: of equal keys (compared as raw
+// text) the last wins, at its own position, as a JSON decoder would keep
+// it. White space between tokens is dropped, so the result is never longer
+// than v.
+func DedupeKeys(dst, v []byte) []byte {
+	i := skipWS(v, 0)
+	if i >= len(v) {
+		return dst
+	}
+	switch v[i] {
+	case '{':
+		var buf [16]Member
+		ms := buf[:0]
+		EachMember(v[i:], func(k, val []byte) bool {
+			ms = append(ms, Member{Key: k, Value: val})
+			return true
+		})
+		dst = append(dst, '{')
+		n := 0
+	members:
+		for j, m := range ms {
+			for _, later := range ms[j+1:] {
+				if string(later.Key) == string(m.Key) {
+					continue members
+				}
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = append(dst, '"')
+			dst = append(dst, m.Key...)
+			dst = append(dst, '"', ':')
+			dst = DedupeKeys(dst, m.Value)
+		}
+		return append(dst, '}')
+	case '[':
+		dst = append(dst, '[')
+		i = skipWS(v, i+1)
+		for n := 0; i < len(v) && v[i] != ']'; n++ {
+			end := Skip(v, i)
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = DedupeKeys(dst, v[i:end])
+			i = skipWS(v, end)
+			if i < len(v) && v[i] == ',' {
+				i = skipWS(v, i+1)
+			}
+		}
+		return append(dst, ']')
+	}
+	return append(dst, v[i:Skip(v, i)]...)
+}
