@@ -1,0 +1,602 @@
+// Package sink bulk-indexes events into Elasticsearch without losing or
+// doubling any: documents are sent with create ops and deterministic _ids
+// (a replay gets 409, counted as success), failures are retried with
+// backoff, documents Elasticsearch refuses for good go to a dead-letter
+// file, and each event's Ack is released only once its document was indexed
+// or dead-lettered. See design.md.
+package sink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"go.uber.org/zap"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+// ErrClosed is returned by Write after Shutdown.
+var ErrClosed = errors.New("sink is shut down")
+
+// bulkPath asks only for what the sink reads, which keeps responses to
+// large requests small (Beats does the same).
+const bulkPath = "/_bulk?filter_path=errors,items.*.status,items.*.error"
+
+// performer sends one HTTP request to Elasticsearch; *elasticsearch.Client
+// is one.
+type performer interface {
+	Perform(*http.Request) (*http.Response, error)
+}
+
+// Sink is the Elasticsearch sink. Write is safe for concurrent use.
+type Sink struct {
+	cfg    Config
+	log    *zap.Logger
+	es     performer
+	dlq    *dlqWriter
+	now    func() time.Time
+	opType string
+
+	mu       sync.Mutex
+	cur      *request   // being filled by Write
+	queue    []*request // sealed, waiting for a worker
+	inflight int64      // bytes reserved by requests not finished
+	changed  chan struct{}
+	closed   bool
+	started  bool
+	work     chan struct{} // a request was queued (capacity 1)
+	closing  chan struct{} // closed by Shutdown
+	runCtx   context.Context
+	cancel   context.CancelFunc
+	workers  sync.WaitGroup
+	done     chan struct{} // closed when the workers have returned
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+
+	encoders sync.Pool // *encoder
+	bodies   sync.Pool // *[]byte
+
+	st counters
+}
+
+// New builds a sink; it sends nothing until Start (or Shutdown flushes).
+// redactText masks secrets in text (the error reasons of dead letters);
+// nil leaves them as they are. New reads the secret and TLS files it is
+// configured with; it does not connect.
+func New(cfg Config, logger *zap.Logger, redactText func(dst, src []byte) []byte) (*Sink, error) {
+	return NewWithStateDir(cfg, "", logger, redactText)
+}
+
+// NewWithStateDir is New with the state directory the default dead-letter
+// path is under (<stateDir>/dlq/dead-letter.ndjson).
+func NewWithStateDir(cfg Config, stateDir string, logger *zap.Logger, redactText func(dst, src []byte) []byte) (*Sink, error) {
+	if err := errorsOnly(cfg.Validate()); err != nil {
+		return nil, fmt.Errorf("elasticsearch config: %w", err)
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	es, err := newClient(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return newSink(cfg, es, newDLQWriter(cfg.DeadLetterPath(stateDir), cfg.DeadLetter, redactText), logger), nil
+}
+
+func newSink(cfg Config, es performer, dlq *dlqWriter, logger *zap.Logger) *Sink {
+	s := &Sink{
+		cfg:     cfg,
+		log:     logger,
+		es:      es,
+		dlq:     dlq,
+		now:     time.Now,
+		opType:  "create",
+		changed: make(chan struct{}),
+		work:    make(chan struct{}, 1),
+		closing: make(chan struct{}),
+	}
+	s.encoders.New = func() any { return new(encoder) }
+	return s
+}
+
+// errorsOnly drops the warnings of a Validate result.
+func errorsOnly(err error) error {
+	if err == nil {
+		return nil
+	}
+	var keep []error
+	for _, e := range unjoin(err) {
+		var fe *shipper.FieldError
+		if errors.As(e, &fe) && fe.Warning {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return errors.Join(keep...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// item is one document in a request body: the action line at off, the
+// source line at src, ending (after its newline) at end.
+type item struct {
+	off, src, end int32
+	attempts      int32
+	ack           *shipper.Ack
+}
+
+// request is one bulk request. It holds each distinct Ack of its items
+// once, and reserved bytes of the in-flight budget; finish releases both.
+type request struct {
+	body     []byte
+	items    []item
+	acks     []*shipper.Ack
+	reserved int64
+	attempts int // of the whole request
+	timer    *time.Timer
+}
+
+func (r *request) add(body []byte, it item, ack *shipper.Ack) {
+	base := int32(len(r.body)) - it.off
+	r.body = append(r.body, body[it.off:it.end]...)
+	it.off += base
+	it.src += base
+	it.end += base
+	it.ack = ack
+	r.items = append(r.items, it)
+	r.reserved += int64(it.end - it.off)
+	if ack == nil {
+		return
+	}
+	if n := len(r.acks); n > 0 && r.acks[n-1] == ack {
+		return
+	}
+	for _, a := range r.acks {
+		if a == ack {
+			return
+		}
+	}
+	ack.Hold()
+	r.acks = append(r.acks, ack)
+}
+
+// encoder is the scratch space of one Write call.
+type encoder struct {
+	buf   []byte
+	items []item
+	id    []byte
+}
+
+// Write encodes the events of b that are not dropped into bulk requests and
+// returns once they are buffered. It holds each event's Ack until the
+// event's document is indexed (or already was: 409) or dead-lettered. It
+// blocks while the bytes in flight exceed bulk.max_in_flight_bytes, and
+// returns ctx.Err() if ctx ends first; on any error none of b's events were
+// taken. It does not retain b, its events or their bytes.
+func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
+	enc := s.encoders.Get().(*encoder)
+	defer s.encoders.Put(enc)
+	enc.buf, enc.items = enc.buf[:0], enc.items[:0]
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if ev.Drop != "" {
+			continue
+		}
+		it := item{off: int32(len(enc.buf)), ack: ev.Ack}
+		enc.buf = append(enc.buf, `{"`...)
+		enc.buf = append(enc.buf, s.opType...)
+		enc.buf = append(enc.buf, `":{"_index":`...)
+		enc.buf = jsonscan.AppendString(enc.buf, ev.Index)
+		enc.buf = append(enc.buf, `,"_id":`...)
+		enc.id = shipper.AppendID(enc.id[:0], ev)
+		enc.buf = jsonscan.AppendString(enc.buf, enc.id)
+		enc.buf = append(enc.buf, "}}\n"...)
+		it.src = int32(len(enc.buf))
+		enc.buf = shipper.AppendSource(enc.buf, ev)
+		enc.buf = append(enc.buf, '\n')
+		it.end = int32(len(enc.buf))
+		enc.items = append(enc.items, it)
+	}
+	if len(enc.items) == 0 {
+		return nil
+	}
+	if err := s.reserve(ctx, int64(len(enc.buf))); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		s.releaseLocked(int64(len(enc.buf)))
+		return ErrClosed
+	}
+	for _, it := range enc.items {
+		size := int(it.end - it.off)
+		if r := s.cur; r != nil && len(r.items) > 0 && len(r.body)+size > s.cfg.Bulk.MaxBytes {
+			s.sealLocked()
+		}
+		if s.cur == nil {
+			s.cur = &request{body: s.getBody()}
+			if s.started {
+				r := s.cur
+				r.timer = time.AfterFunc(s.cfg.Bulk.FlushInterval, func() { s.sealIf(r) })
+			}
+		}
+		s.cur.add(enc.buf, it, it.ack)
+		if len(s.cur.body) >= s.cfg.Bulk.MaxBytes || (s.cfg.Bulk.MaxDocs > 0 && len(s.cur.items) >= s.cfg.Bulk.MaxDocs) {
+			s.sealLocked()
+		}
+	}
+	s.st.documents.Add(int64(len(enc.items)))
+	return nil
+}
+
+// reserve takes n bytes of the in-flight budget, waiting while it is spent.
+// A single batch larger than the budget goes through when nothing else is
+// in flight, so it cannot block forever.
+func (s *Sink) reserve(ctx context.Context, n int64) error {
+	s.mu.Lock()
+	for s.inflight > 0 && s.inflight+n > int64(s.cfg.Bulk.MaxInFlightBytes) && !s.closed {
+		ch := s.changed
+		s.mu.Unlock()
+		s.st.blocked.Add(1)
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s.mu.Lock()
+	}
+	s.inflight += n
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Sink) release(n int64) {
+	s.mu.Lock()
+	s.releaseLocked(n)
+	s.mu.Unlock()
+}
+
+func (s *Sink) releaseLocked(n int64) {
+	if n == 0 {
+		return
+	}
+	s.inflight -= n
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Sink) sealLocked() {
+	r := s.cur
+	if r == nil {
+		return
+	}
+	s.cur = nil
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	s.queue = append(s.queue, r)
+	select {
+	case s.work <- struct{}{}:
+	default:
+	}
+}
+
+// sealIf seals r if it is still being filled: the flush interval passed.
+func (s *Sink) sealIf(r *request) {
+	s.mu.Lock()
+	if s.cur == r {
+		s.sealLocked()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Sink) getBody() []byte {
+	if p, ok := s.bodies.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))
+}
+
+func (s *Sink) putBody(b []byte) {
+	if cap(b) > 2*s.cfg.Bulk.MaxBytes {
+		return // an outsized document grew it; let it go
+	}
+	s.bodies.Put(&b)
+}
+
+// Start starts the bulk workers and returns. ctx is for starting only: the
+// workers run until Shutdown.
+func (s *Sink) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("sink already started")
+	}
+	if s.closed {
+		return ErrClosed
+	}
+	s.started = true
+	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.done = make(chan struct{})
+	if r := s.cur; r != nil && r.timer == nil {
+		r.timer = time.AfterFunc(s.cfg.Bulk.FlushInterval, func() { s.sealIf(r) })
+	}
+	for range s.cfg.Bulk.Workers {
+		s.workers.Go(func() {
+			snd := newSender(s)
+			for r := s.next(); r != nil; r = s.next() {
+				s.send(s.runCtx, snd, r)
+			}
+		})
+	}
+	go func() {
+		s.workers.Wait()
+		close(s.done)
+	}()
+	return nil
+}
+
+// next returns the next sealed request, or nil once the sink is shut down
+// and the queue is empty.
+func (s *Sink) next() *request {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			r := s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			if len(s.queue) > 0 {
+				select {
+				case s.work <- struct{}{}:
+				default:
+				}
+			}
+			s.mu.Unlock()
+			return r
+		}
+		closed := s.closed
+		s.mu.Unlock()
+		if closed || s.runCtx.Err() != nil {
+			return nil
+		}
+		select {
+		case <-s.work:
+		case <-s.closing:
+		case <-s.runCtx.Done():
+		}
+	}
+}
+
+// Shutdown stops taking writes and sends what is buffered, retrying as
+// usual, until ctx ends; then it abandons what is left (its Acks stay held,
+// so those lines are read again at the next start) and returns ctx.Err().
+// It is idempotent and safe without Start (it then sends in the caller's
+// goroutine).
+func (s *Sink) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Sink) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.sealLocked()
+	close(s.closing)
+	close(s.changed) // wake blocked writers: they see closed
+	s.changed = make(chan struct{})
+	started := s.started
+	s.mu.Unlock()
+
+	var err error
+	if started {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			s.cancel()
+			<-s.done
+			err = fmt.Errorf("flushing Elasticsearch bulk requests: %w", ctx.Err())
+		}
+		s.cancel()
+	} else {
+		snd := newSender(s)
+		for {
+			s.mu.Lock()
+			var r *request
+			if len(s.queue) > 0 {
+				r = s.queue[0]
+				s.queue = s.queue[1:]
+			}
+			s.mu.Unlock()
+			if r == nil {
+				break
+			}
+			s.send(ctx, snd, r)
+			if ctx.Err() != nil {
+				err = fmt.Errorf("flushing Elasticsearch bulk requests: %w", ctx.Err())
+				break
+			}
+		}
+	}
+	if cerr := s.dlq.close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("closing dead-letter file: %w", cerr))
+	}
+	if n := s.Stats().Queued; n > 0 {
+		s.log.Warn("shut down with bulk requests unsent; their lines will be read again at the next start", zap.Int64("requests", n))
+	}
+	return err
+}
+
+// finish releases a request's Acks and the bytes it reserved.
+func (s *Sink) finish(r *request) {
+	for _, a := range r.acks {
+		a.Release()
+	}
+	s.release(r.reserved)
+	s.putBody(r.body)
+	*r = request{}
+}
+
+// abandon gives up a request at shutdown without acknowledging it.
+func (s *Sink) abandon(r *request) {
+	s.st.abandoned.Add(int64(len(r.items)))
+	s.release(r.reserved)
+}
+
+// sub builds a request of some of r's items, which takes over their bytes
+// of r's reservation and holds their Acks itself.
+func (s *Sink) sub(r *request, idx []int) *request {
+	n := &request{body: s.getBody(), attempts: r.attempts}
+	for _, i := range idx {
+		it := r.items[i]
+		n.add(r.body, it, it.ack)
+	}
+	r.reserved -= n.reserved
+	return n
+}
+
+// backoff waits before retry number attempt (1-based): exponential, capped
+// at max_backoff, with jitter so that many agents do not retry in step.
+func (s *Sink) backoff(ctx context.Context, attempt int) error {
+	d := s.cfg.Retry.InitialBackoff
+	for i := 1; i < attempt && d < s.cfg.Retry.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.Retry.MaxBackoff)
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sender is one worker's reusable state: the gzip writer and its buffer.
+type sender struct {
+	gz  gzipWriter
+	buf bytes.Buffer
+}
+
+func newSender(s *Sink) *sender {
+	snd := &sender{}
+	if s.cfg.Bulk.Compression {
+		snd.gz = newGzip()
+	}
+	return snd
+}
+
+// perform sends one bulk body.
+func (s *Sink) perform(ctx context.Context, snd *sender, body []byte) (*http.Response, error) {
+	var rd io.Reader = bytes.NewReader(body)
+	size := len(body)
+	if snd.gz != nil {
+		snd.buf.Reset()
+		snd.gz.Reset(&snd.buf)
+		if _, err := snd.gz.Write(body); err != nil {
+			return nil, fmt.Errorf("compressing bulk body: %w", err)
+		}
+		if err := snd.gz.Close(); err != nil {
+			return nil, fmt.Errorf("compressing bulk body: %w", err)
+		}
+		rd = bytes.NewReader(snd.buf.Bytes())
+		size = snd.buf.Len()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bulkPath, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = int64(size)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	if snd.gz != nil {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	s.st.requests.Add(1)
+	s.st.bytesSent.Add(int64(size))
+	s.st.bytesRaw.Add(int64(len(body)))
+	return s.es.Perform(req)
+}
+
+// Stats is a snapshot of the sink's counters.
+type Stats struct {
+	// Documents is documents taken by Write.
+	Documents int64
+	// Indexed is documents Elasticsearch created.
+	Indexed int64
+	// Duplicates is documents refused with 409 because their _id was
+	// stored already (a replay): counted as delivered.
+	Duplicates int64
+	// DeadLettered is documents written to the dead-letter file.
+	DeadLettered int64
+	// DeadLetterErrors is failed writes to the dead-letter file (retried).
+	DeadLetterErrors int64
+	// ItemRetries is documents re-sent after a per-item 429 or 5xx.
+	ItemRetries int64
+	// RequestRetries is whole requests re-sent after a 429, 5xx or
+	// connection error.
+	RequestRetries int64
+	// Requests is bulk requests sent, retries included.
+	Requests int64
+	// BytesSent is request bytes on the wire (compressed when on).
+	BytesSent int64
+	// BytesUncompressed is the same requests before compression.
+	BytesUncompressed int64
+	// Abandoned is documents left unsent at shutdown (read again at the
+	// next start).
+	Abandoned int64
+	// BlockedWrites is how often Write waited for in-flight bytes.
+	BlockedWrites int64
+	// InFlightBytes is bytes buffered or being sent now.
+	InFlightBytes int64
+	// Queued is sealed requests waiting for a worker now.
+	Queued int64
+}
+
+type counters struct {
+	documents, indexed, duplicates, deadLettered, dlqErrors    atomic.Int64
+	itemRetries, requestRetries, requests, bytesSent, bytesRaw atomic.Int64
+	abandoned, blocked                                         atomic.Int64
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Sink) Stats() Stats {
+	s.mu.Lock()
+	inflight, queued := s.inflight, int64(len(s.queue))
+	s.mu.Unlock()
+	return Stats{
+		Documents:         s.st.documents.Load(),
+		Indexed:           s.st.indexed.Load(),
+		Duplicates:        s.st.duplicates.Load(),
+		DeadLettered:      s.st.deadLettered.Load(),
+		DeadLetterErrors:  s.st.dlqErrors.Load(),
+		ItemRetries:       s.st.itemRetries.Load(),
+		RequestRetries:    s.st.requestRetries.Load(),
+		Requests:          s.st.requests.Load(),
+		BytesSent:         s.st.bytesSent.Load(),
+		BytesUncompressed: s.st.bytesRaw.Load(),
+		Abandoned:         s.st.abandoned.Load(),
+		BlockedWrites:     s.st.blocked.Load(),
+		InFlightBytes:     inflight,
+		Queued:            queued,
+	}
+}
+
+var _ performer = (*elasticsearch.Client)(nil)
