@@ -18,6 +18,9 @@ import (
 type DryRunOptions struct {
 	// ShowDropped prints dropped events too, with "_dropped": reason.
 	ShowDropped bool
+	// Explain prints, before each document, what every stage did to it
+	// (lines starting with #).
+	Explain bool
 	// ReadOptions configure how files are read (line limits).
 	Read tailer.ReadOptions
 	// ReadTime gives the read time of a file's lines (the @timestamp of
@@ -108,11 +111,22 @@ func DryRun(ctx context.Context, p *Pipeline, files []string, out io.Writer, opt
 			ro.Now = func() time.Time { return t }
 		}
 		err := tailer.ReadFile(ctx, path, ro, func(b *shipper.Batch) error {
-			chain.Process(b)
+			var notes [][]string
+			if opts.Explain {
+				notes = chain.Explain(b)
+			} else {
+				chain.Process(b)
+			}
 			sum.Add(b)
 			for i := range b.Events {
 				ev := &b.Events[i]
-				if ev.Drop != "" && !opts.ShowDropped {
+				if notes != nil {
+					fmt.Fprintf(w, "# %s:%d\n", path, ev.Source.Offset)
+					for _, n := range notes[i] {
+						fmt.Fprintf(w, "#   %s\n", n)
+					}
+				}
+				if ev.Drop != "" && !opts.ShowDropped && !opts.Explain {
 					continue
 				}
 				line = AppendDryRunLine(line[:0], ev)

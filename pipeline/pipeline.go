@@ -56,6 +56,8 @@ type Chain struct {
 	Parser *parser.Parser
 	Enrich *enrich.Enricher
 	stages []shipper.Processor
+	// redactor redacts explanations, which quote values before redaction.
+	redactor *redact.Redactor
 }
 
 // Process runs every stage on b, in order.
@@ -115,6 +117,7 @@ func (p *Pipeline) chain(in *config.Input) (*Chain, error) {
 	if in != nil && in.Service != "" {
 		c.Enrich = p.enricher.ForInput(in.Service)
 	}
+	c.redactor = p.Redactor
 	c.stages = []shipper.Processor{c.Parser, c.Enrich, p.Redactor, p.Sampler, p.Router}
 	return c, nil
 }

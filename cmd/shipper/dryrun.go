@@ -17,9 +17,10 @@ func newDryRunCmd(e env) *cobra.Command {
 	var (
 		file, name  string
 		showDropped bool
+		explain     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "dry-run [-c pipelines.yaml] [--pipeline NAME] [--show-dropped] FILE...",
+		Use:   "dry-run [-c pipelines.yaml] [--pipeline NAME] [--show-dropped] [--explain] FILE...",
 		Short: "Run files through a pipeline once and print the documents instead of sending them",
 		Long: `dry-run reads each FILE from its beginning to its end once, runs every stage
 (parse, enrich, redact, sample, route) and prints one JSON object per line for each
@@ -40,7 +41,7 @@ pipelines.yaml).`,
 			if err != nil {
 				return err
 			}
-			opts := pipeline.DryRunOptions{ShowDropped: showDropped, ReadTime: e.readTime}
+			opts := pipeline.DryRunOptions{ShowDropped: showDropped, Explain: explain, ReadTime: e.readTime}
 			if opts.ReadTime == nil {
 				opts.ReadTime = modTime
 			}
@@ -55,6 +56,7 @@ pipelines.yaml).`,
 	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration file (default: the built-in defaults)")
 	cmd.Flags().StringVar(&name, "pipeline", "", "the pipeline to run the files through")
 	cmd.Flags().BoolVar(&showDropped, "show-dropped", false, `print sampled-out events too, with "_dropped": reason`)
+	cmd.Flags().BoolVar(&explain, "explain", false, "before each document, print what every stage did to it (# lines; implies --show-dropped)")
 	return cmd
 }
 

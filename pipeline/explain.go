@@ -1,0 +1,159 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
+)
+
+// snapshot is what explain compares before and after a stage.
+type snapshot struct {
+	ev      shipper.Event
+	members map[string]string
+	order   []string
+}
+
+func snap(ev *shipper.Event) snapshot {
+	s := snapshot{ev: *ev, members: make(map[string]string, len(ev.Doc.Members))}
+	for _, m := range ev.Doc.Members {
+		k := string(m.Key)
+		s.members[k] = string(m.Value)
+		s.order = append(s.order, k)
+	}
+	return s
+}
+
+// Explain runs the chain on b one stage at a time and returns, for each
+// event, what every stage did to it, in words: how the line was parsed and
+// where @timestamp, log.level and message came from, which convention gave
+// the trace id, which fields were redacted, the sampling decision and the
+// index. It is for people (dry-run --explain), not for the hot path.
+func (c *Chain) Explain(b *shipper.Batch) [][]string {
+	notes := make([][]string, len(b.Events))
+	before := make([]snapshot, len(b.Events))
+	names := []string{"parse", "enrich", "redact", "sample", "route"}
+	for si, stage := range c.stages {
+		for i := range b.Events {
+			before[i] = snap(&b.Events[i])
+		}
+		var enrichNotes [][]string
+		if stage == shipper.Processor(c.Enrich) {
+			enrichNotes = make([][]string, len(b.Events))
+			for i := range b.Events {
+				enrichNotes[i] = c.Enrich.Explain(&b.Events[i])
+			}
+		}
+		stage.Process(b)
+		for i := range b.Events {
+			ev := &b.Events[i]
+			var what []string
+			switch names[si] {
+			case "parse":
+				what = explainParse(ev, before[i])
+			case "enrich":
+				what = enrichNotes[i]
+			case "redact":
+				what = explainRedact(ev, before[i])
+			case "sample":
+				what = explainSample(ev)
+			case "route":
+				what = []string{"index " + ev.Index}
+			}
+			for _, w := range what {
+				// Notes quote field values as they were before redaction:
+				// they are redacted like everything that leaves the agent.
+				line := fmt.Sprintf("%-7s %s", names[si]+":", w)
+				notes[i] = append(notes[i], string(c.redactor.Text(nil, []byte(line))))
+			}
+		}
+	}
+	return notes
+}
+
+func explainParse(ev *shipper.Event, _ snapshot) []string {
+	var out []string
+	orig, err := jsonscan.Members(nil, ev.Raw, 0)
+	switch {
+	case ev.Tags.Has(shipper.TagJSONParseFailure):
+		out = append(out, "looked like JSON but is not valid: kept as text in message, tagged _json_parse_failure")
+	case ev.Tags.Has(shipper.TagDepthExceeded):
+		out = append(out, "JSON nested too deeply: kept as text, tagged _json_depth_exceeded")
+	case err == nil:
+		out = append(out, fmt.Sprintf("JSON object with %d fields", len(orig)))
+	default:
+		if _, ok := ev.Doc.Get("stream"); ok {
+			out = append(out, "container runtime line (CRI or Docker)")
+		} else {
+			out = append(out, fmt.Sprintf("not JSON: %d fields kept", len(ev.Doc.Members)))
+		}
+	}
+	after := map[string]bool{}
+	for _, m := range ev.Doc.Members {
+		after[string(m.Key)] = true
+	}
+	var consumed []string
+	for _, m := range orig {
+		if !after[string(m.Key)] {
+			consumed = append(consumed, string(m.Key))
+		}
+	}
+	switch {
+	case ev.Tags.Has(shipper.TagTimestampParseFailure):
+		out = append(out, "@timestamp: the time field could not be parsed (kept as it was); the read time is used")
+	case ev.Tags.Has(shipper.TagTimestampMissing):
+		out = append(out, "@timestamp: no time field; the read time is used")
+	default:
+		out = append(out, "@timestamp "+string(shipper.AppendTimestamp(nil, ev.Time))+from(consumed, "@timestamp", "timestamp", "ts", "time", "@t", "timeMillis", "instant", "date"))
+	}
+	if ev.Level != shipper.LevelUnknown {
+		out = append(out, "log.level "+ev.Level.String()+from(consumed, "level", "lvl", "severity", "loglevel", "log.level", "@l", "levelname", "severity_text"))
+	}
+	if _, ok := ev.Doc.Get("message"); ok {
+		out = append(out, "message"+from(consumed, "msg", "@m", "@mt", "log", "Message", "msg_text"))
+	}
+	for _, t := range ev.Tags.Names() {
+		if t == "_line_truncated" || t == "_invalid_utf8" || t == "multiline" || t == "_partial_too_long" {
+			out = append(out, "tagged "+t)
+		}
+	}
+	return out
+}
+
+// from names the consumed field among candidates, if any.
+func from(consumed []string, candidates ...string) string {
+	for _, c := range consumed {
+		for _, k := range candidates {
+			if c == k {
+				return fmt.Sprintf(" from field %q", c)
+			}
+		}
+	}
+	return ""
+}
+
+func explainRedact(ev *shipper.Event, before snapshot) []string {
+	var changed []string
+	for _, m := range ev.Doc.Members {
+		k := string(m.Key)
+		if old, ok := before.members[k]; ok && old != string(m.Value) {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) == 0 {
+		return []string{"nothing to redact"}
+	}
+	return []string{"redacted values in " + strings.Join(changed, ", ")}
+}
+
+func explainSample(ev *shipper.Event) []string {
+	switch {
+	case ev.Drop != "":
+		return []string{"dropped (" + ev.Drop + ")"}
+	case ev.SampleRatio > 0 && ev.SampleRatio < 1:
+		return []string{fmt.Sprintf("kept at ratio %g (sample.ratio is written to the document)", ev.SampleRatio)}
+	default:
+		return []string{"kept"}
+	}
+}
