@@ -49,6 +49,8 @@ type Redactor struct {
 	events   atomic.Uint64
 	pool     sync.Pool
 	hasGlobs bool
+	// cardRule is the index of the cards rule in text, or -1.
+	cardRule int
 	// need is the union of the enabled text rules' trigger flags, plus
 	// fEsc: escaped text must be decoded before it can be judged.
 	need uint16
@@ -63,6 +65,7 @@ type scratch struct {
 	bufs   [2][]byte
 	dec    []byte
 	out    []byte
+	key    []byte
 	path   []byte
 	b64    []byte
 	mac    hash.Hash
@@ -122,8 +125,12 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 		r.hashKey = []byte(key)
 	}
 	r.need = fEsc
-	for _, tr := range r.text {
+	r.cardRule = -1
+	for i, tr := range r.text {
 		r.need |= tr.need
+		if tr.id == ruleCards {
+			r.cardRule = i
+		}
 	}
 	r.counts = make([]atomic.Uint64, len(r.names))
 	r.pool.New = func() any {
@@ -200,6 +207,13 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 			sc.path = sc.path[:0]
 		}
 		kc := r.classify(sc, m.Key)
+		if r.cardRule >= 0 && len(m.Key) >= minPAN {
+			var n int
+			if sc.out, n = r.keyCards(sc, sc.out[:0], m.Key); n > 0 {
+				m.Key = b.Append(sc.out)
+				total += n
+			}
+		}
 		if kc == keySensitive {
 			if isBoolOrNull(m.Value) {
 				continue
@@ -422,6 +436,17 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 			sc.path = append(sc.path[:pathLen], '.')
 		}
 		kc := r.classify(sc, rawKey)
+		if r.cardRule >= 0 && len(rawKey) >= minPAN {
+			// A card used as a key ("cards": {"4111…": …}).
+			ks := len(dst)
+			var n int
+			if dst, n = r.keyCards(sc, dst, rawKey); n > 0 {
+				sc.key = append(sc.key[:0], dst[ks:]...)
+				rawKey = sc.key
+				total += n
+			}
+			dst = dst[:ks]
+		}
 		switch {
 		case kc == keySensitive && !isBoolOrNull(val):
 			total++
@@ -446,6 +471,25 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 		return append(dst[:start], v...), 0
 	}
 	return append(dst, '}'), total
+}
+
+// keyCards appends the raw key with the cards in it masked, and the number
+// of cards; with none, nothing is appended.
+func (r *Redactor) keyCards(sc *scratch, dst, raw []byte) ([]byte, int) {
+	f := scanFlags(raw)
+	if f&(fCard|fEsc) == 0 {
+		return dst, 0
+	}
+	text := raw
+	if f&fEsc != 0 {
+		sc.dec, _ = jsonscan.Unquote(sc.dec[:0], raw)
+		text = sc.dec
+	}
+	out, n := r.applyRule(sc, &r.text[r.cardRule], text)
+	if n == 0 {
+		return dst, 0
+	}
+	return jsonscan.AppendEscaped(dst, out), n
 }
 
 func appendKey(dst, rawKey []byte, first *bool) []byte {
@@ -506,32 +550,43 @@ func stringEnd(v []byte, i int) int {
 // sc's buffers otherwise: it is valid until sc is used again.
 func (r *Redactor) redactText(sc *scratch, s []byte, flags uint16) ([]byte, int) {
 	cur := s
-	which := -1 // which sc.bufs cur is, -1 for s
 	total := 0
 	for i := range r.text {
 		tr := &r.text[i]
 		if flags&tr.need == 0 {
 			continue
 		}
-		for pass := 0; pass < 4; pass++ {
-			sc.spans = tr.find(r, sc, sc.spans[:0], cur)
-			if len(sc.spans) == 0 {
-				break
-			}
-			spans := dropOverlaps(sc.spans)
-			next := 0
-			if which == 0 {
-				next = 1
-			}
-			sc.bufs[next] = r.apply(sc, sc.bufs[next][:0], cur, spans, tr)
-			cur, which = sc.bufs[next], next
-			total += len(spans)
-			sc.counts[tr.id] += uint64(len(spans))
-			// Only the card mask can make a new match: the last four
-			// digits kept may join the digits that follow.
-			if tr.id != ruleCards || tr.action != ActionMask {
-				break
-			}
+		out, n := r.applyRule(sc, tr, cur)
+		cur = out
+		total += n
+	}
+	return cur, total
+}
+
+// applyRule returns s with one rule applied and the number of matches. The
+// result is s when nothing matched; otherwise it is one of sc.bufs, never
+// the one s is in.
+func (r *Redactor) applyRule(sc *scratch, tr *textRule, s []byte) ([]byte, int) {
+	cur := s
+	total := 0
+	for pass := 0; pass < 4; pass++ {
+		sc.spans = tr.find(r, sc, sc.spans[:0], cur)
+		if len(sc.spans) == 0 {
+			break
+		}
+		spans := dropOverlaps(sc.spans)
+		next := 0
+		if len(cur) > 0 && len(sc.bufs[0]) > 0 && &cur[0] == &sc.bufs[0][0] {
+			next = 1
+		}
+		sc.bufs[next] = r.apply(sc, sc.bufs[next][:0], cur, spans, tr)
+		cur = sc.bufs[next]
+		total += len(spans)
+		sc.counts[tr.id] += uint64(len(spans))
+		// Only the card mask can make a new match: the last four
+		// digits kept may join the digits that follow.
+		if tr.id != ruleCards || tr.action != ActionMask {
+			break
 		}
 	}
 	return cur, total

@@ -97,7 +97,7 @@ func TestProcessCredentialsAndSecretsInText(t *testing.T) {
 		{`{"msg":"using AKIAIOSFODNN7EXAMPLE"}`, `{"msg":"using [REDACTED]"}`},
 		{`{"msg":"key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- loaded"}`, `{"msg":"key [REDACTED] loaded"}`},
 		{`{"url":"/login?user=bob&password=hunter2&next=/"}`, `{"url":"/login?user=bob&password=[REDACTED]&next=/"}`},
-		{`{"msg":"Authorization: Bearer abc.def.ghi123 sent"}`, `{"msg":"Authorization: [REDACTED] sent"}`},
+		{`{"msg":"Authorization: Bearer abc.def.ghi123 sent"}`, `{"msg":"Authorization: Bearer [REDACTED] sent"}`},
 	} {
 		out, _ := processLine(t, r, c.in)
 		if out != c.want {

@@ -344,11 +344,15 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				}
 			} else {
 				ve = valueEnd(s, vs)
-				// "Authorization: Bearer xyz": the scheme and the
-				// credential both go.
+				// "Authorization: Bearer xyz": the scheme word stays,
+				// the credential after it goes (unless an earlier rule
+				// took it already).
 				if ve < len(s) && s[ve] == ' ' && ve > vs && isAlphaWord(s[vs:ve]) {
+					if bytes.HasPrefix(s[ve+1:], []byte(redacted)) {
+						continue
+					}
 					if e := valueEnd(s, ve+1); e > ve+1 {
-						ve = e
+						vs, ve = ve+1, e
 					}
 				}
 			}
