@@ -48,7 +48,8 @@ const (
 	roleMsg
 	roleAtM // Serilog rendered message
 	roleLog
-	roleAtMT // Serilog message template
+	roleAtMT   // Serilog message template
+	roleFields // Rust tracing: {"fields":{"message":…}}
 	numRoles
 )
 
@@ -60,10 +61,24 @@ const (
 )
 
 func classify(k []byte) role {
-	if len(k) < 2 || len(k) > 10 {
+	if len(k) < 2 || len(k) > 15 {
 		return roleNone
 	}
 	switch string(k) {
+	// .NET: Microsoft.Extensions.Logging's JSON console formatter and
+	// Serilog's JsonFormatter write these names capitalised.
+	case "Timestamp":
+		return roleTimestamp
+	case "LogLevel":
+		return roleLoglevel
+	case "Level":
+		return roleLevel
+	case "Message":
+		return roleMsg
+	case "RenderedMessage":
+		return roleAtM
+	case "fields":
+		return roleFields
 	case "@timestamp":
 		return roleAtTimestamp
 	case "timestamp":
@@ -252,10 +267,46 @@ func (s *state) fields(ms []shipper.Member) []shipper.Member {
 			break
 		}
 	}
+	// Rust's tracing JSON puts the message inside "fields".
+	if at[roleMessage] == 0 && !hasKey(ms, keyMessage) {
+		if i := at[roleFields] - 1; i >= 0 && len(ms[i].Value) > 0 && ms[i].Value[0] == '{' {
+			if v, rest, ok := s.cut(ms[i].Value, "message"); ok && jsonscan.IsString(v) {
+				ms[i].Value = rest
+				ms = append(ms, shipper.Member{Key: keyMessage, Value: v})
+			}
+		}
+	}
 	if removed {
 		ms = compact(ms)
 	}
 	return ms
+}
+
+// cut returns the value of the member named key in the object obj and the
+// object without it, written into the batch's memory.
+func (s *state) cut(obj []byte, key string) (value, rest []byte, ok bool) {
+	value, ok = jsonscan.Get(obj, key)
+	if !ok {
+		return nil, obj, false
+	}
+	out := s.b.Alloc(len(obj))[:0]
+	out = append(out, '{')
+	n := 0
+	jsonscan.EachMember(obj, func(k, v []byte) bool {
+		if jsonscan.KeyEqual(k, key) {
+			return true
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = append(out, '"')
+		out = append(out, k...)
+		out = append(out, '"', ':')
+		out = append(out, v...)
+		return true
+	})
+	return value, append(out, '}'), true
 }
 
 // compact drops the members whose Key was set to nil.
@@ -388,23 +439,5 @@ func (s *state) levelInLog(m *shipper.Member) {
 		return
 	}
 	s.ev.Level = l
-	out := s.b.Alloc(len(m.Value))[:0]
-	out = append(out, '{')
-	n := 0
-	jsonscan.EachMember(m.Value, func(k, v []byte) bool {
-		if jsonscan.KeyEqual(k, "level") {
-			return true
-		}
-		if n > 0 {
-			out = append(out, ',')
-		}
-		n++
-		out = append(out, '"')
-		out = append(out, k...)
-		out = append(out, '"', ':')
-		out = append(out, v...)
-		return true
-	})
-	out = append(out, '}')
-	m.Value = out
+	_, m.Value, _ = s.cut(m.Value, "level")
 }

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"time"
 	"unicode/utf8"
 
 	"github.com/traceship/shipper"
@@ -57,6 +58,10 @@ func escapedLen(p []byte) int {
 // "2026-11-22 10:00:00,123 ERROR [main] ..." or
 // "2026-11-22T10:00:00Z WARN ...": the line itself stays the message.
 func (s *state) textTime(line []byte) {
+	if len(line) >= 15 && !isDigit(line[0]) {
+		s.textTimeNoYear(line)
+		return
+	}
 	if len(line) < 19 || !isDigit(line[0]) {
 		return
 	}
@@ -88,3 +93,39 @@ func (s *state) textTime(line []byte) {
 }
 
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+// textTimeNoYear reads the prefixes that carry no year: klog's
+// "I1122 10:00:00.123456   12 main.go:42] msg" (Kubernetes components;
+// the letter is the level) and syslog's "Nov 22 10:00:00 host app: msg".
+// The year is the read time's (or the year before, for a date ahead).
+func (s *state) textTimeNoYear(line []byte) {
+	switch c := line[0]; {
+	case (c == 'I' || c == 'W' || c == 'E' || c == 'F') && len(line) >= 21 && line[5] == ' ' && line[8] == ':' && line[11] == ':':
+		month, ok1 := digits(line[1:3])
+		day, ok2 := digits(line[3:5])
+		hour, ok3 := digits(line[6:8])
+		minute, ok4 := digits(line[9:11])
+		sec, ok5 := digits(line[12:14])
+		if !(ok1 && ok2 && ok3 && ok4 && ok5) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+			return
+		}
+		nsec := 0
+		if line[14] == '.' {
+			i := 15
+			for ; i < len(line) && i < 24 && isDigit(line[i]); i++ {
+				nsec = nsec*10 + int(line[i]-'0')
+			}
+			if d := i - 15; d > 0 && d < 9 {
+				nsec *= pow10[9-d]
+			}
+		}
+		t := time.Date(0, time.Month(month), day, hour, minute, sec, nsec, s.p.loc)
+		s.ev.Time = fixYear(t, s.p.loc, s.ev.ReadTime)
+		s.ev.Level = [...]shipper.Level{'I': shipper.LevelInfo, 'W': shipper.LevelWarn, 'E': shipper.LevelError, 'F': shipper.LevelFatal}[c]
+	case c >= 'A' && c <= 'S' && line[3] == ' ' && line[6] == ' ' && line[9] == ':' && line[12] == ':':
+		t, err := time.ParseInLocation(time.Stamp, string(line[:15]), s.p.loc)
+		if err == nil {
+			s.ev.Time = fixYear(t, s.p.loc, s.ev.ReadTime)
+		}
+	}
+}
