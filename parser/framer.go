@@ -151,6 +151,11 @@ func (f *framer) emit(line []byte, src shipper.Source, tags shipper.Tags, emit s
 		}
 	}
 	emit(line, src, tags)
+	// Do not keep a huge buffer per file: a thousand idle files would
+	// each hold their longest line.
+	if cap(f.line) > 64<<10 {
+		f.line = nil
+	}
 }
 
 // complete takes a complete (container) line: prefix is its container
