@@ -38,9 +38,9 @@ type Config struct {
 	// and "text" force one format (a line that is not in it is kept as text
 	// and tagged). One of auto, json, cri, docker, logfmt, text.
 	Format string `yaml:"format"`
-	// TimeField is an application field to read the event time from before
-	// the built-in ones (@timestamp, timestamp, ts, time, @t, timeMillis,
-	// instant). Empty: only the built-in fields.
+	// TimeField is a top-level application field to read the event time
+	// from before the built-in ones (@timestamp, timestamp, ts, time, @t,
+	// timeMillis, instant, Timestamp). Empty: only the built-in fields.
 	TimeField string `yaml:"time_field"`
 	// TimeLayout is the Go time layout of TimeField's values (for example
 	// "2006-01-02 15:04:05.000"), or unix, unix_ms, unix_us, unix_ns for
@@ -59,8 +59,8 @@ type Config struct {
 	MaxDepth int `yaml:"max_depth"`
 	// PartialMaxBytes caps the size of a container line reassembled from
 	// partial lines (CRI "P", Docker 16 KiB splits). A longer one is emitted
-	// in pieces of at most this size, each tagged _partial_too_long: nothing
-	// is dropped.
+	// in pieces, each ending with the part that crossed this size and
+	// tagged _partial_too_long: nothing is dropped.
 	PartialMaxBytes int `yaml:"partial_max_bytes"`
 }
 

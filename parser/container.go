@@ -136,6 +136,7 @@ func (s *state) docker(ms []shipper.Member) {
 	m = append(m, shipper.Member{Key: keyMessage, Value: val})
 	m = append(m, extra[:nx]...)
 	s.ev.Doc.Members = s.members.keep(m)
+	s.textTime(content) // escapes never occur in the timestamp prefixes it reads
 	if s.ev.Time.IsZero() {
 		s.ev.Time = outer
 	}
