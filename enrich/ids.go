@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -408,14 +409,7 @@ func splitN(s []byte, sep byte, parts [][]byte) int {
 	}
 }
 
-func indexByte(s []byte, c byte) int {
-	for i, b := range s {
-		if b == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByte(s []byte, c byte) int { return bytes.IndexByte(s, c) }
 
 func lastIndexByte(s []byte, c byte) int {
 	for i := len(s) - 1; i >= 0; i-- {

@@ -69,6 +69,23 @@ func classify(key []byte, top bool) kind {
 	if key[0] == '\\' || key[1] == '\\' {
 		return classifyEscaped(key, top)
 	}
+	// The most common spellings, without normalising.
+	switch string(key) {
+	case "trace_id", "traceId":
+		return kTraceID
+	case "span_id", "spanId":
+		return kSpanID
+	case "message":
+		if top {
+			return kMessage
+		}
+		return kNone
+	case "service":
+		if top {
+			return kService
+		}
+		return kNone
+	}
 	// Most keys are rejected by their first two bytes: every recognised
 	// name starts with one of these pairs (in any case).
 	c0, c1 := key[0]|0x20, key[1]|0x20 // ASCII lower case; '@' becomes '`'
