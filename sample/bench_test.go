@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -62,10 +63,16 @@ func benchProcess(b *testing.B, cfg Config) {
 	b.SetBytes(int64(bytes))
 	b.ReportAllocs()
 	b.ResetTimer()
-	for range b.N {
+	for n := range b.N {
 		batch.Events = batch.Events[:len(tmpl)]
 		for i := range batch.Events {
-			batch.Events[i].Drop, batch.Events[i].SampleRatio, batch.Events[i].Tags = "", 0, 0
+			ev := &batch.Events[i]
+			ev.Drop, ev.SampleRatio, ev.Tags = "", 0, 0
+			// New traces in every batch, as in life; the first half of
+			// the id does not change the sampling decision.
+			if !ev.TraceID.IsZero() {
+				binary.BigEndian.PutUint32(ev.TraceID[:4], uint32(n))
+			}
 		}
 		batch.Holds = batch.Holds[:0]
 		s.Process(batch)

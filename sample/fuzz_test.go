@@ -78,7 +78,7 @@ func TestHeldClonesMatchEventClone(t *testing.T) {
 	ev.Service, ev.Host, ev.Time = "svc", "h", time.Unix(5, 0)
 	ev.Kube = &shipper.Kubernetes{Namespace: "ns"}
 	ev.Drop = DropHeld
-	sl := newSlabs([]shipper.Event{ev})
+	sl := newBatchSlab([]shipper.Event{ev}, 1<<30)
 	got := string(shipper.AppendSource(nil, sl.clone(&ev)))
 	c := ev.Clone()
 	want := string(shipper.AppendSource(nil, &c))

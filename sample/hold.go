@@ -44,9 +44,14 @@ type holder struct {
 type heldTrace struct {
 	id     shipper.TraceID
 	since  time.Time
-	events []*shipper.Event // in the slabs of the batches they came from
-	bytes  int64
+	events []heldEvent
 	gone   bool // decided: no longer in traces
+}
+
+// heldEvent is a held copy and the slab its memory belongs to.
+type heldEvent struct {
+	ev *shipper.Event
+	sl *slab
 }
 
 type failedEntry struct {
@@ -66,7 +71,7 @@ func newHolder(cfg KeepTraceOnError, logger *zap.Logger) *holder {
 	}
 }
 
-// heldSize is what holding ev costs: its copied bytes and the Event and
+// heldSize is what holding a copy of ev costs: its bytes and the Event and
 // Member headers.
 func heldSize(ev *shipper.Event) int64 {
 	n := int64(unsafe.Sizeof(shipper.Event{})) + int64(len(ev.Raw))
@@ -76,6 +81,11 @@ func heldSize(ev *shipper.Event) int64 {
 	return n
 }
 
+// slabDivisor: a batch's copies share one slab when it takes at most this
+// fraction of max_bytes; otherwise each copy gets its own, so that a few
+// large batches cannot make holding impossible.
+const slabDivisor = 8
+
 // process handles the first n events of b after the ratio decisions: events
 // marked DropHeld are held (or kept at once when their trace already
 // failed); kept events at an always-keep level fail their trace, which
@@ -84,9 +94,9 @@ func heldSize(ev *shipper.Event) int64 {
 func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, levels uint32, c *batchCounts) {
 	var relBuf [16]*shipper.Ack
 	rel := relBuf[:0]
-	var sl slabs
+	var sl *slab
 	if active {
-		sl = newSlabs(b.Events[:n])
+		sl = newBatchSlab(b.Events[:n], h.maxBytes/slabDivisor)
 	}
 	h.mu.Lock()
 	rel = h.expire(now, rel, c)
@@ -100,12 +110,13 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 				c.keptFailed++
 				continue
 			}
-			rel = h.add(ev, &sl, now, rel, c)
+			rel = h.add(ev, sl, now, rel, c)
 		case ev.Drop == "" && levels&(1<<ev.Level) != 0 && !ev.TraceID.IsZero():
 			id := ev.TraceID // b.Events may move below
 			h.fail(id, now)
 			if ht := h.traces[id]; ht != nil {
-				for _, e := range ht.events {
+				for _, he := range ht.events {
+					e := he.ev
 					e.Tags |= shipper.TagHeldForTrace
 					b.Events = append(b.Events, *e)
 					if e.Ack != nil {
@@ -124,31 +135,44 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 	}
 }
 
-// add holds a copy of ev, evicting the oldest traces while a bound would
-// be exceeded.
-func (h *holder) add(ev *shipper.Event, sl *slabs, now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
-	size := heldSize(ev)
-	if size > h.maxBytes {
-		c.evicted++ // cannot be held at all: decided now
-		return rel
+// add holds a copy of ev in sl (or in a slab of its own when sl is nil),
+// first evicting the oldest traces while a bound would be exceeded. Bytes
+// are counted per slab, for as long as any copy in it is held: that is the
+// memory actually kept alive.
+func (h *holder) add(ev *shipper.Event, sl *slab, now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
+	if sl == nil {
+		sl = newSlab(1, len(ev.Doc.Members), ev.Raw, ev.Doc.Members, heldSize(ev))
 	}
-	for h.events+1 > h.maxEvents || h.bytes+size > h.maxBytes ||
-		(h.traces[ev.TraceID] == nil && len(h.traces) >= h.maxTraces) {
+	for {
+		need := int64(0)
+		if sl.live == 0 {
+			need = sl.size
+		}
+		if h.events+1 <= h.maxEvents && h.bytes+need <= h.maxBytes &&
+			(h.traces[ev.TraceID] != nil || len(h.traces) < h.maxTraces) {
+			break
+		}
+		if h.front() == nil {
+			c.evicted++ // cannot be held at all: decided now
+			return rel
+		}
 		rel = h.evictOldest(now, rel, c)
 	}
 	ht := h.traces[ev.TraceID]
 	if ht == nil {
-		ht = &heldTrace{id: ev.TraceID, since: now, events: make([]*shipper.Event, 0, 4)}
+		ht = &heldTrace{id: ev.TraceID, since: now, events: make([]heldEvent, 0, 4)}
 		h.traces[ev.TraceID] = ht
 		h.queue = append(h.queue, ht)
 	}
 	cp := sl.clone(ev)
 	cp.Drop = ""
 	ev.Ack.Hold()
-	ht.events = append(ht.events, cp)
-	ht.bytes += size
+	if sl.live == 0 {
+		h.bytes += sl.size
+	}
+	sl.live++
+	ht.events = append(ht.events, heldEvent{cp, sl})
 	h.events++
-	h.bytes += size
 	c.held++
 	return rel
 }
@@ -158,7 +182,11 @@ func (h *holder) remove(ht *heldTrace) {
 	ht.gone = true
 	delete(h.traces, ht.id)
 	h.events -= len(ht.events)
-	h.bytes -= ht.bytes
+	for _, he := range ht.events {
+		if he.sl.live--; he.sl.live == 0 {
+			h.bytes -= he.sl.size
+		}
+	}
 	ht.events = nil
 }
 
@@ -188,8 +216,8 @@ func (h *holder) pop() {
 
 // drop decides the front trace: its events are not sent.
 func (h *holder) drop(ht *heldTrace, rel []*shipper.Ack) []*shipper.Ack {
-	for _, e := range ht.events {
-		if a := e.Ack; a != nil {
+	for _, he := range ht.events {
+		if a := he.ev.Ack; a != nil {
 			rel = append(rel, a)
 		}
 	}
@@ -278,19 +306,36 @@ func (h *holder) gauges() (events, traces, bytes int64) {
 	return int64(h.events), int64(len(h.traces)), h.bytes
 }
 
-// slabs hold the copies of one batch's held events: three allocations per
-// batch rather than two per event plus the growth of each trace's list. A
-// slab lives until every event copied into it is decided, at most a window
-// after the batch.
-type slabs struct {
+// slab holds copies of held events: for the copies of one batch, three
+// allocations rather than two per event plus the growth of each trace's
+// list. It stays alive while any copy in it is held, so it is counted
+// against max_bytes whole, from its first copy to the release of its last.
+type slab struct {
 	events  []shipper.Event
 	members []shipper.Member
 	bytes   []byte
+	size    int64 // what it costs: bytes plus Event and Member headers
+	live    int   // copies in it still held
 }
 
-// newSlabs sizes the slabs for the events of evs marked DropHeld.
-func newSlabs(evs []shipper.Event) slabs {
+func newSlab(events, members int, raw []byte, ms []shipper.Member, size int64) *slab {
+	nb := len(raw)
+	for _, m := range ms {
+		nb += len(m.Key) + len(m.Value)
+	}
+	return &slab{
+		events:  make([]shipper.Event, 0, events),
+		members: make([]shipper.Member, 0, members),
+		bytes:   make([]byte, 0, nb),
+		size:    size,
+	}
+}
+
+// newBatchSlab sizes one slab for the events of evs marked DropHeld, or
+// returns nil when there are none or it would be larger than max.
+func newBatchSlab(evs []shipper.Event, max int64) *slab {
 	var ne, nm, nb int
+	var size int64
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Drop != DropHeld {
@@ -302,17 +347,23 @@ func newSlabs(evs []shipper.Event) slabs {
 		for _, m := range ev.Doc.Members {
 			nb += len(m.Key) + len(m.Value)
 		}
+		size += heldSize(ev)
 	}
-	return slabs{
+	if ne == 0 || size > max {
+		return nil
+	}
+	return &slab{
 		events:  make([]shipper.Event, 0, ne),
 		members: make([]shipper.Member, 0, nm),
 		bytes:   make([]byte, 0, nb),
+		size:    size,
 	}
 }
 
-// clone is Event.Clone into the slabs: a copy of ev whose byte slices (Raw
-// and Doc, the only ones an event has) no longer point into the batch.
-func (sl *slabs) clone(ev *shipper.Event) *shipper.Event {
+// clone is Event.Clone into the slab: a copy of ev whose byte slices (Raw
+// and Doc, the only ones an event has) no longer point into the batch. The
+// slab was sized for it, so its slices never move.
+func (sl *slab) clone(ev *shipper.Event) *shipper.Event {
 	sl.events = append(sl.events, *ev)
 	c := &sl.events[len(sl.events)-1]
 	c.Raw = sl.copy(ev.Raw)
@@ -324,7 +375,7 @@ func (sl *slabs) clone(ev *shipper.Event) *shipper.Event {
 	return c
 }
 
-func (sl *slabs) copy(p []byte) []byte {
+func (sl *slab) copy(p []byte) []byte {
 	start := len(sl.bytes)
 	sl.bytes = append(sl.bytes, p...)
 	return sl.bytes[start:len(sl.bytes):len(sl.bytes)]

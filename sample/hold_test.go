@@ -375,3 +375,47 @@ func runMixedTraces(t *testing.T) map[string]bool {
 	}
 	return shippedLines
 }
+
+// TestKeepTraceOnErrorCountsTheMemoryActuallyHeld: copies of one batch
+// share a slab, which lives while any of them is held, so max_bytes counts
+// whole slabs. A long trace with a line in every batch pins no memory
+// beyond the bound: when the bound is hit, eviction goes on until whole
+// slabs are free.
+func TestKeepTraceOnErrorCountsTheMemoryActuallyHeld(t *testing.T) {
+	clock := newFakeClock()
+	cfg := holdConfig(0)
+	long := traceID(7, 0)
+	batch := func(i int) []shipper.Event {
+		evs := []shipper.Event{event(t, shipper.LevelInfo, long, fmt.Sprintf(`{"message":"long %d"}`, i))}
+		for j := range 9 {
+			evs = append(evs, event(t, shipper.LevelInfo, traceID(8, uint64(i*10+j)), fmt.Sprintf(`{"message":"b%d t%d"}`, i, j)))
+		}
+		return evs
+	}
+	first := batch(0)
+	for i := range first {
+		first[i].Drop = DropHeld
+	}
+	slabSize := newBatchSlab(first, 1<<40).size
+	cfg.KeepTraceOnError.MaxBytes = slabDivisor * slabSize
+	s := newSampler(t, cfg, clock)
+	w := &worker{s: s}
+	var acked []int
+	for i := range 9 {
+		w.run(batch(i), func() { acked = append(acked, i) })
+		clock.Advance(time.Millisecond)
+		if st := s.Stats(); st.HeldBytes > cfg.KeepTraceOnError.MaxBytes {
+			t.Fatalf("after batch %d: %d bytes held, bound %d", i, st.HeldBytes, cfg.KeepTraceOnError.MaxBytes)
+		}
+	}
+	// Batch 8 needed a slab: the long trace (oldest) went first, which
+	// freed nothing, then batch 0's own traces, which freed its slab. The
+	// long trace is held anew from batch 8's line.
+	st := s.Stats()
+	if st.Evicted != 8+9 || st.HeldBytes != 8*slabSize || st.HeldTraces != 8*9+1 {
+		t.Errorf("Stats = %+v, want 17 evicted, %d bytes, 73 traces", st, 8*slabSize)
+	}
+	if fmt.Sprint(acked) != "[0]" {
+		t.Errorf("acknowledged batches %v, want [0]", acked)
+	}
+}
