@@ -39,6 +39,7 @@ func parseBulk(body []byte, defIndex string, dst []bulkAction) ([]bulkAction, *r
 	}
 	var members []jsonscan.Member
 	var missingIndex []int
+	interned := map[string]string{} // raw _index value → name: one string per index, not per item
 	line := 0
 	for len(body) > 0 {
 		nl := bytes.IndexByte(body, '\n')
@@ -78,10 +79,18 @@ func parseBulk(body []byte, defIndex string, dst []bulkAction) ([]bulkAction, *r
 		a := bulkAction{op: op, index: defIndex}
 		var bad string
 		jsonscan.EachMember(meta, func(k, v []byte) bool {
-			key, _ := jsonscan.Unquote(nil, k)
-			switch string(key) {
+			key := k
+			if bytes.IndexByte(k, '\\') >= 0 {
+				key, _ = jsonscan.Unquote(nil, k)
+			}
+			switch string(key) { // no allocation: the compiler compares in place
 			case "_index":
-				a.index = stringValue(v)
+				if x, ok := interned[string(v)]; ok {
+					a.index = x
+				} else {
+					a.index = stringValue(v)
+					interned[string(v)] = a.index
+				}
 			case "_id":
 				a.id = stringValue(v)
 			case "op_type":
@@ -149,6 +158,9 @@ func tokenName(v []byte) string {
 // values (numbers) as written.
 func stringValue(v []byte) string {
 	if c, ok := jsonscan.StringContents(v); ok {
+		if bytes.IndexByte(c, '\\') < 0 {
+			return string(c)
+		}
 		u, _ := jsonscan.Unquote(nil, c)
 		return string(u)
 	}
@@ -173,7 +185,7 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 			return errorResponse(400, e)
 		}
 	}
-	actions, bad := parseBulk(body, defIndex, nil)
+	actions, bad := parseBulk(body, defIndex, make([]bulkAction, 0, bytes.Count(body, []byte{'\n'})/2+1))
 	if bad != nil {
 		return *bad
 	}
@@ -187,7 +199,6 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 	}
 	s.mu.Unlock()
 
-	out := make([]byte, 0, 64+len(actions)*192)
 	errs := false
 	for i := range results {
 		if results[i].err != nil {
@@ -195,8 +206,15 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 			break
 		}
 	}
+	took := s.now().Sub(start).Milliseconds()
+	if fp := r.URL.Query().Get("filter_path"); fp != "" {
+		if f := compileBulkFilter(fp); f != nil {
+			return response{status: 200, body: appendFiltered(nil, f, took, errs, actions, results), filtered: true}
+		}
+	}
+	out := make([]byte, 0, 64+len(actions)*192)
 	out = append(out, `{"took":`...)
-	out = strconv.AppendInt(out, s.now().Sub(start).Milliseconds(), 10)
+	out = strconv.AppendInt(out, took, 10)
 	out = append(out, `,"errors":`...)
 	out = strconv.AppendBool(out, errs)
 	out = append(out, `,"items":[`...)
@@ -204,38 +222,116 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendItem(out, actions[i].op, &results[i])
+		out = appendItem(out, actions[i].op, &results[i], nil)
 	}
 	out = append(out, "]}"...)
 	return okJSON(out)
 }
 
-func appendItem(b []byte, op string, it *itemResult) []byte {
+// appendFiltered writes the bulk response with only the filter's members,
+// dropping emptied items and objects as filter_path does.
+func appendFiltered(b []byte, f *bulkFilter, took int64, errs bool, actions []bulkAction, results []itemResult) []byte {
+	b = append(b, '{')
+	n := 0
+	if f.took {
+		b = append(b, `"took":`...)
+		b = strconv.AppendInt(b, took, 10)
+		n++
+	}
+	if f.errors {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"errors":`...)
+		b = strconv.AppendBool(b, errs)
+		n++
+	}
+	mark := len(b)
+	if n > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, `"items":[`...)
+	items := 0
+	for i := range results {
+		set := f.fields[actions[i].op]
+		save := len(b)
+		if items > 0 {
+			b = append(b, ',')
+		}
+		before := len(b)
+		b = appendItem(b, actions[i].op, &results[i], set)
+		if len(b) == before {
+			b = b[:save]
+			continue
+		}
+		items++
+	}
+	if items == 0 {
+		b = b[:mark]
+	} else {
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendItem writes one item result; with set, only the fields it
+// includes (nothing at all when it includes none).
+func appendItem(b []byte, op string, it *itemResult, set *[len(bulkItemFields)]bool) []byte {
+	start := len(b)
 	b = append(b, `{"`...)
 	b = append(b, op...)
-	b = append(b, `":{"_index":`...)
-	b = jsonscan.AppendString(b, it.index)
-	b = append(b, `,"_id":`...)
-	if it.id == "" {
-		b = append(b, "null"...)
-	} else {
-		b = jsonscan.AppendString(b, it.id)
+	b = append(b, `":{`...)
+	open := len(b)
+	field := func(i int) bool {
+		if set != nil && !set[i] {
+			return false
+		}
+		if len(b) > open {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, bulkItemFields[i]...)
+		b = append(b, '"', ':')
+		return true
 	}
-	if it.err != nil {
-		b = append(b, `,"status":`...)
+	if field(0) {
+		b = jsonscan.AppendString(b, it.index)
+	}
+	if field(1) {
+		if it.id == "" {
+			b = append(b, "null"...)
+		} else {
+			b = jsonscan.AppendString(b, it.id)
+		}
+	}
+	if it.err == nil {
+		if field(2) {
+			b = strconv.AppendInt(b, it.version, 10)
+		}
+		if field(3) {
+			b = append(b, '"')
+			b = append(b, it.result...)
+			b = append(b, '"')
+		}
+		if field(4) {
+			b = append(b, `{"total":2,"successful":1,"failed":0}`...)
+		}
+		if field(5) {
+			b = strconv.AppendInt(b, it.seqNo, 10)
+		}
+		if field(6) {
+			b = append(b, '1')
+		}
+	}
+	if field(7) {
 		b = strconv.AppendInt(b, int64(it.status), 10)
-		b = append(b, `,"error":`...)
-		b = it.err.appendTo(b, true)
-		return append(b, "}}"...)
 	}
-	b = append(b, `,"_version":`...)
-	b = strconv.AppendInt(b, it.version, 10)
-	b = append(b, `,"result":"`...)
-	b = append(b, it.result...)
-	b = append(b, `","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":`...)
-	b = strconv.AppendInt(b, it.seqNo, 10)
-	b = append(b, `,"_primary_term":1,"status":`...)
-	b = strconv.AppendInt(b, int64(it.status), 10)
+	if it.err != nil && field(8) {
+		b = it.err.appendTo(b, true)
+	}
+	if set != nil && len(b) == open {
+		return b[:start]
+	}
 	return append(b, "}}"...)
 }
 

@@ -211,3 +211,26 @@ func TestBulkFilterPath(t *testing.T) {
 		})
 	}
 }
+
+// The bulk handler writes filtered responses directly; they must equal the
+// generic filter applied to the full response.
+func TestBulkFilterFastPathMatchesGeneric(t *testing.T) {
+	body := ndjson(
+		`{"create":{"_index":"a","_id":"1"}}`, `{"n":1}`,
+		`{"create":{"_index":"a","_id":"1"}}`, `{"n":1}`,
+		`{"index":{"_index":"a","_id":"2"}}`, `{"n":"x"}`,
+		`{"delete":{"_index":"a","_id":"9"}}`,
+		`{"create":{"_index":"a","_id":"3"}}`, `{"n":2}`,
+	)
+	filters := []string{"errors,items.*.error,items.*.status", "items.*.error", "took,errors", "items", "items.create",
+		"items.*._id,items.*.result", "**.status", "items.*.*", "errors,items.index.status", "items.*.error.type", "-items"}
+	for _, f := range filters {
+		full := New(t, WithClock(fixed))
+		filtered := New(t, WithClock(fixed))
+		want := filterPath(call(t, "POST", full.URL()+"/_bulk", body).body, f)
+		got := call(t, "POST", filtered.URL()+"/_bulk?filter_path="+f, body).body
+		if string(got) != string(want) {
+			t.Errorf("filter_path=%s\n got %s\nwant %s", f, got, want)
+		}
+	}
+}

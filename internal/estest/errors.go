@@ -39,6 +39,8 @@ type response struct {
 	status int
 	body   []byte
 	ctype  string // default application/json
+	// filtered means the handler already applied filter_path.
+	filtered bool
 }
 
 // errorResponse renders Elasticsearch's whole-request error shape:

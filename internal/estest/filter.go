@@ -218,3 +218,76 @@ func excludeValue(b, v []byte, paths [][]string) ([]byte, bool) {
 	}
 	return append(b, v...), true
 }
+
+// matchLevel is how a filter_path set matches one path of a response.
+type matchLevel int
+
+const (
+	matchNone    matchLevel = iota
+	matchPartial            // some path continues below this one
+	matchFull               // this path and everything below it
+)
+
+func matchSegments(paths [][]string, segs ...string) matchLevel {
+	conts := paths
+	for _, seg := range segs {
+		var next [][]string
+		for _, c := range conts {
+			next = step(c, seg, next)
+		}
+		for _, c := range next {
+			if len(c) == 0 {
+				return matchFull
+			}
+		}
+		if len(next) == 0 {
+			return matchNone
+		}
+		conts = next
+	}
+	return matchPartial
+}
+
+// bulkItemFields are the members of a bulk item, in Elasticsearch's order.
+var bulkItemFields = [...]string{"_index", "_id", "_version", "result", "_shards", "_seq_no", "_primary_term", "status", "error"}
+
+// bulkFilter is filter_path compiled for the bulk response, so the
+// handler writes only what was asked for instead of filtering afterwards
+// (the agent asks for errors,items.*.error,items.*.status on every request).
+type bulkFilter struct {
+	took, errors bool
+	fields       map[string]*[len(bulkItemFields)]bool // op → included fields
+}
+
+// compileBulkFilter returns nil when the filter needs the generic path
+// (exclusions, or paths into error or _shards objects).
+func compileBulkFilter(fp string) *bulkFilter {
+	var inc []string
+	for _, p := range strings.Split(fp, ",") {
+		p = strings.TrimSpace(p)
+		if strings.HasPrefix(p, "-") {
+			return nil
+		}
+		if p != "" {
+			inc = append(inc, p)
+		}
+	}
+	paths := splitPaths(inc)
+	f := &bulkFilter{took: matchSegments(paths, "took") == matchFull, errors: matchSegments(paths, "errors") == matchFull,
+		fields: map[string]*[len(bulkItemFields)]bool{}}
+	for _, op := range []string{"index", "create", "delete", "update"} {
+		var set [len(bulkItemFields)]bool
+		for i, name := range bulkItemFields {
+			switch matchSegments(paths, "items", op, name) {
+			case matchFull:
+				set[i] = true
+			case matchPartial:
+				if name == "error" || name == "_shards" {
+					return nil
+				}
+			}
+		}
+		f.fields[op] = &set
+	}
+	return f
+}

@@ -83,7 +83,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp response) {
 	}
 	h.Set("Content-Type", ct)
 	body := resp.body
-	if fp := r.URL.Query().Get("filter_path"); fp != "" && resp.status < 300 && ct != "text/plain" {
+	if fp := r.URL.Query().Get("filter_path"); fp != "" && !resp.filtered && resp.status < 300 && !strings.HasPrefix(ct, "text/") {
 		body = filterPath(body, fp)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
