@@ -278,6 +278,9 @@ func (e *Enricher) serviceName(b *shipper.Batch, members []shipper.Member, sc *s
 			found := false
 			jsonscan.EachMember(v, func(key, val []byte) bool {
 				ord++
+				if ord >= maxInner {
+					return false
+				}
 				if string(key) == "name" {
 					v, r.inner, found = val, ord, true
 				}

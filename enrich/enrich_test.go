@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -326,5 +327,37 @@ func TestParseTraceID(t *testing.T) {
 		if got := hexOrEmpty(id); got != want || ok != (want != "") {
 			t.Errorf("ParseTraceID(%q) = %q, %v; want %q", in, got, ok, want)
 		}
+	}
+}
+
+// Hostile sizes: ids past the limits are not read, and nothing is removed
+// that was not read.
+func TestHostileSizes(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Trace.RemoveSourceFields = true
+	e := newEnricher(t, cfg, nil)
+	var sb strings.Builder
+	sb.WriteString(`{"mdc":{`)
+	for i := range 300 {
+		sb.WriteString(`"k` + strconv.Itoa(i) + `":1,`)
+	}
+	sb.WriteString(`"trace_id":"` + T + `"}}`)
+	ev := process(t, e, sb.String())
+	if !ev.TraceID.IsZero() {
+		t.Errorf("trace id read past the nested member limit")
+	}
+	if len(ev.Doc.Members) != 1 || !strings.Contains(string(ev.Doc.Members[0].Value), T) {
+		t.Errorf("mdc object changed")
+	}
+
+	sb.Reset()
+	sb.WriteString(`{`)
+	for i := range 40000 {
+		sb.WriteString(`"k` + strconv.Itoa(i) + `":1,`)
+	}
+	sb.WriteString(`"service":"late","trace_id":"` + T + `"}`)
+	ev = process(t, e, sb.String())
+	if !ev.TraceID.IsZero() || ev.Service != "" {
+		t.Errorf("members past the top-level limit were read: trace %s service %q", ev.TraceID, ev.Service)
 	}
 }

@@ -87,6 +87,13 @@ func (g *group) merge(c ctx, r ref) {
 	g.setSampled(c.sampled)
 }
 
+// maxMembers bounds the top-level members looked at, maxInner the members
+// of a nested object.
+const (
+	maxMembers = 1<<15 - 1
+	maxInner   = 256
+)
+
 // maxCands bounds the id members looked at per event; a line with more is
 // hostile or generated, and the extra members are ignored.
 const maxCands = 16
@@ -150,6 +157,11 @@ func (sc *scratch) group(c conv) *group {
 
 // scanKeys is the one pass over an event's member keys.
 func (sc *scratch) scanKeys(members []shipper.Member) {
+	// Member positions are kept as int16: a line with more members is
+	// hostile, and its members past the limit are not looked at.
+	if len(members) > maxMembers {
+		members = members[:maxMembers]
+	}
 	for i := range members {
 		k := classify(members[i].Key, true)
 		switch {
@@ -163,7 +175,7 @@ func (sc *scratch) scanKeys(members []shipper.Member) {
 		case k == kTransaction:
 			sc.txn = i
 		default:
-			if sc.nc < maxCands && i <= 1<<15-1 {
+			if sc.nc < maxCands {
 				sc.cands[sc.nc] = cand{int16(i), k}
 				sc.nc++
 			}
@@ -214,6 +226,9 @@ func (sc *scratch) scanObject(outer kind, key, obj []byte, member int16) {
 	ord := int16(-1)
 	jsonscan.EachMember(obj, func(k, v []byte) bool {
 		ord++
+		if ord >= maxInner {
+			return false
+		}
 		r := ref{member, ord}
 		var ik kind
 		switch {
