@@ -21,7 +21,8 @@
 //	xray         X-Amzn-Trace-Id: Root=1-<8>-<24>;Parent=<16>;Sampled=1
 //	datadog      dd.trace_id, dd.span_id: unsigned 64-bit decimal, string or number
 //	gcp          logging.googleapis.com/trace (projects/<p>/traces/<id>),
-//	             logging.googleapis.com/spanId, .../trace_sampled
+//	             logging.googleapis.com/spanId, .../trace_sampled; an exported
+//	             LogEntry's "trace" (projects/…), "spanId", "traceSampled"
 //	pattern      the configured enrich.trace.patterns, in message
 //	message      trace_id=…, traceId: …, [trace=…], span_id=…, traceparent=…,
 //	             dd.trace_id=…, uber-trace-id=…, X-Amzn-Trace-Id=… in message

@@ -125,6 +125,7 @@ func TestTraceConventions(t *testing.T) {
 
 		// Google Cloud.
 		{name: "gcp", line: `{"logging.googleapis.com/trace":"projects/shop-prod/traces/` + T + `","logging.googleapis.com/spanId":"` + S + `","logging.googleapis.com/trace_sampled":true}`, trace: T, span: S, sampled: shipper.SampledYes},
+		{name: "gcp LogEntry export", line: `{"trace":"projects/shop/traces/` + T + `","spanId":"` + S + `","traceSampled":true,"jsonPayload":{"message":"x"}}`, trace: T, span: S, sampled: shipper.SampledYes},
 		{name: "gcp bare id", line: `{"logging.googleapis.com/trace":"` + T + `"}`, trace: T},
 
 		// Nested context objects.

@@ -298,7 +298,11 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 		}
 		g := sc.group(c)
 		if k == kTraceObj {
+			// A Cloud Logging LogEntry (an export) writes
+			// "trace": "projects/<p>/traces/<id>".
 			if id, good := parseTraceID(s, false); good {
+				g.setTrace(id, r)
+			} else if id, good := parseGCPTrace(s); good {
 				g.setTrace(id, r)
 			}
 		} else if id, good := parseSpanID(s, false); good {

@@ -219,7 +219,7 @@ func classify(key []byte, top bool) kind {
 		return kGCPTrace
 	case "logginggoogleapiscom/spanid":
 		return kGCPSpan
-	case "logginggoogleapiscom/tracesampled":
+	case "logginggoogleapiscom/tracesampled", "tracesampled":
 		return kGCPSampled
 	}
 	if !top {
