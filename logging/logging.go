@@ -46,6 +46,7 @@ func New(opts Options, r Redactor) (*zap.Logger, func() error, error) {
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.TimeKey = "@timestamp"
 	encCfg.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	encCfg.EncodeDuration = zapcore.StringDurationEncoder
 	var enc zapcore.Encoder
 	switch opts.Format {
 	case "json", "":

@@ -17,7 +17,18 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain doubles as the shipper binary: the process tests start this test
+// binary again with SHIPPER_TEST_AS_MAIN=1, and it then runs main, so the
+// real process (signals, HTTP endpoint, exit codes) is what is tested.
+func TestMain(m *testing.M) {
+	if os.Getenv("SHIPPER_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	// lumberjack starts a compression goroutine that never ends (its
+	// Close does not stop it); the crash test's writer uses lumberjack.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
+}
 
 // testEnv is a fixed environment: one node name, one clock, one read time,
 // so golden output is the same on every machine.
