@@ -256,7 +256,7 @@ func (e *Enricher) idOp(ops *opList, sc *scratch, from conv, r ref, slot int, ap
 	if from == convECS || (e.cfg.Trace.RemoveSourceFields && from < convPattern) {
 		ops.remove(r)
 	}
-	if i := sc.flatInvalid[slot]; i >= 0 {
+	if i := sc.flatECS[slot]; i >= 0 && (from != convECS || r != ref{i, -1}) {
 		ops.rename(i, app)
 	}
 }

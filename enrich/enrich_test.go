@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -234,6 +235,31 @@ func TestPrecedence(t *testing.T) {
 				t.Errorf("conflicts counted %d, want conflict=%v", got, tt.conflict)
 			}
 		})
+	}
+}
+
+// When an application writes one field twice with different values (flat
+// and nested), the document still holds trace.id once: the value not used
+// is kept under the encoder's _app name.
+func TestConflictingECSFieldsWrittenOnce(t *testing.T) {
+	e := newEnricher(t, DefaultConfig(), nil)
+	for _, line := range []string{
+		`{"trace":{"id":"` + T + `"},"trace.id":"` + T2 + `","span":{"id":"` + S + `"},"span.id":"` + S2 + `"}`,
+		`{"trace.id":"` + T + `","trace":{"id":"` + T2 + `"},"span.id":"` + S + `","span":{"id":"` + S2 + `"}}`,
+	} {
+		ev := process(t, e, line)
+		doc := shipper.AppendSource(nil, ev)
+		paths, err := leafPaths(doc)
+		if err != nil {
+			t.Errorf("%v in %s", err, doc)
+			continue
+		}
+		if string(paths["trace.id"]) != `"`+T+`"` || string(paths["span.id"]) != `"`+S+`"` {
+			t.Errorf("first in document order should win: %s", doc)
+		}
+		if !bytes.Contains(doc, []byte(T2)) || !bytes.Contains(doc, []byte(S2)) {
+			t.Errorf("the other values were lost: %s", doc)
+		}
 	}
 }
 

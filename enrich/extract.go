@@ -118,9 +118,10 @@ type scratch struct {
 
 	// invalid: an unambiguous id member held no valid id.
 	invalid bool
-	// flatInvalid: top-level ECS members (trace.id, span.id, parent.id)
-	// that held no valid id; renamed when the agent writes its own.
-	flatInvalid [3]int16
+	// flatECS: top-level members named trace.id, span.id, parent.id.
+	// One that did not give the agent's value is renamed when the agent
+	// writes its own, so the document never holds the field twice.
+	flatECS [3]int16
 
 	buf [256]byte // unquoting
 	x   *explainer
@@ -138,7 +139,7 @@ func (sc *scratch) reset() {
 		sc.svc[i] = -1
 	}
 	sc.invalid = false
-	sc.flatInvalid = [3]int16{-1, -1, -1}
+	sc.flatECS = [3]int16{-1, -1, -1}
 }
 
 func trailingZeros16(x uint16) int {
@@ -286,8 +287,8 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 				}
 			}
 		}
-		if !ok && r.inner < 0 {
-			sc.flatInvalid[k-kECSTrace] = r.member
+		if r.inner < 0 {
+			sc.flatECS[k-kECSTrace] = r.member
 		}
 	case kTraceObj, kSpanObj, kParentObj:
 		// A bare "trace"/"span"/"parent" string: used when it is an id,

@@ -83,6 +83,7 @@ func FuzzProcess(f *testing.F) {
 	}
 	f.Add(`{"trace":{"id":"` + T + `","id":"` + T2 + `"},"trace.id":"x"}`)
 	f.Add(`{"tr\u0061ce\u002eid":"` + T + `"}`)
+	f.Add(`{"trace":{"id":"` + T + `"},"trace.id":"` + T2 + `","span.id":"` + S + `","span":{"id":"` + S2 + `"}}`)
 	f.Add(`{"service":{"name":"a","name":"b"},"service.name":5}`)
 	f.Add(`{"message":"traceparent=00-` + T + `-` + S + `-01 trace_id=` + T2 + `"}`)
 	removing := DefaultConfig()
