@@ -514,7 +514,7 @@ func (p *Pattern) Glob() string {
 // Elasticsearch index pattern where '*' matches any text: "could" because
 // every field and date is taken to be any text.
 func (p *Pattern) Overlaps(glob string) bool {
-	return globsIntersect(p.Glob(), glob)
+	return GlobsOverlap(p.Glob(), glob)
 }
 
 // DataStreamTrap is the index pattern of Elasticsearch 8's built-in "logs"
@@ -532,9 +532,10 @@ func (p *Pattern) Example(t time.Time) string {
 	return p.Name(&ev)
 }
 
-// globsIntersect reports whether some string matches both a and b, where
-// '*' matches any string and every other byte itself.
-func globsIntersect(a, b string) bool {
+// GlobsOverlap reports whether some index name matches both Elasticsearch
+// index patterns a and b, where '*' matches any text and every other byte
+// itself: whether templates of those patterns compete for an index.
+func GlobsOverlap(a, b string) bool {
 	type state struct{ i, j int }
 	seen := make(map[state]bool)
 	var walk func(i, j int) bool

@@ -154,11 +154,11 @@ func TestGlobsIntersect(t *testing.T) {
 		{"*", "", true}, {"x-*", "logs-*-*", false}, {"*-x", "*-y", false}, {"**", "a", true},
 	}
 	for _, tt := range tests {
-		if got := globsIntersect(tt.a, tt.b); got != tt.want {
-			t.Errorf("globsIntersect(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		if got := GlobsOverlap(tt.a, tt.b); got != tt.want {
+			t.Errorf("GlobsOverlap(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
-		if got := globsIntersect(tt.b, tt.a); got != tt.want {
-			t.Errorf("globsIntersect(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
+		if got := GlobsOverlap(tt.b, tt.a); got != tt.want {
+			t.Errorf("GlobsOverlap(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
 		}
 	}
 }

@@ -199,20 +199,30 @@ func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
 			continue
 		}
 		it := item{off: int32(len(enc.buf)), ack: ev.Ack}
-		enc.buf = append(enc.buf, `{"`...)
-		enc.buf = append(enc.buf, s.opType...)
-		enc.buf = append(enc.buf, `":{"_index":`...)
-		enc.buf = jsonscan.AppendString(enc.buf, ev.Index)
-		enc.buf = append(enc.buf, `,"_id":`...)
 		enc.id = shipper.AppendID(enc.id[:0], ev)
-		enc.buf = jsonscan.AppendString(enc.buf, enc.id)
-		enc.buf = append(enc.buf, "}}\n"...)
+		enc.buf = s.appendAction(enc.buf, ev.Index, enc.id)
 		it.src = int32(len(enc.buf))
 		enc.buf = shipper.AppendSource(enc.buf, ev)
 		enc.buf = append(enc.buf, '\n')
 		it.end = int32(len(enc.buf))
 		enc.items = append(enc.items, it)
 	}
+	return s.take(ctx, enc)
+}
+
+// appendAction appends the bulk action line for a document.
+func (s *Sink) appendAction(dst []byte, index string, id []byte) []byte {
+	dst = append(dst, `{"`...)
+	dst = append(dst, s.opType...)
+	dst = append(dst, `":{"_index":`...)
+	dst = jsonscan.AppendString(dst, index)
+	dst = append(dst, `,"_id":`...)
+	dst = jsonscan.AppendString(dst, id)
+	return append(dst, "}}\n"...)
+}
+
+// take moves the encoded documents of enc into bulk requests.
+func (s *Sink) take(ctx context.Context, enc *encoder) error {
 	if len(enc.items) == 0 {
 		return nil
 	}

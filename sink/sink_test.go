@@ -88,11 +88,11 @@ var lines = []string{
 func (h *harness) batch(fileID string, n int, index string) *shipper.Batch {
 	file := &shipper.File{ID: fileID, Path: "/var/log/app/" + fileID + ".log"}
 	b := &shipper.Batch{File: file}
-	var ids, indices []string
+	var ids []string
 	h.mu.Lock()
 	h.pending++
 	h.mu.Unlock()
-	b.Ack = shipper.NewAck(func() { h.acked(ids, indices) })
+	b.Ack = shipper.NewAck(func() { h.acked(ids) })
 	for i := range n {
 		line := lines[i%len(lines)]
 		members, err := jsonscan.Members(nil, []byte(line), 64)
@@ -114,7 +114,6 @@ func (h *harness) batch(fileID string, n int, index string) *shipper.Batch {
 		}
 		id := string(shipper.AppendID(nil, &ev))
 		ids = append(ids, id)
-		indices = append(indices, ev.Index)
 		h.mu.Lock()
 		h.ids[id] = ev.Index
 		h.mu.Unlock()
@@ -123,15 +122,16 @@ func (h *harness) batch(fileID string, n int, index string) *shipper.Batch {
 	return b
 }
 
-func (h *harness) acked(ids, indices []string) {
+func (h *harness) acked(ids []string) {
 	dead := h.deadIDs()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i, id := range ids {
-		if _, written := h.ids[id]; !written {
+	for _, id := range ids {
+		index, written := h.ids[id]
+		if !written {
 			continue // Write refused the batch
 		}
-		if _, ok := h.srv.Get(indices[i], id); !ok && !dead[id] {
+		if _, ok := h.srv.Get(index, id); !ok && !dead[id] {
 			h.early = append(h.early, id)
 		}
 	}
