@@ -115,13 +115,14 @@ func (f *framer) Push(line []byte, src shipper.Source, tags shipper.Tags, emit s
 	f.complete(&f.ml[2], line, nil, line, src, tags, emit)
 }
 
-// Flush emits every incomplete line, in the order of their first bytes.
+// Flush emits every incomplete line, in the order of their last bytes, so
+// that the last one emitted carries the furthest checkpoint.
 func (f *framer) Flush(emit shipper.EmitFunc) {
 	for {
 		var first *pending
 		for _, set := range [][]pending{f.cri[:], f.docker[:], f.ml[:]} {
 			for i := range set {
-				if q := &set[i]; q.has && (first == nil || q.src.Offset < first.src.Offset) {
+				if q := &set[i]; q.has && (first == nil || q.src.Next < first.src.Next) {
 					first = q
 				}
 			}
@@ -146,7 +147,9 @@ func (f *framer) emit(line []byte, src shipper.Source, tags shipper.Tags, emit s
 	for _, set := range [][]pending{f.cri[:], f.docker[:], f.ml[:]} {
 		for i := range set {
 			if q := &set[i]; q.has && q.src.Offset < src.Next {
-				src.Next = max(q.src.Offset, src.Offset)
+				// Next may fall before the line's own start: the
+				// checkpoint must stay before the incomplete line.
+				src.Next = q.src.Offset
 			}
 		}
 	}

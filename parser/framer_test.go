@@ -67,7 +67,7 @@ func TestCRIInterleavedStreamsNeverCheckpointPastAnIncompleteLine(t *testing.T) 
 		`2026-11-22T10:00:00Z stdout F part two`,  // 76..115
 	)
 	want := []framed{
-		{`2026-11-22T10:00:00Z stderr F other`, 40, 40, nil},
+		{`2026-11-22T10:00:00Z stderr F other`, 40, 0, nil}, // a checkpoint stays before the pending stdout line
 		{`2026-11-22T10:00:00Z stdout F part one,part two`, 0, 115, nil},
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -204,5 +204,21 @@ func TestFramerSkipsEmptyLines(t *testing.T) {
 	got := frame(t, p.NewFramer("a.log"), `{"a":1}`, ``, `b`)
 	if len(got) != 2 || got[1].Line != "b" {
 		t.Errorf("got %+v", got)
+	}
+}
+
+func TestFlushEndsAtTheFurthestLine(t *testing.T) {
+	p := newParser(t, nil)
+	got := frame(t, p.NewFramer("x.log"),
+		`2026-11-22T10:00:00Z stdout P a`, // 0..32
+		`2026-11-22T10:00:00Z stderr P b`, // 32..64
+		`2026-11-22T10:00:00Z stdout P c`, // 64..96
+	)
+	want := []framed{
+		{`2026-11-22T10:00:00Z stderr F b`, 32, 0, nil},
+		{`2026-11-22T10:00:00Z stdout F ac`, 0, 96, nil},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("framed (-want +got):\n%s", d)
 	}
 }
