@@ -58,6 +58,10 @@ func escapedLen(p []byte) int {
 // "2026-11-22 10:00:00,123 ERROR [main] ..." or
 // "2026-11-22T10:00:00Z WARN ...": the line itself stays the message.
 func (s *state) textTime(line []byte) {
+	// "[2026-11-22 10:00:00] …" (PHP, many others): the same, bracketed.
+	if len(line) > 20 && line[0] == '[' && isDigit(line[1]) {
+		line = line[1:]
+	}
 	if len(line) >= 15 && !isDigit(line[0]) {
 		s.textTimeNoYear(line)
 		return
