@@ -63,6 +63,7 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 	if err != nil {
 		return err
 	}
+	agent.RegisterCollector(reg, snk.Stats)
 
 	ctx := cmd.Context()
 

@@ -249,3 +249,47 @@ func checkLogsAreJSON(t *testing.T, logs string) {
 		}
 	}
 }
+
+// TestMetricsEndpointServesStageMetrics checks that the metrics a user
+// alerts on are served: per-stage counters, files, and the sink's.
+func TestMetricsEndpointServesStageMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	es := estest.New(t)
+	dir, state := t.TempDir(), t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	httpAddr := freeAddr(t)
+	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", dir+"/*.log")))
+	f := filepath.Join(dir, "app.log")
+	appendLines(t, f, "alpha", 0, 50)
+	os.WriteFile(filepath.Join(dir, "card.log"), []byte(`{"msg":"paid with 4111 1111 1111 1111","service":"alpha"}`+"\n"), 0o644)
+	p := startAgent(t, cfgPath, httpAddr)
+	eventually(t, "51 documents", p.logs, func() bool { return es.Count("shipper-alpha-*") == 51 })
+	for _, m := range []string{"shipper_events_read_total", "shipper_events_parsed_total", "shipper_redactions_total", "shipper_documents_indexed_total", "shipper_bulk_requests_total", "shipper_events_trace_ids_total"} {
+		eventually(t, m+" > 0", p.logs, func() bool { return p.metric(m) > 0 })
+	}
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`shipper_file_bytes_behind{path="` + f + `"}`, "shipper_open_files", `rule="cards"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + httpAddr + probe)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: %v %v", probe, err, resp)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
