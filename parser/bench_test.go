@@ -163,3 +163,36 @@ func BenchmarkTimestamp(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFramer measures the per-file framer on complete lines: the cost
+// format auto adds to every line (JSON lines pass through, CRI lines are
+// recognised), and multiline joining.
+func BenchmarkFramer(b *testing.B) {
+	jsonLines := benchLines()
+	cri := make([][]byte, len(jsonLines))
+	for i, l := range jsonLines {
+		cri[i] = append([]byte("2026-11-22T10:00:00.123456789Z stdout F "), l...)
+	}
+	ml := DefaultMultilineConfig()
+	ml.StartPattern = `^\d{4}-\d{2}-\d{2}`
+	run := func(b *testing.B, p *Parser, lines [][]byte) {
+		f := p.NewFramer("x.log")
+		n := 0
+		emit := func([]byte, shipper.Source, shipper.Tags) { n++ }
+		b.ReportAllocs()
+		b.ResetTimer()
+		cpu := processCPU()
+		for i := 0; i < b.N; i++ {
+			for j, l := range lines {
+				f.Push(l, shipper.Source{Offset: int64(j), Next: int64(j + 1)}, 0, emit)
+			}
+		}
+		f.Flush(emit)
+		perLine(b, len(lines), cpu)
+	}
+	b.Run("auto json", func(b *testing.B) { run(b, newParser(b, nil), jsonLines) })
+	b.Run("auto cri", func(b *testing.B) { run(b, newParser(b, nil), cri) })
+	b.Run("multiline json", func(b *testing.B) {
+		run(b, newParser(b, func(c *Config) { c.Multiline = &ml }), jsonLines)
+	})
+}
