@@ -192,6 +192,13 @@ type encoder struct {
 func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
 	enc := s.encoders.Get().(*encoder)
 	defer s.encoders.Put(enc)
+	s.encode(enc, b)
+	return s.take(ctx, enc)
+}
+
+// encode appends the action and source lines of b's events that are not
+// dropped to enc, which it empties first.
+func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 	enc.buf, enc.items = enc.buf[:0], enc.items[:0]
 	for i := range b.Events {
 		ev := &b.Events[i]
@@ -207,7 +214,6 @@ func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
 		it.end = int32(len(enc.buf))
 		enc.items = append(enc.items, it)
 	}
-	return s.take(ctx, enc)
 }
 
 // appendAction appends the bulk action line for a document.
