@@ -42,11 +42,12 @@ type follower struct {
 	// after was).
 	sentEnd int64
 
-	fpn   int          // the entry's fingerprint length, as last seen by this reader
-	posA  atomic.Int64 // pos, for Files
-	sizeA atomic.Int64 // last size seen
-	wake  chan struct{}
-	gone  atomic.Bool
+	fpn    int          // the entry's fingerprint length, as last seen by this reader
+	posA   atomic.Int64 // pos, for Files
+	sizeA  atomic.Int64 // last size seen
+	mtimeA atomic.Int64 // last modification time seen (unix ns)
+	wake   chan struct{}
+	gone   atomic.Bool
 
 	sp splitter
 	bt batcher
@@ -219,6 +220,7 @@ func (fl *follower) run() {
 		}
 		size := st.Size()
 		fl.sizeA.Store(size)
+		fl.mtimeA.Store(st.ModTime().UnixNano())
 		if size < fl.pos || !fl.checkFingerprint() {
 			if !fl.restartTruncated(size) {
 				return
@@ -355,6 +357,11 @@ func (fl *follower) exit() {
 		fl.e.readOffset = fl.sentEnd
 		if !fl.gz {
 			fl.e.size = fl.sizeA.Load()
+			if fl.sentEnd == fl.e.size {
+				fl.e.mtime = fl.mtimeA.Load()
+			} else {
+				fl.e.mtime = 0 // not read to its end: open it again
+			}
 		}
 	}
 	delete(t.open, fl)

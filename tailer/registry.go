@@ -48,6 +48,11 @@ type entry struct {
 	// readOffset is where reading resumes when the file is reopened: the end
 	// of the last line handed out (never inside a framed line).
 	readOffset int64
+	// mtime is the modification time (unix ns) of the file when its reader
+	// let it go: a closed file of the same size and mtime has not changed,
+	// and is not opened again (an inode reused by a file of the same size
+	// has another mtime).
+	mtime int64
 	// follower is the open reader, or nil.
 	follower *follower
 	// tr orders this file's acknowledgements (see tracker).

@@ -453,6 +453,7 @@ type found struct {
 	resolved string
 	dev, ino uint64
 	size     int64
+	mtime    int64
 }
 
 func (t *Tailer) scanInput(g *globber, in *inputState) {
@@ -498,7 +499,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 				g.dirs[d] = struct{}{}
 			}
 		}
-		files = append(files, found{path: p, resolved: resolved, dev: dev, ino: ino, size: st.Size()})
+		files = append(files, found{path: p, resolved: resolved, dev: dev, ino: ino, size: st.Size(), mtime: st.ModTime().UnixNano()})
 	}
 
 	// Plain files first: a .gz found in the same scan as the file it was
@@ -534,10 +535,10 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 				t.mu.Unlock()
 				continue // a .gz read to its end
 			}
-			if !e.gz && f.size == e.readOffset {
+			if !e.gz && f.size == e.readOffset && f.mtime == e.mtime && e.mtime != 0 {
 				e.size = f.size
 				t.mu.Unlock()
-				continue // closed and not grown
+				continue // closed and not changed
 			}
 		}
 		if len(t.open) >= t.cfg.MaxOpenFiles {
@@ -673,6 +674,15 @@ func (t *Tailer) matchContent(input string, prefix []byte) *entry {
 	var best *entry
 	sums := make(map[int]fingerprint)
 	for _, e := range t.reg.entries {
+		if fl := e.follower; fl != nil && e.input == input && !e.gz && e.fp.n < fingerprintSize {
+			// Its reader may be held back (backpressure) while the file grew,
+			// rotated and was compressed: take the fingerprint it would have.
+			var arr [fingerprintSize]byte
+			n, _ := fl.f.ReadAt(arr[:], 0)
+			if n > e.fp.n && takeFingerprint(arr[:e.fp.n]) == e.fp {
+				e.fp = takeFingerprint(arr[:n])
+			}
+		}
 		if e.input != input || e.fp.n == 0 || e.fp.n > len(prefix) || (best != nil && best.fp.n >= e.fp.n) {
 			continue
 		}
