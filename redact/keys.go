@@ -374,29 +374,39 @@ func (c *keyCache) store(raw []byte, cls keyClass) {
 // first trigrams, case folded. Most keys ("level", "msg", "service",
 // "caller", "duration_ms") contain none and are settled in one short loop,
 // without splitting them into words.
+//
+// Letters are coded 1..26 (case folded) and anything else 0, and the codes
+// of the last three bytes roll through a 15-bit index into a 4 KiB bit set,
+// so the loop has no multiplication and a non-letter breaks a trigram by
+// itself.
 type trigramFilter struct {
-	bits [26*26*26/64 + 1]uint64
+	bits [1 << 15 / 64]uint64
 	// always is set when a term is too short to have a trigram.
 	always bool
 }
 
-func trigramIndex(a, b, c byte) int {
-	return int(a-'a')*676 + int(b-'a')*26 + int(c-'a')
-}
+// letterCode is 1..26 for ASCII letters, 31 for a backslash (an escape
+// could hide a letter), 0 for anything else.
+var letterCode = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = uint8(c-'a') + 1
+		t[c-'a'+'A'] = uint8(c-'a') + 1
+	}
+	t['\\'] = 31
+	return t
+}()
 
 func (f *trigramFilter) add(word string) {
 	if len(word) < 3 {
 		f.always = true
 		return
 	}
-	w := strings.ToLower(word)
-	for i := 0; i < 3; i++ {
-		if w[i] < 'a' || w[i] > 'z' {
-			f.always = true
-			return
-		}
+	a, b, c := letterCode[word[0]], letterCode[word[1]], letterCode[word[2]]
+	if a == 0 || b == 0 || c == 0 || a == 31 || b == 31 || c == 31 {
+		f.always = true
+		return
 	}
-	i := trigramIndex(w[0], w[1], w[2])
+	i := uint32(a)<<10 | uint32(b)<<5 | uint32(c)
 	f.bits[i/64] |= 1 << (i % 64)
 }
 
@@ -406,23 +416,16 @@ func (f *trigramFilter) mayMatch(raw []byte) bool {
 	if f.always {
 		return true
 	}
-	var a, b byte // the two letters before, folded; 0: none
+	var h uint32
 	for _, c := range raw {
-		l := c | 0x20
-		if l < 'a' || l > 'z' {
-			if c == '\\' {
-				return true
-			}
-			a, b = 0, 0
-			continue
+		x := letterCode[c]
+		if x == 31 {
+			return true
 		}
-		if a != 0 {
-			i := trigramIndex(a, b, l)
-			if f.bits[i/64]&(1<<(i%64)) != 0 {
-				return true
-			}
+		h = (h<<5 | uint32(x)) & (1<<15 - 1)
+		if f.bits[h/64]&(1<<(h%64)) != 0 {
+			return true
 		}
-		a, b = b, l
 	}
 	return false
 }

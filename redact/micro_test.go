@@ -7,7 +7,7 @@ var microText = []byte(`request completed for customer order /api/v1/orders/8812
 func BenchmarkScanFlags(b *testing.B) {
 	b.SetBytes(int64(len(microText)))
 	for b.Loop() {
-		scanFlags(microText)
+		scanFlags(microText, nil)
 	}
 }
 

@@ -47,7 +47,12 @@ var trig = func() (t [256]uint16) {
 // separators never reset the digit count. The rare trigger letters are
 // checked against their neighbours here so that hex ids ("4bf9…") and
 // capitals ("POST") do not send strings to the rules for nothing.
-func scanFlags(s []byte) uint16 {
+//
+// A '=' or ':' only counts when the identifier before it could be a
+// sensitive key by kf's trigram filter (the same test findKeyValues starts
+// with), so "handler.go:142" or "10:30:00" do not wake the key=value rule.
+// kf may be nil: then every '=' and ':' counts.
+func scanFlags(s []byte, kf *trigramFilter) uint16 {
 	var f uint16
 	d, dash := 0, 0
 	for i := 0; i < len(s); i++ {
@@ -88,10 +93,34 @@ func scanFlags(s []byte) uint16 {
 			if i >= 1 && i+2 < len(s) && s[i-1] == 'A' && s[i+1] == 'I' && s[i+2] == 'A' {
 				f |= fAWS
 			}
+		case fKV:
+			if f&fKV == 0 && (kf == nil || kf.mayMatch(identBefore(s, i))) {
+				f |= fKV
+			}
 		default:
 			f |= t
 		}
 		d, dash = 0, 0
 	}
 	return f | fAlways
+}
+
+// identBefore returns the key that a '=' or ':' at s[i] follows, as
+// findKeyValues reads it: identifier bytes, maybe closed by a quote.
+func identBefore(s []byte, i int) []byte {
+	ks, ke := identSpan(s, i)
+	return s[ks:ke]
+}
+
+// identSpan is identBefore as offsets.
+func identSpan(s []byte, i int) (ks, ke int) {
+	ke = i
+	if ke > 0 && (s[ke-1] == '"' || s[ke-1] == '\'') {
+		ke--
+	}
+	ks = ke
+	for ks > 0 && ke-ks < 64 && isKeyByte(s[ks-1]) {
+		ks--
+	}
+	return ks, ke
 }

@@ -358,7 +358,7 @@ func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
 	content := v[1 : len(v)-1]
 	text := content
-	flags := scanFlags(content)
+	flags := scanFlags(content, &r.keys.filter)
 	if flags&r.need == 0 {
 		return append(dst, v...), 0
 	}
@@ -366,7 +366,7 @@ func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte,
 	if escaped {
 		sc.dec, _ = jsonscan.Unquote(sc.dec[:0], content)
 		text = sc.dec
-		flags = scanFlags(text)
+		flags = scanFlags(text, &r.keys.filter)
 	}
 	if kc == keyTraceID && allDigits(text) {
 		return append(dst, v...), 0
@@ -476,7 +476,7 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 // keyCards appends the raw key with the cards in it masked, and the number
 // of cards; with none, nothing is appended.
 func (r *Redactor) keyCards(sc *scratch, dst, raw []byte) ([]byte, int) {
-	f := scanFlags(raw)
+	f := scanFlags(raw, nil)
 	if f&(fCard|fEsc) == 0 {
 		return dst, 0
 	}
@@ -653,7 +653,7 @@ func (r *Redactor) Text(dst, src []byte) []byte {
 	}
 	sc := r.get()
 	defer r.put(sc)
-	out, _ := r.redactText(sc, src, scanFlags(src))
+	out, _ := r.redactText(sc, src, scanFlags(src, &r.keys.filter))
 	return append(dst, out...)
 }
 
@@ -672,7 +672,7 @@ func (r *Redactor) JSON(dst, src []byte) ([]byte, int) {
 	sc := r.get()
 	defer r.put(sc)
 	if jsonscan.Valid(src, 0) != nil {
-		out, n := r.redactText(sc, src, scanFlags(src))
+		out, n := r.redactText(sc, src, scanFlags(src, &r.keys.filter))
 		return jsonscan.AppendString(dst, out), n
 	}
 	v := bytes.TrimSpace(src)

@@ -313,16 +313,9 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			off = i + 1
 			// The key: identifier characters before the separator, maybe
 			// quoted.
-			ke := i
-			if ke > 0 && (s[ke-1] == '"' || s[ke-1] == '\'') {
-				ke--
-			}
-			ks := ke
-			for ks > 0 && ke-ks < 64 && isKeyByte(s[ks-1]) {
-				ks--
-			}
+			ks, ke := identSpan(s, i)
 			if ks == ke || (ks > 0 && isKeyByte(s[ks-1])) {
-				continue
+				continue // no key, or one longer than we look at
 			}
 			if r.classifyText(sc, s[ks:ke]) != keySensitive {
 				continue
