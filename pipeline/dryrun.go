@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ type DryRunOptions struct {
 	Explain bool
 	// ReadOptions configure how files are read (line limits).
 	Read tailer.ReadOptions
+	// Progress, if not nil, is told the bytes done of all files and their
+	// total size as reading goes.
+	Progress func(done, total int64)
 	// ReadTime gives the read time of a file's lines (the @timestamp of
 	// lines without one). nil: the time of reading.
 	ReadTime func(path string) time.Time
@@ -102,10 +106,23 @@ func DryRun(ctx context.Context, p *Pipeline, files []string, out io.Writer, opt
 	var sum Summary
 	w := bufio.NewWriterSize(out, 64<<10)
 	var line []byte
+	var total, base int64
+	for _, path := range files {
+		if st, err := os.Stat(path); err == nil {
+			total += st.Size()
+		}
+	}
 	for _, path := range files {
 		chain := p.ChainFor(path)
 		ro := opts.Read
 		ro.NewFramer = chain.NewFramer
+		var fileDone int64
+		if opts.Progress != nil {
+			ro.Progress = func(done, _ int64) {
+				fileDone = done
+				opts.Progress(base+done, total)
+			}
+		}
 		if opts.ReadTime != nil {
 			t := opts.ReadTime(path)
 			ro.Now = func() time.Time { return t }
@@ -139,6 +156,7 @@ func DryRun(ctx context.Context, p *Pipeline, files []string, out io.Writer, opt
 		if err != nil {
 			return sum, fmt.Errorf("dry-run of %s: %w", path, err)
 		}
+		base += fileDone
 	}
 	if err := w.Flush(); err != nil {
 		return sum, fmt.Errorf("writing dry-run output: %w", err)

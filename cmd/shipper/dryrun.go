@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/traceship/shipper/config"
 	"github.com/traceship/shipper/pipeline"
@@ -44,6 +46,13 @@ pipelines.yaml).`,
 			opts := pipeline.DryRunOptions{ShowDropped: showDropped, Explain: explain, ReadTime: e.readTime}
 			if opts.ReadTime == nil {
 				opts.ReadTime = modTime
+			}
+			if bar := newProgress(cmd); bar != nil {
+				opts.Progress = func(done, total int64) {
+					bar.ChangeMax64(total)
+					_ = bar.Set64(done)
+				}
+				defer bar.Finish()
 			}
 			sum, err := pipeline.DryRun(cmd.Context(), p, files, cmd.OutOrStdout(), opts)
 			if err != nil {
@@ -117,4 +126,26 @@ func modTime(path string) time.Time {
 		return st.ModTime()
 	}
 	return time.Time{}
+}
+
+// newProgress returns a progress bar on stderr when a person watches it:
+// stderr is a terminal and stdout is not the same screen (the documents
+// would garble it). Otherwise nil: silent.
+func newProgress(cmd *cobra.Command) *progressbar.ProgressBar {
+	errf, ok := cmd.ErrOrStderr().(*os.File)
+	if !ok || !term.IsTerminal(int(errf.Fd())) {
+		return nil
+	}
+	if outf, ok := cmd.OutOrStdout().(*os.File); ok && term.IsTerminal(int(outf.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(errf),
+		progressbar.OptionSetDescription("dry-run"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
 }
