@@ -313,9 +313,14 @@ func TestUnknownEndpoints(t *testing.T) {
 		{"GET", "/_bulk", 405, `{"error":"Incorrect HTTP method for uri [/_bulk] and method [GET], allowed: [POST, PUT]","status":405}`},
 		{"DELETE", "/", 405, `{"error":"Incorrect HTTP method for uri [/] and method [DELETE], allowed: [GET, HEAD]","status":405}`},
 		{"GET", "/a/b/c/d", 400, `{"error":"no handler found for uri [/a/b/c/d] and method [GET]","status":400}`},
+		{"POST", "/_bulk", 406, `{"error":"Content-Type header [text/plain] is not supported","status":406}`},
 	}
 	for _, tc := range tests {
-		r := call(t, tc.method, srv.URL()+tc.path, "")
+		body, ctype := "", "application/json"
+		if tc.status == 406 {
+			body, ctype = "{}\n", "text/plain"
+		}
+		r := call(t, tc.method, srv.URL()+tc.path, body, "Content-Type", ctype)
 		if r.status != tc.status || string(r.body) != tc.want {
 			t.Errorf("%s %s: %d %s\nwant %d %s", tc.method, tc.path, r.status, r.body, tc.status, tc.want)
 		}

@@ -58,6 +58,7 @@ func benchHandler(b *testing.B, opts ...Option) {
 			b.StartTimer()
 		}
 		req, _ := http.NewRequest("POST", "/_bulk", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-ndjson")
 		srv.ServeHTTP(w, req)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*items), "ns/item")

@@ -167,6 +167,9 @@ func (s *Server) route(r *http.Request, segs []string, body []byte, d *requestFa
 		}
 		return false
 	}
+	if len(body) > 0 && !supportedContentType(r.Header.Get("Content-Type")) {
+		return plainError(406, "Content-Type header ["+r.Header.Get("Content-Type")+"] is not supported")
+	}
 	n := len(segs)
 	if n == 0 {
 		if is("GET", "HEAD") {
@@ -299,6 +302,19 @@ func (s *Server) route(r *http.Request, segs []string, body []byte, d *requestFa
 		}
 	}
 	return noHandler(r)
+}
+
+// supportedContentType reports whether Elasticsearch accepts a request
+// body of this media type (it answers 406 otherwise, which catches clients
+// that forget the header).
+func supportedContentType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case "application/json", "application/x-ndjson", "application/vnd.elasticsearch+json",
+		"application/vnd.elasticsearch+x-ndjson", "application/yaml", "application/cbor", "application/smile":
+		return true
+	}
+	return false
 }
 
 func (s *Server) info() response {
