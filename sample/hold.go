@@ -74,11 +74,38 @@ func newHolder(cfg KeepTraceOnError, logger *zap.Logger) *holder {
 // heldSize is what holding a copy of ev costs: its bytes and the Event and
 // Member headers.
 func heldSize(ev *shipper.Event) int64 {
-	n := int64(unsafe.Sizeof(shipper.Event{})) + int64(len(ev.Raw))
+	return int64(unsafe.Sizeof(shipper.Event{})) + int64(len(ev.Doc.Members))*int64(unsafe.Sizeof(shipper.Member{})) +
+		int64(copiedBytes(ev))
+}
+
+// copiedBytes is how many bytes a copy of ev takes: its raw line, and the
+// keys and values of its members that do not lie inside the raw line (most
+// do: the parser's members point into it; a stage's edits do not).
+func copiedBytes(ev *shipper.Event) int {
+	n := len(ev.Raw)
 	for _, m := range ev.Doc.Members {
-		n += int64(unsafe.Sizeof(m)) + int64(len(m.Key)+len(m.Value))
+		if _, ok := within(ev.Raw, m.Key); !ok {
+			n += len(m.Key)
+		}
+		if _, ok := within(ev.Raw, m.Value); !ok {
+			n += len(m.Value)
+		}
 	}
 	return n
+}
+
+// within reports whether p lies inside raw's memory, and at which offset.
+// It compares addresses only; nothing is read or written through them.
+func within(raw, p []byte) (int, bool) {
+	if len(p) == 0 || len(raw) == 0 {
+		return 0, false
+	}
+	r := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	q := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	if q < r || q-r > uintptr(len(raw)-len(p)) || len(p) > len(raw) {
+		return 0, false
+	}
+	return int(q - r), true
 }
 
 // slabDivisor: a batch's copies share one slab when it takes at most this
@@ -141,7 +168,7 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 // memory actually kept alive.
 func (h *holder) add(ev *shipper.Event, sl *slab, now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
 	if sl == nil {
-		sl = newSlab(1, len(ev.Doc.Members), ev.Raw, ev.Doc.Members, heldSize(ev))
+		sl = newSlab(ev)
 	}
 	for {
 		need := int64(0)
@@ -318,16 +345,13 @@ type slab struct {
 	live    int   // copies in it still held
 }
 
-func newSlab(events, members int, raw []byte, ms []shipper.Member, size int64) *slab {
-	nb := len(raw)
-	for _, m := range ms {
-		nb += len(m.Key) + len(m.Value)
-	}
+// newSlab is a slab for one copy of ev.
+func newSlab(ev *shipper.Event) *slab {
 	return &slab{
-		events:  make([]shipper.Event, 0, events),
-		members: make([]shipper.Member, 0, members),
-		bytes:   make([]byte, 0, nb),
-		size:    size,
+		events:  make([]shipper.Event, 0, 1),
+		members: make([]shipper.Member, 0, len(ev.Doc.Members)),
+		bytes:   make([]byte, 0, copiedBytes(ev)),
+		size:    heldSize(ev),
 	}
 }
 
@@ -343,10 +367,7 @@ func newBatchSlab(evs []shipper.Event, max int64) *slab {
 		}
 		ne++
 		nm += len(ev.Doc.Members)
-		nb += len(ev.Raw)
-		for _, m := range ev.Doc.Members {
-			nb += len(m.Key) + len(m.Value)
-		}
+		nb += copiedBytes(ev)
 		size += heldSize(ev)
 	}
 	if ne == 0 || size > max {
@@ -361,18 +382,28 @@ func newBatchSlab(evs []shipper.Event, max int64) *slab {
 }
 
 // clone is Event.Clone into the slab: a copy of ev whose byte slices (Raw
-// and Doc, the only ones an event has) no longer point into the batch. The
-// slab was sized for it, so its slices never move.
+// and Doc, the only ones an event has) no longer point into the batch.
+// Members that lie inside the raw line point into the copy of the raw line.
+// The slab was sized for it, so its slices never move.
 func (sl *slab) clone(ev *shipper.Event) *shipper.Event {
 	sl.events = append(sl.events, *ev)
 	c := &sl.events[len(sl.events)-1]
 	c.Raw = sl.copy(ev.Raw)
 	start := len(sl.members)
 	for _, m := range ev.Doc.Members {
-		sl.members = append(sl.members, shipper.Member{Key: sl.copy(m.Key), Value: sl.copy(m.Value)})
+		sl.members = append(sl.members, shipper.Member{Key: sl.rebase(ev.Raw, c.Raw, m.Key), Value: sl.rebase(ev.Raw, c.Raw, m.Value)})
 	}
 	c.Doc.Members = sl.members[start:len(sl.members):len(sl.members)]
 	return c
+}
+
+// rebase returns p's copy: the same bytes in raw's copy when p lies inside
+// raw, else a new copy.
+func (sl *slab) rebase(raw, rawCopy, p []byte) []byte {
+	if off, ok := within(raw, p); ok {
+		return rawCopy[off : off+len(p) : off+len(p)]
+	}
+	return sl.copy(p)
 }
 
 func (sl *slab) copy(p []byte) []byte {

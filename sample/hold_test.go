@@ -77,8 +77,9 @@ func (w *worker) run(events []shipper.Event, onDone func()) (sent, *shipper.Ack)
 	for _, h := range b.Holds {
 		h.Release()
 	}
-	// The batch's memory is reused for the next one.
-	for i := range b.Events {
+	// The batch's memory is reused for the next one: the lines it read
+	// (not the events a stage appended, whose memory is the stage's).
+	for i := range events {
 		for j := range b.Events[i].Raw {
 			b.Events[i].Raw[j] = 'X'
 		}
