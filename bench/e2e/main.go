@@ -1,0 +1,330 @@
+// Command e2e is shipper's end-to-end benchmark: it generates a data set of
+// realistic JSON log lines, runs `shipper run` against the Elasticsearch
+// double in a separate process (so the double's CPU is not counted), and
+// reports documents per CPU-second of the agent, CPU-seconds per million
+// documents and peak RSS, with and without bulk compression. In the same
+// run it measures the baseline the performance targets are stated against:
+// reading the same files and decoding each line with encoding/json into a
+// map[string]any. Absolute numbers drift on shared machines; the ratio to
+// the baseline does much less.
+//
+//	go run ./bench/e2e                 # 1M lines, both compression settings
+//	go run ./bench/e2e -lines 200000 -profile /tmp/cpu.pprof
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name      string
+	docs      int
+	wall      time.Duration
+	cpu       time.Duration
+	maxRSSMiB float64
+}
+
+func (r result) perCPUSecond() float64 { return float64(r.docs) / r.cpu.Seconds() }
+
+func run() error {
+	lines := flag.Int("lines", 1_000_000, "lines to generate (about 370 bytes each)")
+	files := flag.Int("files", 8, "files to spread them over")
+	dir := flag.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
+	profile := flag.String("profile", "", "write a CPU profile of the uncompressed agent run here")
+	only := flag.String("only", "", "run only this agent variant: plain or gzip")
+	flag.Parse()
+
+	work := *dir
+	if work == "" {
+		var err error
+		if work, err = os.MkdirTemp("", "shipper-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+	}
+	bin := filepath.Join(work, "bin")
+	fmt.Fprintf(os.Stderr, "building shipper and esdouble...\n")
+	for _, pkg := range []string{"./cmd/shipper", "./cmd/esdouble"} {
+		out, err := exec.Command("go", "build", "-o", bin+"/", pkg).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	data := filepath.Join(work, "data")
+	fmt.Fprintf(os.Stderr, "generating %d lines in %d files...\n", *lines, *files)
+	size, err := generate(data, *lines, *files)
+	if err != nil {
+		return err
+	}
+
+	base, err := baseline(data)
+	if err != nil {
+		return err
+	}
+	results := []result{base}
+	for _, v := range []struct {
+		name string
+		gzip bool
+	}{{"shipper (compression off)", false}, {"shipper (gzip on)", true}} {
+		if *only == "plain" && v.gzip || *only == "gzip" && !v.gzip {
+			continue
+		}
+		prof := ""
+		if !v.gzip {
+			prof = *profile
+		}
+		r, err := agent(bin, work, data, *lines, v.gzip, prof)
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+		r.name = v.name
+		results = append(results, r)
+	}
+
+	fmt.Printf("data set: %d lines, %.0f MiB, %.0f bytes per line, %d files\n\n", *lines, float64(size)/(1<<20), float64(size)/float64(*lines), *files)
+	fmt.Printf("%-36s %12s %10s %14s %12s %10s %12s\n", "", "docs", "wall s", "CPU s/million", "docs/CPU-s", "peak RSS", "vs baseline")
+	for _, r := range results {
+		fmt.Printf("%-36s %12d %10.2f %14.2f %12.0f %8.0f MiB %11.2fx\n",
+			r.name, r.docs, r.wall.Seconds(), r.cpu.Seconds()/float64(r.docs)*1e6, r.perCPUSecond(), r.maxRSSMiB, r.perCPUSecond()/base.perCPUSecond())
+	}
+	return nil
+}
+
+// generate writes lines like real zap and logrus output: ~10 lines per
+// trace, 2% with a card number, some nested objects.
+func generate(dir string, lines, files int) (int64, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	services := []string{"checkout", "payment", "inventory", "shipping", "auth"}
+	msgs := []string{"request handled", "order placed", "stock reserved", "payment authorized", "cache miss", "calling downstream", "retrying request", "user session refreshed"}
+	paths := []string{"/api/v1/orders", "/api/v1/cart", "/api/v1/pay", "/healthz", "/api/v1/items/42"}
+	var total int64
+	per := (lines + files - 1) / files
+	n := 0
+	for f := 0; f < files && n < lines; f++ {
+		fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("app-%d.log", f)))
+		if err != nil {
+			return 0, err
+		}
+		w := bufio.NewWriterSize(fh, 1<<20)
+		var trace, span string
+		for i := 0; i < per && n < lines; i, n = i+1, n+1 {
+			if n%10 == 0 {
+				trace = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+			}
+			span = fmt.Sprintf("%016x", rng.Uint64())
+			svc := services[rng.IntN(len(services))]
+			level := "info"
+			switch r := rng.IntN(100); {
+			case r < 3:
+				level = "error"
+			case r < 10:
+				level = "warn"
+			case r < 25:
+				level = "debug"
+			}
+			ts := 1795339800.0 + float64(n)/1000
+			var line string
+			if n%2 == 0 { // zap
+				line = fmt.Sprintf(`{"level":%q,"ts":%.6f,"caller":"%s/handler.go:%d","msg":%q,"service":%q,"trace_id":%q,"span_id":%q,"http":{"method":"GET","path":%q,"status":200},"duration_ms":%d,"user_id":"u-%d","request_id":"%08x-%04x-%04x"`,
+					level, ts, svc, 40+rng.IntN(200), msgs[rng.IntN(len(msgs))], svc, trace, span, paths[rng.IntN(len(paths))], rng.IntN(900), rng.IntN(100000), rng.Uint32(), rng.IntN(65536), rng.IntN(65536))
+			} else { // logrus
+				t := time.Unix(int64(ts), int64((ts-float64(int64(ts)))*1e9)).UTC().Format(time.RFC3339Nano)
+				line = fmt.Sprintf(`{"level":%q,"time":%q,"msg":%q,"app":%q,"traceId":%q,"spanId":%q,"component":"%s-worker","attempt":%d,"peer":{"address":"10.0.%d.%d","port":%d},"bytes":%d`,
+					level, t, msgs[rng.IntN(len(msgs))], svc, trace, span, svc, rng.IntN(3), rng.IntN(255), rng.IntN(255), 1024+rng.IntN(60000), rng.IntN(1<<20))
+			}
+			if rng.IntN(100) < 2 {
+				line += `,"card":"4111 1111 1111 1111"`
+			}
+			line += "}\n"
+			m, _ := w.WriteString(line)
+			total += int64(m)
+		}
+		if err := w.Flush(); err != nil {
+			return 0, err
+		}
+		fh.Close()
+	}
+	return total, nil
+}
+
+// baseline reads every file and decodes each line with encoding/json into
+// a map[string]any, measuring this process's CPU time.
+func baseline(dir string) (result, error) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	start, cpu0 := time.Now(), cpuTime()
+	docs := 0
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return result{}, err
+		}
+		r := bufio.NewReaderSize(f, 1<<20)
+		for {
+			line, err := r.ReadBytes('\n')
+			if len(line) > 0 {
+				var m map[string]any
+				if json.Unmarshal(line, &m) == nil {
+					docs++
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return result{}, err
+			}
+		}
+		f.Close()
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return result{name: "baseline: read + encoding/json → map", docs: docs, wall: time.Since(start), cpu: cpuTime() - cpu0, maxRSSMiB: float64(ru.Maxrss) / 1024}, nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// agent runs the double and `shipper run` over the data until every line is
+// acknowledged, then stops the agent and reads its CPU time and peak RSS.
+func agent(bin, work, data string, lines int, gzip bool, profile string) (result, error) {
+	esAddr, err := freePort()
+	if err != nil {
+		return result{}, err
+	}
+	es := exec.Command(filepath.Join(bin, "esdouble"), "-listen", esAddr, "-discard")
+	es.Stdout, es.Stderr = os.Stderr, os.Stderr
+	if err := es.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() { es.Process.Signal(os.Interrupt); es.Wait() }()
+	if err := waitHTTP("http://" + esAddr + "/"); err != nil {
+		return result{}, err
+	}
+
+	httpAddr, err := freePort()
+	if err != nil {
+		return result{}, err
+	}
+	state, err := os.MkdirTemp(work, "state-")
+	if err != nil {
+		return result{}, err
+	}
+	cfg := filepath.Join(work, "bench.yaml")
+	yaml := fmt.Sprintf(`state_dir: %s
+log: {level: warn}
+http: {listen: "%s"}
+elasticsearch:
+  hosts: [http://%s]
+  bulk: {compression: %v}
+  setup: {enabled: false}
+pipelines:
+  - name: bench
+    inputs:
+      - paths: [%s/*.log]
+`, state, httpAddr, esAddr, gzip, data)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		return result{}, err
+	}
+	args := []string{"run", "-c", cfg}
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
+	cmd := exec.Command(filepath.Join(bin, "shipper"), args...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for {
+		n, err := shipped(httpAddr)
+		if err == nil && n >= lines {
+			break
+		}
+		if ctx.Err() != nil {
+			cmd.Process.Kill()
+			return result{}, fmt.Errorf("only %d of %d documents acknowledged after 10 minutes", n, lines)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the agent's metrics, bounded by ctx
+	}
+	wall := time.Since(start)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return result{}, fmt.Errorf("shipper exited: %w", err)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return result{docs: lines, wall: wall, cpu: cpu, maxRSSMiB: float64(ru.Maxrss) / 1024}, nil
+}
+
+func waitHTTP(url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("the Elasticsearch double did not start")
+}
+
+// shipped reads how many documents the agent has had acknowledged.
+func shipped(addr string) (int, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	total := 0.0
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "shipper_documents_indexed_total ") || strings.HasPrefix(line, "shipper_documents_duplicate_total ") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			total += v
+		}
+	}
+	return int(total), sc.Err()
+}
