@@ -44,6 +44,7 @@ func Setup(ctx context.Context, cfg Config, patterns []*index.Pattern, logger *z
 	if err != nil {
 		return err
 	}
+	defer closeClient(es)
 	c := &setupClient{es: es}
 	version, err := c.version(ctx)
 	if err != nil {

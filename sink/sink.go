@@ -450,11 +450,19 @@ func (s *Sink) shutdown(ctx context.Context) error {
 			}
 		}
 	}
+	closeClient(s.es)
 	if cerr := s.dlq.close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("closing dead-letter file: %w", cerr))
 	}
-	if n := s.Stats().Queued; n > 0 {
-		s.log.Warn("shut down with bulk requests unsent; their lines will be read again at the next start", zap.Int64("requests", n))
+	s.mu.Lock()
+	left := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	for _, r := range left {
+		s.abandon(r)
+	}
+	if n := s.st.abandoned.Load(); n > 0 {
+		s.log.Warn("shut down with documents unsent; their lines will be read again at the next start", zap.Int64("documents", n))
 	}
 	return err
 }
@@ -616,3 +624,13 @@ func (s *Sink) Stats() Stats {
 }
 
 var _ performer = (*elasticsearch.Client)(nil)
+
+// closeClient stops the client's background work (dead-node resurrection
+// timers).
+func closeClient(es performer) {
+	if c, ok := es.(interface{ Close(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	}
+}

@@ -123,6 +123,12 @@ func (h *harness) batch(fileID string, n int, index string) *shipper.Batch {
 }
 
 func (h *harness) acked(ids []string) {
+	if h.srv == nil { // a test without the double checks on its own
+		h.mu.Lock()
+		h.pending--
+		h.mu.Unlock()
+		return
+	}
 	dead := h.deadIDs()
 	h.mu.Lock()
 	defer h.mu.Unlock()
