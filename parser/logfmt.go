@@ -15,13 +15,15 @@ import (
 // strict (format auto) accepts the line only if it is unmistakably logfmt:
 // at least two pairs, no bare words, and a time, level or message key;
 // otherwise it returns false and the line is text. Without strict it
-// returns false only for a line it cannot split (an unterminated quote).
+// returns false for a line without any key=value pair or one it cannot
+// split (an unterminated quote).
 func (s *state) logfmt(line []byte, strict bool) bool {
 	if strict && !looksLogfmt(line) {
 		return false
 	}
 	ms := s.members.take(s.left)
 	known := false
+	pairs := 0
 	for i := 0; i < len(line); {
 		for i < len(line) && line[i] == ' ' || i < len(line) && line[i] == '\t' {
 			i++
@@ -40,6 +42,7 @@ func (s *state) logfmt(line []byte, strict bool) bool {
 		var val []byte
 		switch {
 		case i < len(line) && line[i] == '=':
+			pairs++
 			i++
 			if i < len(line) && line[i] == '"' {
 				end := quotedEnd(line, i)
@@ -65,8 +68,8 @@ func (s *state) logfmt(line []byte, strict bool) bool {
 		}
 		ms = append(ms, shipper.Member{Key: s.logfmtKey(key), Value: val})
 	}
-	if strict && (len(ms) < 2 || !known) {
-		return false
+	if pairs == 0 || (strict && (pairs < 2 || !known)) {
+		return false // not logfmt: the line is text
 	}
 	s.stats.logfmt++
 	ms = s.fields(ms)

@@ -309,6 +309,8 @@ func TestLogfmt(t *testing.T) {
 			`{"@timestamp":"2026-11-22T12:00:00Z","message":"user=bob logged in","tags":["_timestamp_missing"]}`},
 		{"no known key is not logfmt in auto", auto, `a=1 b=2`,
 			`{"@timestamp":"2026-11-22T12:00:00Z","message":"a=1 b=2","tags":["_timestamp_missing"]}`},
+		{"words without pairs are text", forced, `hello world`,
+			`{"@timestamp":"2026-11-22T12:00:00Z","message":"hello world","tags":["_timestamp_missing"]}`},
 		{"unterminated quote is text", forced, `msg="open level=info`,
 			`{"@timestamp":"2026-11-22T12:00:00Z","message":"msg=\"open level=info","tags":["_timestamp_missing"]}`},
 	}
