@@ -119,6 +119,9 @@ func TestPartialsAboveTheCapAreSplitNotDropped(t *testing.T) {
 	if got[len(got)-1].Next != int64(len(strings.Join(lines, "\n"))+1) {
 		t.Errorf("last piece ends at %d", got[len(got)-1].Next)
 	}
+	if s := p.Stats(); s.PartialTooLong != 2 || s.PartialsJoined != 0 {
+		t.Errorf("stats: %+v", s)
+	}
 }
 
 func TestMultilineJoinsStackTraces(t *testing.T) {
@@ -155,6 +158,12 @@ func TestMultilineJoinsStackTraces(t *testing.T) {
 	}
 	if got[0].Offset != 0 || got[0].Next != got[1].Offset || got[2].Next != int64(len(strings.Join(lines, "\n"))+1) {
 		t.Errorf("sources do not tile the file: %+v", got)
+	}
+	if s := p.Stats(); s.MultilineJoined != 2 {
+		t.Errorf("MultilineJoined = %d, want 2", s.MultilineJoined)
+	}
+	if p.FlushAfter() != 5e9 || newParser(t, nil).FlushAfter() != 0 {
+		t.Errorf("FlushAfter = %v", p.FlushAfter())
 	}
 	ev := parse(p, got[0].Line)[0]
 	if ev.Level != shipper.LevelError || ev.Time.IsZero() {
