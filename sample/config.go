@@ -102,7 +102,9 @@ type RateLimit struct {
 type KeepTraceOnError struct {
 	// Window is how long the events of a trace are held, from its first
 	// held event, waiting for an event at one of always_keep_levels. It is
-	// also how long a failed trace's later events are kept.
+	// also how long a failed trace's later events are kept. Held events keep
+	// their batches unacknowledged, which counts against the tailer's
+	// max_inflight_bytes: make that at least the bytes read per window.
 	Window time.Duration `yaml:"window"`
 	// MaxTraces bounds the traces held at once (and, separately, the failed
 	// traces remembered); when it is reached the oldest trace is decided
