@@ -19,6 +19,7 @@ package estest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,10 +97,13 @@ type RequestStats struct {
 type Option func(*options)
 
 type options struct {
-	addr    string
-	discard bool
-	faults  Faults
-	clock   func() time.Time
+	addr                 string
+	discard              bool
+	faults               Faults
+	clock                func() time.Time
+	basicUser, basicPass string
+	apiKey               string
+	tls, clientAuth      bool
 }
 
 // WithAddr listens on addr (default "127.0.0.1:0", a free port).
@@ -138,6 +142,7 @@ type Server struct {
 	heldCh chan struct{} // closed and replaced whenever Held changes
 
 	stats stats
+	tls   *tlsState // nil unless WithTLS
 
 	lmu      sync.Mutex // guards the listener state below
 	addr     string     // host:port, fixed after the first Start
@@ -172,6 +177,13 @@ func NewServer(opts ...Option) (*Server, error) {
 		streams:   map[string]*dataStream{},
 		heldCh:    make(chan struct{}),
 		conns:     map[net.Conn]struct{}{},
+	}
+	if o.tls {
+		st, err := newTLSState(o.clientAuth)
+		if err != nil {
+			return nil, fmt.Errorf("estest: %w", err)
+		}
+		s.tls = st
 	}
 	s.installBuiltins()
 	s.setFaultsLocked(o.faults)
@@ -238,6 +250,9 @@ func (s *Server) Start() error {
 		return fmt.Errorf("estest: listening on %s: %w", addr, err)
 	}
 	s.addr = ln.Addr().String()
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls.serverCfg)
+	}
 	s.ln = ln
 	s.started = true
 	hs := &http.Server{
@@ -292,13 +307,16 @@ func (s *Server) Close() {
 	s.Down()
 }
 
-// URL is the base URL ("http://127.0.0.1:port"), stable across Down/Up.
-// It is empty before the first Start.
+// URL is the base URL ("http://127.0.0.1:port", https with WithTLS),
+// stable across Down/Up. It is empty before the first Start.
 func (s *Server) URL() string {
 	s.lmu.Lock()
 	defer s.lmu.Unlock()
 	if s.addr == "" {
 		return ""
+	}
+	if s.tls != nil {
+		return "https://" + s.addr
 	}
 	return "http://" + s.addr
 }

@@ -165,4 +165,3 @@ func TestParseISODate(t *testing.T) {
 		}
 	}
 }
-

@@ -659,6 +659,16 @@ func (t *dynTemplate) matches(p, key, detected string) bool {
 
 // concrete checks a scalar value against its field's type.
 func (c *docChecker) concrete(p, key string, f *field, v []byte) *esError {
+	if e := c.concreteStrict(p, key, f, v); e != nil {
+		if im, _ := f.params["ignore_malformed"].(bool); im && e.Type == "document_parsing_exception" && f.typ != "object" && f.typ != "nested" {
+			return nil // ignore_malformed: the value is kept in _source, not indexed
+		}
+		return e
+	}
+	return nil
+}
+
+func (c *docChecker) concreteStrict(p, key string, f *field, v []byte) *esError {
 	fail := func(cause *esError) *esError {
 		return c.docErr(v, "failed to parse field ["+p+"] of type ["+f.typ+"] in document with id '"+c.id+
 			"'. Preview of field's value: '"+javaPreview(v)+"'", cause)

@@ -67,6 +67,8 @@ func TestMappingConflicts(t *testing.T) {
 		{name: "template date format epoch_second", template: `{"index_patterns":["m-*"],"template":{"mappings":{"properties":{"t":{"type":"date","format":"epoch_second"}}}}}`,
 			first: `{"t":1763805600}`, second: `{"t":"2026-11-22T10:00:00Z"}`, wantType: "document_parsing_exception",
 			wantReason: "of type [date]"},
+		{name: "ignore_malformed keeps the document", template: `{"index_patterns":["m-*"],"template":{"mappings":{"properties":{"n":{"type":"long","ignore_malformed":true}}}}}`,
+			first: `{"n":1}`, second: `{"n":"many"}`},
 		{name: "date detection off in template", template: `{"index_patterns":["m-*"],"template":{"mappings":{"date_detection":false}}}`,
 			first: `{"d":"2026-11-22T10:00:00Z"}`, second: `{"d":"not a date"}`},
 	}

@@ -25,6 +25,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Elastic-Product", "Elasticsearch")
 
+	if resp := s.authenticate(r); resp != nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
+		w.Header().Add("WWW-Authenticate", "ApiKey")
+		s.write(w, r, *resp)
+		return
+	}
 	segs := splitPath(r.URL.Path)
 	bulk := len(segs) > 0 && segs[len(segs)-1] == "_bulk"
 
