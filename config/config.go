@@ -349,6 +349,7 @@ func (c *Config) validate() Problems {
 		}
 	}
 	ps = append(ps, c.validateTests(names)...)
+	ps = append(ps, c.semanticWarnings()...)
 	return ps
 }
 

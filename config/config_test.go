@@ -138,3 +138,50 @@ func TestRepositoryPipelinesYAMLIsTheDefault(t *testing.T) {
 		t.Errorf("pipelines.yaml differs from the built-in defaults:\n got %+v\nwant %+v", cfg, def)
 	}
 }
+
+// TestSemanticWarnings checks the warnings for configurations that are
+// valid but probably not meant: each at its position, with a reason.
+func TestSemanticWarnings(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "logs", "app.log"), nil, 0o644)
+	data := []byte(strings.ReplaceAll(`pipelines:
+  - name: a
+    inputs:
+      - paths: [DIR/logs/*.log, DIR/logz/*.log]
+    sample:
+      rules:
+        - {when: {field: log.levl, equals: debug}, ratio: 0}
+        - {when: {field: kubernetes.namespace, equals: x}, ratio: 0}
+        - {when: {field: http.path, equals: /healthz}, ratio: 0}
+  - name: b
+    inputs:
+      - paths: [DIR/logs/app*.log]
+      - paths: [logs/*.gz]
+        exclude: ["*.gz"]
+`, "DIR", dir))
+	_, problems, err := Parse("w.yaml", data, noEnv)
+	if err != nil {
+		t.Fatalf("warnings stopped the config: %v", err)
+	}
+	wants := []string{
+		`w.yaml:4:`, `did you mean ` + dir + `/logs?`,
+		`w.yaml:7:26: warning: pipelines[0].sample.rules[0].when.field: no stage produces "log.levl" (did you mean "log.level"?)`,
+		`w.yaml:8:26: warning: pipelines[0].sample.rules[1].when.field: "kubernetes.namespace" is written by the agent`,
+		`w.yaml:12:17: warning: pipelines[1].inputs[0].paths[0]: matches ` + dir + `/logs/app.log, which pipelines[0].inputs[0].paths[0] (line 4) also reads`,
+		`w.yaml:13:17: warning: pipelines[1].inputs[1].paths[0]: "logs/*.gz" is relative`,
+		`w.yaml:13:17: warning: pipelines[1].inputs[1].paths[0]: every file "logs/*.gz" matches is excluded by "*.gz"`,
+	}
+	all := problems.Error()
+	for _, w := range wants {
+		if !strings.Contains(all, w) {
+			t.Errorf("missing warning %q in:\n%s", w, all)
+		}
+	}
+	if strings.Contains(all, "http.path") {
+		t.Errorf("a rule on an application field was warned about:\n%s", all)
+	}
+	if n := len(problems); n != 6 {
+		t.Errorf("%d warnings, want 6:\n%s", n, all)
+	}
+}

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// sampleFields are the fields sampling rules resolve from what the agent
+// decoded; every other path is looked up in the application's own fields.
+var sampleFields = []string{"log.level", "service.name", "host.name", "trace.id", "span.id"}
+
+// agentPrefixes are the ECS objects the encoder writes itself: fields under
+// them that are not in sampleFields exist only in the final document.
+var agentPrefixes = []string{"log.", "trace.", "span.", "parent.", "service.", "host.", "kubernetes.", "container.", "sample.", "@timestamp"}
+
+// semanticWarnings finds what is valid YAML but probably not what the user
+// meant: rules on fields sampling never sees, inputs that match nothing or
+// whose directory is missing, files claimed by two pipelines.
+func (c *Config) semanticWarnings() Problems {
+	var ps Problems
+	warn := func(path, format string, args ...any) {
+		p := c.problemAt(path, fmt.Errorf(format, args...))
+		p.Warning = true
+		ps = append(ps, p)
+	}
+	type claim struct {
+		pipeline, path string
+	}
+	claims := map[string][]claim{} // file → who reads it
+	globs := map[string]string{}   // glob → first input that names it
+	for i, p := range c.Pipelines {
+		at := "pipelines[" + strconv.Itoa(i) + "]"
+		for k, r := range p.Sample.Rules {
+			f := r.When.Field
+			path := at + ".sample.rules[" + strconv.Itoa(k) + "].when.field"
+			if f == "" || contains(sampleFields, f) {
+				continue
+			}
+			if s := suggest(f, sampleFields); s != "" {
+				warn(path, "no stage produces %q (did you mean %q?): the rule never matches", f, s)
+				continue
+			}
+			for _, pre := range agentPrefixes {
+				if strings.HasPrefix(f, pre) {
+					warn(path, "%q is written by the agent into the document but sampling rules do not see it (they see %s and the application's own fields): the rule never matches", f, strings.Join(sampleFields, ", "))
+					break
+				}
+			}
+		}
+		for k, in := range p.Inputs {
+			iat := at + ".inputs[" + strconv.Itoa(k) + "]"
+			for g, glob := range in.Paths {
+				gat := iat + ".paths[" + strconv.Itoa(g) + "]"
+				if !filepath.IsAbs(glob) {
+					warn(gat, "%q is relative: it is resolved against the agent's working directory (/ under systemd); write an absolute path", glob)
+				}
+				for _, ex := range in.Exclude {
+					if ex == glob || (!strings.Contains(ex, "/") && matchName(ex, filepath.Base(glob))) {
+						warn(gat, "every file %q matches is excluded by %q: this path never matches", glob, ex)
+					}
+				}
+				if first, dup := globs[glob]; dup && !strings.HasPrefix(first, at+".") {
+					warn(gat, "%q is also read by %s: both pipelines read these files and each ships its own copy", glob, c.describePath(first))
+				} else if !dup {
+					globs[glob] = gat
+				}
+				if dir := staticDir(glob); dir != "" {
+					if _, err := os.Stat(dir); err != nil && os.IsNotExist(err) {
+						// A missing directory is normal before an application
+						// first starts; a near miss is probably a typo.
+						if s := nearestDir(dir); s != "" {
+							warn(gat, "directory %s does not exist: nothing matches %q (did you mean %s?)", dir, glob, s)
+						}
+						continue
+					}
+				}
+				matches, _ := doublestar.FilepathGlob(glob, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+				for _, m := range matches {
+					if excluded(in.Exclude, m) {
+						continue
+					}
+					claims[m] = append(claims[m], claim{p.Name, gat})
+				}
+			}
+		}
+	}
+	files := make([]string, 0, len(claims))
+	for f := range claims {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	reported := map[string]bool{}
+	for _, f := range files {
+		cs := claims[f]
+		for _, other := range cs[1:] {
+			if other.pipeline == cs[0].pipeline || reported[cs[0].path+"|"+other.path] {
+				continue
+			}
+			reported[cs[0].path+"|"+other.path] = true
+			warn(other.path, "matches %s, which %s also reads: both pipelines read it and each ships its own copy (exclude it from one of them)", f, c.describePath(cs[0].path))
+		}
+	}
+	return ps
+}
+
+func (c *Config) describePath(path string) string {
+	line, _ := c.Position(path)
+	return fmt.Sprintf("%s (line %d)", path, line)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func matchName(pattern, name string) bool {
+	ok, err := filepath.Match(pattern, name)
+	return err == nil && ok
+}
+
+func excluded(excludes []string, path string) bool {
+	for _, ex := range excludes {
+		if strings.Contains(ex, "/") {
+			if ok, _ := doublestar.PathMatch(ex, path); ok {
+				return true
+			}
+		} else if matchName(ex, filepath.Base(path)) {
+			return true
+		}
+	}
+	return false
+}
+
+// staticDir is the longest leading directory of glob without wildcards.
+func staticDir(glob string) string {
+	dir := glob
+	for strings.ContainsAny(dir, "*?[{") {
+		dir = filepath.Dir(dir)
+	}
+	if dir == glob {
+		dir = filepath.Dir(glob)
+	}
+	if dir == "." || dir == "/" {
+		return ""
+	}
+	return dir
+}
+
+// nearestDir suggests an existing sibling whose name is close to dir's.
+func nearestDir(dir string) string {
+	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	if len(base) < 4 {
+		return "" // short names are too close to each other (app, apt)
+	}
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if s := suggest(base, names); s != "" {
+		return filepath.Join(parent, s)
+	}
+	return ""
+}
