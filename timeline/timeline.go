@@ -33,7 +33,9 @@ import (
 	"github.com/traceship/shipper/enrich"
 )
 
-// Entry is one log line of the trace.
+// Entry is one log line of the trace, as stored: the fields are the
+// document's @timestamp, service.name, log.level, message, span.id and
+// host.name, and where it is (Index, ID).
 type Entry struct {
 	Time    time.Time `json:"@timestamp"`
 	Service string    `json:"service,omitempty"`
