@@ -17,9 +17,12 @@ func (x *explainer) notef(format string, args ...any) {
 	x.notes = append(x.notes, fmt.Sprintf(format, args...))
 }
 
-func (x *explainer) value(c conv, key, v []byte, ok bool) {
+func (x *explainer) value(c conv, outer, key, v []byte, ok bool) {
 	if x == nil {
 		return
+	}
+	if outer != nil {
+		key = append(append(append([]byte(nil), outer...), '.'), key...)
 	}
 	if len(v) > 80 {
 		v = append(v[:77:77], "..."...)

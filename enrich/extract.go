@@ -123,8 +123,9 @@ type scratch struct {
 	// writes its own, so the document never holds the field twice.
 	flatECS [3]int16
 
-	buf [256]byte // unquoting
-	x   *explainer
+	buf   [256]byte // unquoting
+	x     *explainer
+	outer []byte // the key of the object being looked into, for Explain
 }
 
 func (sc *scratch) reset() {
@@ -224,6 +225,7 @@ func (sc *scratch) scanMembers(members []shipper.Member) {
 
 // scanObject looks one level into an object member.
 func (sc *scratch) scanObject(outer kind, key, obj []byte, member int16) {
+	sc.outer = key
 	ord := int16(-1)
 	jsonscan.EachMember(obj, func(k, v []byte) bool {
 		ord++
@@ -258,6 +260,7 @@ func (sc *scratch) scanObject(outer kind, key, obj []byte, member int16) {
 		sc.value(ik, k, v, r)
 		return true
 	})
+	sc.outer = nil
 }
 
 // value reads one id member of kind k.
@@ -313,7 +316,7 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 				g.setParent(id, r)
 			}
 		}
-		sc.x.value(c, key, v, true)
+		sc.x.value(c, sc.outer, key, v, true)
 		return
 	case kTraceID, kSerilogTrace:
 		c = convField
@@ -380,7 +383,7 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 		if smp, good := b3Sampled(t); good && (k == kB3Sampled || smp == shipper.SampledYes) {
 			sc.group(c).setSampled(smp)
 		}
-		sc.x.value(c, key, v, true)
+		sc.x.value(c, sc.outer, key, v, true)
 		return
 	case kJaeger:
 		c = convJaeger
@@ -439,7 +442,7 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 		case "false":
 			sc.group(c).setSampled(shipper.SampledNo)
 		}
-		sc.x.value(c, key, v, true)
+		sc.x.value(c, sc.outer, key, v, true)
 		return
 	default:
 		return
@@ -447,7 +450,7 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 	if !ok {
 		sc.invalid = true
 	}
-	sc.x.value(c, key, v, ok)
+	sc.x.value(c, sc.outer, key, v, ok)
 }
 
 // result is the outcome of resolving the groups.

@@ -192,7 +192,7 @@ func TestHostName(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	e := newEnricher(t, DefaultConfig(), nil)
-	b := batchOf(t, nil, `{"message":"m","trace.id":"nope","traceparent":"00-`+T+`-`+S+`-01","app":"shop"}`)
+	b := batchOf(t, nil, `{"message":"m","trace.id":"nope","traceparent":"00-`+T+`-`+S+`-01","app":"shop","mdc":{"spanId":"zz"}}`)
 	before := string(shipper.AppendSource(nil, &b.Events[0]))
 	notes := strings.Join(e.Explain(&b.Events[0]), "\n")
 	for _, want := range []string{
@@ -203,6 +203,7 @@ func TestExplain(t *testing.T) {
 		"sampled",
 		`service.name "shop" from app`,
 		`member "trace.id" renamed "trace.id_app"`,
+		`field "mdc.spanId" = "zz" (convention field): not a valid id`,
 	} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("Explain lacks %q:\n%s", want, notes)
