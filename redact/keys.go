@@ -318,26 +318,36 @@ type keyCache struct {
 }
 
 type keyCacheEntry struct {
-	n   uint8 // key length + 1; 0: empty
+	x   uint64 // keyBits of the key
+	n   uint8  // key length + 1; 0: empty
 	cls keyClass
-	key [30]byte
+	key [22]byte // the key when longer than 8 bytes
 }
 
-// keySlot hashes a key to the first way of its set: the key's first and
-// last eight bytes and its length, one multiplication. Keys are short and
-// hot, so this must cost a few cycles, not a loop over the bytes.
-func keySlot(raw []byte) uint32 {
+// keyBits packs a key into 64 bits: exactly, for keys of up to 8 bytes (the
+// first and last four bytes overlap), and as a summary of both ends for
+// longer ones. Short keys then compare without touching their bytes again.
+func keyBits(raw []byte) uint64 {
 	n := len(raw)
-	var x uint64
-	if n >= 8 {
-		x = binary.LittleEndian.Uint64(raw) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(raw[n-8:]), 29)
-	} else {
-		for _, c := range raw {
-			x = x<<8 | uint64(c)
-		}
+	switch {
+	case n >= 8:
+		return binary.LittleEndian.Uint64(raw) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(raw[n-8:]), 29)
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(raw))<<32 | uint64(binary.LittleEndian.Uint32(raw[n-4:]))
 	}
-	x ^= uint64(n) << 59
-	return uint32((x*0x9e3779b97f4a7c15)>>55) &^ 1 // 512 entries, even
+	var x uint64
+	for _, c := range raw {
+		x = x<<8 | uint64(c)
+	}
+	return x
+}
+
+func keySlot(x uint64, n int) uint32 {
+	return uint32(((x^uint64(n)<<59)*0x9e3779b97f4a7c15)>>55) &^ 1 // 512 entries, even
+}
+
+func (e *keyCacheEntry) is(raw []byte, x uint64) bool {
+	return int(e.n) == len(raw)+1 && e.x == x && (len(raw) <= 8 || string(e.key[:len(raw)]) == string(raw))
 }
 
 // lookup returns the cached class of raw and whether it was cached.
@@ -345,11 +355,12 @@ func (c *keyCache) lookup(raw []byte) (keyClass, bool) {
 	if len(raw) > len(c.e[0].key) {
 		return 0, false
 	}
-	i := keySlot(raw)
-	if e := &c.e[i]; int(e.n) == len(raw)+1 && string(e.key[:len(raw)]) == string(raw) {
+	x := keyBits(raw)
+	i := keySlot(x, len(raw))
+	if e := &c.e[i]; e.is(raw, x) {
 		return e.cls, true
 	}
-	if e := &c.e[i+1]; int(e.n) == len(raw)+1 && string(e.key[:len(raw)]) == string(raw) {
+	if e := &c.e[i+1]; e.is(raw, x) {
 		return e.cls, true
 	}
 	return 0, false
@@ -360,13 +371,11 @@ func (c *keyCache) store(raw []byte, cls keyClass) {
 	if len(raw) > len(c.e[0].key) {
 		return
 	}
-	i := keySlot(raw)
-	// Move the first way to the second and put the new key first.
+	x := keyBits(raw)
+	i := keySlot(x, len(raw))
 	c.e[i+1] = c.e[i]
-	e := &c.e[i]
-	e.n = uint8(len(raw) + 1)
-	e.cls = cls
-	copy(e.key[:], raw)
+	c.e[i] = keyCacheEntry{x: x, n: uint8(len(raw) + 1), cls: cls}
+	copy(c.e[i].key[:], raw)
 }
 
 // trigramFilter is a set of lower-case letter trigrams: a key can only hold

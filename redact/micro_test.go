@@ -20,3 +20,13 @@ func BenchmarkKeyFilter(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkProcessShape(b *testing.B) {
+	b.Run("empty", func(b *testing.B) { benchProcess(b, `{}`) })
+	b.Run("16short", func(b *testing.B) {
+		benchProcess(b, `{"level":1,"ts":2,"caller":3,"msg":4,"service":5,"trace_id":6,"span_id":7,"method":8,"path":9,"status":10,"agent":11,"duration_ms":12,"user_id":13,"ts_ms":14,"host":15,"x":16}`)
+	})
+	b.Run("16strings", func(b *testing.B) {
+		benchProcess(b, `{"level":"a","ts":"b","caller":"c","msg":"d","service":"e","trace_id":"f","span_id":"g","method":"h","path":"i","status":"j","agent":"k","duration_ms":"l","user_id":"m","ts_ms":"n","host":"o","x":"p"}`)
+	})
+}

@@ -1,5 +1,7 @@
 package redact
 
+import "bytes"
+
 // The pre-check every string goes through before any rule looks at it: one
 // pass over the bytes with a table lookup each, collecting which rules could
 // possibly match. Rules whose trigger is absent are not run at all, so a
@@ -14,25 +16,19 @@ const (
 	fCred                       // 'b' or 'B' (Bearer, Basic)
 	fJWT                        // 'J' (eyJ...)
 	fAWS                        // 'K' or 'S' (AKIA, ASIA)
-	fPK                         // "-----" (PEM armour)
+	fPK                         // "-----BEGIN" (PEM armour)
 	fEmail                      // '@'
 	fEsc                        // '\\': the text is JSON-escaped
 	fAlways  uint16 = 1 << 15   // rules without a trigger byte
 )
 
-// table values beyond the flags
-const (
-	tDigit uint16 = 1 << 14
-	tSpace uint16 = 1 << 13
-	tDash  uint16 = 1 << 12
-)
+// tDigit marks digits in the table, beyond the flags.
+const tDigit uint16 = 1 << 14
 
 var trig = func() (t [256]uint16) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = tDigit
 	}
-	t[' '] = tSpace
-	t['-'] = tDash
 	t['='], t[':'] = fKV, fKV
 	t['b'], t['B'] = fCred, fCred
 	t['J'] = fJWT
@@ -53,37 +49,53 @@ var trig = func() (t [256]uint16) {
 // with), so "handler.go:142" or "10:30:00" do not wake the key=value rule.
 // kf may be nil: then every '=' and ':' counts.
 func scanFlags(s []byte, kf *trigramFilter) uint16 {
+	return scan(s, kf, false)
+}
+
+// scanJSONFlags is scanFlags over raw JSON (an object or array): a ':'
+// right after a quoted key judges the whole key, so a clean object can be
+// passed over without walking it.
+func scanJSONFlags(s []byte, kf *trigramFilter) uint16 {
+	return scan(s, kf, true)
+}
+
+func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 	var f uint16
-	d, dash := 0, 0
+	// d counts the digits of the current run; a run goes on across one
+	// space or dash between digits. Spaces and dashes are otherwise inert,
+	// so text does not leave the tight loop at every word.
+	d, last := 0, -3 // last: index of the last digit seen
 	for i := 0; i < len(s); i++ {
 		t := trig[s[i]]
 		if t == 0 {
-			d, dash = 0, 0
+			for i+1 < len(s) && trig[s[i+1]] == 0 {
+				i++
+			}
 			continue
 		}
 		switch t {
 		case tDigit:
-			d++
-			dash = 0
+			if last == i-1 || (last == i-2 && (s[i-1] == ' ' || s[i-1] == '-')) {
+				d++
+			} else {
+				d = 1
+			}
+			last = i
 			if d >= 9 {
 				f |= fDigits9
 				if d >= minPAN {
 					f |= fCard
 				}
 			}
-			continue
-		case tSpace:
-			dash = 0
-			continue
-		case tDash:
-			dash++
-			if dash >= 5 {
-				f |= fPK
-			}
-			continue
-		case fCred: // Bearer, Basic
-			if i+2 < len(s) && ((s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'a') || (s[i+1]|0x20 == 'a' && s[i+2]|0x20 == 's')) {
-				f |= fCred
+		case fCred: // Bearer, Basic; and the B of -----BEGIN
+			if i+2 < len(s) {
+				a, b := s[i+1]|0x20, s[i+2]|0x20
+				if (a == 'e' && b == 'a') || (a == 'a' && b == 's') {
+					f |= fCred
+				}
+				if s[i+1] == 'E' && s[i+2] == 'G' && i >= 5 && string(s[i-5:i]) == "-----" {
+					f |= fPK
+				}
 			}
 		case fJWT: // eyJ
 			if i >= 2 && s[i-1] == 'y' && s[i-2] == 'e' {
@@ -94,13 +106,12 @@ func scanFlags(s []byte, kf *trigramFilter) uint16 {
 				f |= fAWS
 			}
 		case fKV:
-			if f&fKV == 0 && (kf == nil || kf.mayMatch(identBefore(s, i))) {
+			if f&fKV == 0 && (kf == nil || kf.mayMatch(keyBefore(s, i, isJSON))) {
 				f |= fKV
 			}
 		default:
 			f |= t
 		}
-		d, dash = 0, 0
 	}
 	return f | fAlways
 }
@@ -123,4 +134,33 @@ func identSpan(s []byte, i int) (ks, ke int) {
 		ks--
 	}
 	return ks, ke
+}
+
+// keyBefore returns the text to judge for a '=' or ':' at s[i]: in raw
+// JSON a whole quoted key when there is one (the identifier findKeyValues
+// would read is a suffix of it), else the identifier.
+func keyBefore(s []byte, i int, isJSON bool) []byte {
+	if isJSON {
+		if k := quotedKeyBefore(s, i); k != nil {
+			return k
+		}
+	}
+	return identBefore(s, i)
+}
+
+// quotedKeyBefore returns the text of the quoted key a ':' at s[i] follows
+// in raw JSON, or nil.
+func quotedKeyBefore(s []byte, i int) []byte {
+	j := i - 1
+	for j >= 0 && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
+		j--
+	}
+	if j < 1 || s[j] != '"' {
+		return nil
+	}
+	k := bytes.LastIndexByte(s[:j], '"')
+	if k < 0 {
+		return nil
+	}
+	return s[k+1 : j]
 }

@@ -49,6 +49,9 @@ type Redactor struct {
 	events   atomic.Uint64
 	pool     sync.Pool
 	hasGlobs bool
+	// alwaysWalk: objects cannot be judged by their raw bytes (globs
+	// match paths; a pattern or term without a trigger may match anything).
+	alwaysWalk bool
 	// cardRule is the index of the cards rule in text, or -1.
 	cardRule int
 	// need is the union of the enabled text rules' trigger flags, plus
@@ -125,6 +128,7 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 		r.hashKey = []byte(key)
 	}
 	r.need = fEsc
+	r.alwaysWalk = r.hasGlobs || r.keys.filter.always
 	r.cardRule = -1
 	for i, tr := range r.text {
 		r.need |= tr.need
@@ -280,10 +284,11 @@ func (r *Redactor) classifyText(sc *scratch, key []byte) keyClass {
 // the normalised dotted path of the key's parent followed by a '.' (or
 // nothing at the top level), and the key is appended to it.
 func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
-	if !r.hasGlobs && !r.keys.filter.mayMatch(raw) {
+	kc, ok := sc.keys.lookup(raw)
+	if !ok && !r.hasGlobs && !r.keys.filter.mayMatch(raw) {
+		sc.keys.store(raw, keyPlain)
 		return keyPlain
 	}
-	kc, ok := sc.keys.lookup(raw)
 	if !ok || r.hasGlobs {
 		key := r.decodeKey(sc, raw)
 		if !ok {
@@ -345,9 +350,15 @@ func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 	switch c := v[0]; {
 	case c == '"':
 		return r.stringValue(sc, dst, v, kc)
-	case c == '{':
-		return r.object(sc, dst, v)
-	case c == '[':
+	case c == '{' || c == '[':
+		// One pass over the raw bytes settles most objects: no key that
+		// may be sensitive, no string or number that may hold anything.
+		if !r.alwaysWalk && scanJSONFlags(v, &r.keys.filter)&r.need == 0 {
+			return append(dst, v...), 0
+		}
+		if c == '{' {
+			return r.object(sc, dst, v)
+		}
 		return r.array(sc, dst, v, kc)
 	case c == '-' || isDigit(c):
 		return r.number(sc, dst, v, kc)
