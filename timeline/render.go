@@ -2,12 +2,15 @@ package timeline
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/elastic/go-elasticsearch/v8"
 )
 
 // maxLanes is the number of services drawn as lanes; a trace through more
@@ -210,4 +213,19 @@ func pad(s string, n int) string {
 		return s + strings.Repeat(" ", n-c)
 	}
 	return s
+}
+
+// Print is `shipper trace`: it fetches the trace with FetchWith and writes
+// it to w, as a timeline (Render) or as JSON lines (RenderJSON). The
+// returned Result says whether the output was truncated or approximate;
+// the caller reports that on stderr, where it does not mix with JSON.
+func Print(ctx context.Context, w io.Writer, client *elasticsearch.Client, indexPattern, traceID string, asJSON bool, o Options) (Result, error) {
+	res, err := FetchWith(ctx, client, indexPattern, traceID, o)
+	if err != nil {
+		return res, err
+	}
+	if asJSON {
+		return res, RenderJSON(w, res.Entries)
+	}
+	return res, Render(w, res.Entries)
 }

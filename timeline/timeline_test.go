@@ -147,6 +147,12 @@ func TestFetchAcrossDatedIndices(t *testing.T) {
 	}
 	golden(t, "testdata/checkout.golden.ndjson", out.Bytes())
 
+	out.Reset()
+	res, err := Print(context.Background(), &out, c, pattern, traceA, false, Options{})
+	if err != nil || res.Truncated || !strings.HasPrefix(out.String(), "5 log lines from 3 services") {
+		t.Errorf("Print: %v, truncated %v, output:\n%s", err, res.Truncated, out.String())
+	}
+
 	// Pasted in another form, the same trace.
 	again, err := Fetch(context.Background(), c, "shipper-*", "00-"+strings.ToUpper(traceA)+"-1111111111111111-01")
 	if err != nil || len(again) != len(got) {
