@@ -148,19 +148,23 @@ func BenchmarkMembers(b *testing.B) {
 func BenchmarkTimestamp(b *testing.B) {
 	s := []byte("2026-11-22T10:00:00.123456789+01:00")
 	b.Run("fast path", func(b *testing.B) {
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			if _, _, ok := parseTimestamp(s, time.UTC); !ok {
 				b.Fatal("no")
 			}
 		}
+		perLine(b, 1, cpu)
 	})
 	b.Run("time.Parse", func(b *testing.B) {
 		str := string(s)
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
 				b.Fatal(err)
 			}
 		}
+		perLine(b, 1, cpu)
 	})
 }
 
