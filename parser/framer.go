@@ -233,6 +233,9 @@ func (f *framer) criLine(line []byte, src shipper.Source, tags shipper.Tags, emi
 		// tag F.
 		q.prefix = append(q.prefix, line[:c.prefix]...)
 		q.prefix[c.tagPos] = 'F'
+		if c.payload == nil { // "<time> stdout P" with nothing after the tag
+			q.prefix = append(q.prefix, ' ')
+		}
 	} else {
 		q.add(src, tags)
 	}

@@ -231,3 +231,11 @@ func TestFlushEndsAtTheFurthestLine(t *testing.T) {
 		t.Fatalf("framed (-want +got):\n%s", d)
 	}
 }
+
+func TestCRIPartialWithEmptyFirstPayload(t *testing.T) {
+	p := newParser(t, nil)
+	got := frame(t, p.NewFramer("x.log"), `2026-11-22T10:00:00Z stdout P`, `2026-11-22T10:00:00Z stdout F rest`)
+	if len(got) != 1 || got[0].Line != `2026-11-22T10:00:00Z stdout F rest` {
+		t.Errorf("got %+v", got)
+	}
+}
