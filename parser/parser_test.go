@@ -2,6 +2,7 @@ package parser
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -372,5 +373,36 @@ func TestProcessIsSafeForConcurrentUse(t *testing.T) {
 	}
 	if s := p.Stats(); s.Events != uint64(4*20*len(lines)) {
 		t.Errorf("events counted %d", s.Events)
+	}
+}
+
+func TestMemberCacheReusesRecycledBatchesAndForgetsDeadOnes(t *testing.T) {
+	p := newParser(t, nil)
+	lines := benchLines()
+	b := &shipper.Batch{}
+	fillBatch(b, lines)
+	p.Process(b)
+	first := &b.Events[0].Doc.Members[0]
+	fillBatch(b, lines)
+	if allocs := testing.AllocsPerRun(10, func() { fillBatch(b, lines); p.Process(b) }); allocs != 0 {
+		t.Errorf("a recycled batch cost %v allocations per Process", allocs)
+	}
+	if &b.Events[0].Doc.Members[0] != first {
+		t.Errorf("the recycled batch did not reuse its member chunk")
+	}
+	b = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		p.members.mu.Lock()
+		n := len(p.members.m)
+		p.members.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d cache entries left after their batch was collected", n)
+		}
+		runtime.Gosched()
 	}
 }
