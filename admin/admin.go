@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,9 +35,22 @@ type Server struct {
 	served chan error
 }
 
+// Options are the endpoint's optional parts.
+type Options struct {
+	// Pprof serves net/http/pprof under /debug/pprof/.
+	Pprof bool
+}
+
 // New builds the server; it does not listen until Start.
-func New(addr string, reg *prometheus.Registry, ready Probe, status StatusFunc, log *zap.Logger) *Server {
+func New(addr string, reg *prometheus.Registry, ready Probe, status StatusFunc, log *zap.Logger, opts Options) *Server {
 	mux := http.NewServeMux()
+	if opts.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -78,6 +78,9 @@ type HTTPConfig struct {
 	// Listen is the address to listen on; loopback by default. Empty turns
 	// the endpoint off.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the same address,
+	// for diagnosing CPU and memory use. Off by default.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Pipeline is one named pipeline: its inputs and the stages every line of

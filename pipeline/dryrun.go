@@ -12,6 +12,7 @@ import (
 
 	"github.com/traceship/shipper"
 	"github.com/traceship/shipper/internal/jsonscan"
+	"github.com/traceship/shipper/sample"
 	"github.com/traceship/shipper/tailer"
 )
 
@@ -39,8 +40,11 @@ type Summary struct {
 	ParseErrors int
 	Redacted    int
 	SampledOut  int
-	Dropped     map[string]int
-	PerIndex    map[string]int
+	// Held counts lines sample.keep_trace_on_error held back; those whose
+	// trace failed come out later as documents (Promoted).
+	Held, Promoted int
+	Dropped        map[string]int
+	PerIndex       map[string]int
 }
 
 // Add counts the events of one processed batch.
@@ -50,7 +54,18 @@ func (s *Summary) Add(b *shipper.Batch) {
 	}
 	for i := range b.Events {
 		ev := &b.Events[i]
+		if ev.Tags.Has(shipper.TagHeldForTrace) && ev.Drop == "" {
+			// Released from an earlier batch, where it was counted.
+			s.Promoted++
+			s.Documents++
+			s.PerIndex[ev.Index]++
+			continue
+		}
 		s.Lines++
+		if ev.Drop == sample.DropHeld {
+			s.Held++
+			continue
+		}
 		if ev.Tags.Has(shipper.TagJSONParseFailure) {
 			s.ParseErrors++
 		}
@@ -77,6 +92,9 @@ func (s *Summary) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(&b, "parse errors:   %d\n", s.ParseErrors)
 	fmt.Fprintf(&b, "redacted:       %d\n", s.Redacted)
 	fmt.Fprintf(&b, "sampled out:    %d\n", s.SampledOut)
+	if s.Held > 0 {
+		fmt.Fprintf(&b, "held for trace: %d (%d shipped because their trace failed)\n", s.Held, s.Promoted)
+	}
 	for _, reason := range sortedKeys(s.Dropped) {
 		if !strings.HasPrefix(reason, "sample") {
 			fmt.Fprintf(&b, "dropped (%s): %d\n", reason, s.Dropped[reason])

@@ -55,6 +55,9 @@ func run() error {
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
 	profile := flag.String("profile", "", "write a CPU profile of the uncompressed agent run here")
 	only := flag.String("only", "", "run only this agent variant: plain or gzip")
+	tailInflight := flag.Int("tail-inflight", 0, "tail.max_inflight_bytes for the agent (0: the default)")
+	sinkInflight := flag.Int("sink-inflight", 0, "elasticsearch.bulk.max_in_flight_bytes for the agent (0: the default)")
+	bulkBytes := flag.Int("bulk-bytes", 0, "elasticsearch.bulk.max_bytes for the agent (0: the default)")
 	flag.Parse()
 
 	work := *dir
@@ -96,7 +99,7 @@ func run() error {
 		if !v.gzip {
 			prof = *profile
 		}
-		r, err := agent(bin, work, data, *lines, v.gzip, prof)
+		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes})
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
@@ -224,7 +227,23 @@ func freePort() (string, error) {
 
 // agent runs the double and `shipper run` over the data until every line is
 // acknowledged, then stops the agent and reads its CPU time and peak RSS.
-func agent(bin, work, data string, lines int, gzip bool, profile string) (result, error) {
+// tuning overrides memory settings of the agent (0 keeps the default).
+type tuning struct{ tailInflight, sinkInflight, bulkBytes int }
+
+func (t tuning) yaml() (tail, bulk string) {
+	if t.tailInflight > 0 {
+		tail = fmt.Sprintf("tail: {max_inflight_bytes: %d}\n", t.tailInflight)
+	}
+	if t.sinkInflight > 0 {
+		bulk += fmt.Sprintf(", max_in_flight_bytes: %d", t.sinkInflight)
+	}
+	if t.bulkBytes > 0 {
+		bulk += fmt.Sprintf(", max_bytes: %d", t.bulkBytes)
+	}
+	return tail, bulk
+}
+
+func agent(bin, work, data string, lines int, gzip bool, profile string, tune tuning) (result, error) {
 	esAddr, err := freePort()
 	if err != nil {
 		return result{}, err
@@ -248,18 +267,19 @@ func agent(bin, work, data string, lines int, gzip bool, profile string) (result
 		return result{}, err
 	}
 	cfg := filepath.Join(work, "bench.yaml")
+	tailYAML, bulkYAML := tune.yaml()
 	yaml := fmt.Sprintf(`state_dir: %s
 log: {level: warn}
-http: {listen: "%s"}
-elasticsearch:
+http: {listen: "%s", pprof: true}
+%selasticsearch:
   hosts: [http://%s]
-  bulk: {compression: %v}
+  bulk: {compression: %v%s}
   setup: {enabled: false}
 pipelines:
   - name: bench
     inputs:
       - paths: [%s/*.log]
-`, state, httpAddr, esAddr, gzip, data)
+`, state, httpAddr, tailYAML, esAddr, gzip, bulkYAML, data)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		return result{}, err
 	}
@@ -287,6 +307,16 @@ pipelines:
 		time.Sleep(50 * time.Millisecond) // polling the agent's metrics, bounded by ctx
 	}
 	wall := time.Since(start)
+	if profile != "" {
+		// The heap as the run ends, for memory work: go tool pprof -sample_index=inuse_space.
+		if resp, err := http.Get("http://" + httpAddr + "/debug/pprof/heap"); err == nil {
+			if f, err := os.Create(profile + ".heap"); err == nil {
+				io.Copy(f, resp.Body)
+				f.Close()
+			}
+			resp.Body.Close()
+		}
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		return result{}, fmt.Errorf("shipper exited: %w", err)
