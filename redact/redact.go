@@ -177,8 +177,8 @@ func (r *Redactor) put(sc *scratch) {
 	r.pool.Put(sc)
 }
 
-// Process redacts the application fields (Doc) of every event of b that is
-// not dropped, at any depth, and tags the events it changed with
+// Process redacts the application fields (Doc) of every event of b, at any
+// depth, and tags the events it changed with
 // shipper.TagRedacted. A redacted value is written to memory from b.Alloc
 // and replaces the member's value; the line's bytes are never modified.
 // Members with nothing to redact keep their bytes. Safe for concurrent use.
@@ -189,10 +189,10 @@ func (r *Redactor) Process(b *shipper.Batch) {
 	sc := r.get()
 	defer r.put(sc)
 	for i := range b.Events {
+		// Dropped events are redacted too: a later stage may ship them
+		// after all (a sampler releasing a held trace), and an event that
+		// leaves unredacted is the one failure this stage exists to stop.
 		ev := &b.Events[i]
-		if ev.Drop != "" {
-			continue
-		}
 		if r.processDoc(sc, b, &ev.Doc) > 0 {
 			ev.Tags |= shipper.TagRedacted
 			r.events.Add(1)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/jsonscan"
 )
 
 func TestProcessCardsInEveryPosition(t *testing.T) {
@@ -79,6 +80,13 @@ func TestProcessSensitiveKeys(t *testing.T) {
 		{`{"list":[{"api_key":"k1"},{"apiKey":"k2"}]}`, `{"list":[{"api_key":"[REDACTED]"},{"apiKey":"[REDACTED]"}]}`},
 		{`{"password_set":true,"secret":null}`, `{"password_set":true,"secret":null}`},
 		{`{"pass\u0077ord":"x"}`, `{"pass\u0077ord":"[REDACTED]"}`},
+		// Nested keys the raw pre-check must not pass over: words before a
+		// space or a slash, escapes, white space around the colon.
+		{`{"a":{"password hint":"x"}}`, `{"a":{"password hint":"[REDACTED]"}}`},
+		{`{"a":{"db/password":"x","n":1}}`, `{"a":{"db/password":"[REDACTED]","n":1}}`},
+		{`{"a":[{"to\u006ben":"x"}]}`, `{"a":[{"to\u006ben":"[REDACTED]"}]}`},
+		{`{"a": { "secret" : "x" } }`, `{"a":{"secret":"[REDACTED]"}}`},
+		{`{"a":{"@Cookie":"x"}}`, `{"a":{"@Cookie":"[REDACTED]"}}`},
 	} {
 		out, _ := processLine(t, r, c.in)
 		if out != c.want {
@@ -212,5 +220,45 @@ func TestExtraKeysAndPatterns(t *testing.T) {
 	st := r.Stats()
 	if st.Events != 1 || st.Redactions["keys"] != 2 || st.Redactions["email"] != 1 || st.Redactions["ticket"] != 1 {
 		t.Errorf("stats: %+v", st)
+	}
+}
+
+func TestOptInPatterns(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.USSSN.Enabled = true
+	cfg.IBAN.Enabled = true
+	cfg.Email.Enabled = true
+	cfg.Patterns = []Pattern{{Name: "ticket", Regex: `TCK-[0-9]{6}`, Action: ActionHash}}
+	cfg.HashKeyEnv = "K"
+	r, err := New(cfg, func(string) string { return "k" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"ssn 078-05-1120 on file", "ssn [REDACTED] on file"},
+		{"placeholder 000-12-3456 and 666-12-3456 kept", "placeholder 000-12-3456 and 666-12-3456 kept"},
+		{"pay to DE89 3704 0044 0532 0130 00 EUR", "pay to [REDACTED] EUR"},
+		{"pay to GB82WEST12345698765432.", "pay to [REDACTED]."},
+		{"not an iban DE89 3704 0044 0532 0130 01", "not an iban DE89 3704 0044 0532 0130 01"},
+		{"mail ann.lee+logs@example.co.uk now", "mail [REDACTED] now"},
+	} {
+		if got := string(r.Text(nil, []byte(c.in))); got != c.want {
+			t.Errorf("Text(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	got := string(r.Text(nil, []byte("see TCK-123456 and TCK-123456")))
+	if !strings.HasPrefix(got, "see hmac:") || strings.Count(got, got[4:4+37]) != 2 {
+		t.Errorf("hashed pattern: %q (want the same hmac twice)", got)
+	}
+}
+
+func TestDroppedEventsAreRedactedToo(t *testing.T) {
+	r := newDefault(t)
+	raw := []byte(`{"card":"4111111111111111"}`)
+	members, _ := jsonscan.Members(nil, raw, 0)
+	b := &shipper.Batch{Events: []shipper.Event{{Raw: raw, Doc: shipper.Doc{Members: members}, Drop: "sample.ratio"}}}
+	r.Process(b)
+	if got := string(b.Events[0].Doc.Members[0].Value); got != `"************1111"` {
+		t.Errorf("dropped event not redacted: %s", got)
 	}
 }
