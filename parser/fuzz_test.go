@@ -98,6 +98,24 @@ func FuzzProcessAuto(f *testing.F) {
 	})
 }
 
+func FuzzProcessJSON(f *testing.F) {
+	addSeeds(f)
+	p := newParser(f, func(c *Config) { c.Format = FormatJSON })
+	f.Fuzz(func(t *testing.T, line []byte) { checkLine(t, p, line) })
+}
+
+func FuzzProcessText(f *testing.F) {
+	addSeeds(f)
+	p := newParser(f, func(c *Config) { c.Format = FormatText })
+	f.Fuzz(func(t *testing.T, line []byte) {
+		checkLine(t, p, line)
+		ev := parse(p, string(line))[0]
+		if m, _ := ev.Doc.Get("message"); len(ev.Doc.Members) != 1 || shipper.String(m) != string(trimLine(sanitizeForTest(line))) {
+			t.Fatalf("text line %q: members %d, message %s", line, len(ev.Doc.Members), m)
+		}
+	})
+}
+
 func FuzzProcessCRI(f *testing.F) {
 	addSeeds(f)
 	p := newParser(f, func(c *Config) { c.Format = FormatCRI })
