@@ -18,7 +18,10 @@ import (
 	"go.uber.org/zap"
 )
 
-var errStopped = errors.New("reader stopped")
+var (
+	errStopped   = errors.New("reader stopped")
+	errTruncated = errors.New("file truncated")
+)
 
 var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
@@ -137,6 +140,12 @@ func (fl *follower) readAvailable() (int64, error) {
 			return total, err
 		}
 		n, err := fl.r.Read(buf)
+		if n > 0 && !fl.gz && !fl.checkFingerprint() {
+			// Truncated and rewritten (copytruncate) before or during this
+			// read: the bytes may be new content at old offsets. Drop them
+			// and start over on the new content.
+			return total, errTruncated
+		}
 		if n > 0 {
 			fl.bt.readTime = fl.t.now()
 			fl.sp.feed(buf[:n], fl.pos, fl.bt.lineFn)
@@ -144,11 +153,6 @@ func (fl *follower) readAvailable() (int64, error) {
 			total += int64(n)
 			fl.posA.Store(fl.pos)
 			fl.t.stats.bytes.Add(int64(n))
-			if !fl.gz && fl.fpn < fingerprintSize && fl.pos > int64(fl.fpn) {
-				// Grow the fingerprint as the file grows, so that a .gz of this
-				// file can be recognised however fast it was written.
-				fl.checkFingerprint()
-			}
 			if fl.bt.err != nil {
 				return total, fl.bt.err
 			}
@@ -183,6 +187,17 @@ func (fl *follower) run() {
 	defer timer.Stop()
 	for {
 		n, err := fl.readAvailable()
+		if err == errTruncated {
+			size := int64(0)
+			if st, serr := fl.f.Stat(); serr == nil {
+				size = st.Size()
+			}
+			if !fl.restartTruncated(size) {
+				return
+			}
+			idleSince = t.now()
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, errStopped) || t.ctx.Err() != nil {
 				return
@@ -308,6 +323,11 @@ func (fl *follower) checkFingerprint() bool {
 // the same descriptor.
 func (fl *follower) restartTruncated(size int64) bool {
 	t := fl.t
+	// Lines of the old content read so far go out under the old identity.
+	fl.bt.flush()
+	if fl.bt.err != nil {
+		return false
+	}
 	t.stats.truncations.Add(1)
 	t.log.Info("file truncated; reading it again from the start",
 		zap.String("path", fl.file.Path), zap.String("old_file_id", fl.file.ID), zap.Int64("old_offset", fl.pos), zap.Int64("size", size))
