@@ -77,23 +77,41 @@ func (s *state) textTime(line []byte) {
 	if s.ev.Level != shipper.LevelUnknown {
 		return
 	}
-	// The level, if the next word names one: "ERROR", "[warn]", "level=info".
+	// The level: the next word in any case ("ERROR", "[warn]", "info:"),
+	// or one of the three after it in capitals (logback's "[main] ERROR").
 	rest := line[n:]
-	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == ']' || rest[0] == '|') {
-		rest = rest[1:]
-	}
-	if len(rest) > 0 && rest[0] == '[' {
-		rest = rest[1:]
-	}
-	end := 0
-	for end < len(rest) && end < 12 && isLetter(rest[end]) {
-		end++
-	}
-	if end >= 3 && (end == len(rest) || !isLetter(rest[end])) {
-		if l, ok := levelFromText(rest[:end]); ok {
+	for w := 0; w < 4 && len(rest) > 0; w++ {
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '|' || rest[0] == '[' || rest[0] == ']') {
+			rest = rest[1:]
+		}
+		end := 0
+		for end < len(rest) && rest[end] > ' ' && rest[end] != ']' {
+			end++
+		}
+		tok := rest[:end]
+		rest = rest[end:]
+		if len(tok) > 0 && tok[len(tok)-1] == ':' {
+			tok = tok[:len(tok)-1]
+		}
+		if len(tok) < 3 || len(tok) > 9 || !allLetters(tok, w > 0) {
+			continue
+		}
+		if l, ok := levelFromText(tok); ok {
 			s.ev.Level = l
+			return
 		}
 	}
+}
+
+// allLetters reports whether p is ASCII letters only (capitals only, if
+// upper).
+func allLetters(p []byte, upper bool) bool {
+	for _, c := range p {
+		if !(c >= 'A' && c <= 'Z') && (upper || !(c >= 'a' && c <= 'z')) {
+			return false
+		}
+	}
+	return true
 }
 
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
