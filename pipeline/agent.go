@@ -52,6 +52,9 @@ type Agent struct {
 	cfg     config.Config
 	running map[string]*running // by pipeline name
 	workCtx context.Context
+	// progress and stuck track files whose checkpoint does not move.
+	progress progress
+	stuck    []string
 }
 
 // running is a pipeline that has workers.
@@ -236,8 +239,10 @@ func (a *Agent) handle(ctx context.Context, r *running, c *Chain, b *shipper.Bat
 }
 
 func (a *Agent) tick(now time.Time) {
+	stuck := a.progress.observe(now, a.fileLags)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.stuck = stuck
 	for _, r := range a.running {
 		r.p.Sampler.Tick(now)
 		r.counters.sample(now)

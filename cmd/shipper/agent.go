@@ -69,7 +69,7 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 
 	var srv *admin.Server
 	if cfg.HTTP.Listen != "" {
-		srv = admin.New(cfg.HTTP.Listen, reg, func(ctx context.Context) error { return nil }, agent.Status, log.Named("http"), admin.Options{Pprof: cfg.HTTP.Pprof})
+		srv = admin.New(cfg.HTTP.Listen, reg, agent.Ready, agent.Status, log.Named("http"), admin.Options{Pprof: cfg.HTTP.Pprof})
 		if err := srv.Start(); err != nil {
 			return err
 		}
