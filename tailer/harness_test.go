@@ -151,11 +151,17 @@ func newHarness(t testing.TB, shuffle bool) *harness {
 
 func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
 
-func (h *harness) start() {
+func (h *harness) start() { h.startWith(nil) }
+
+// startWith starts the Tailer after letting adjust change it.
+func (h *harness) startWith(adjust func(*Tailer)) {
 	h.t.Helper()
 	tl, err := New(h.cfg, h.log)
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(tl)
 	}
 	h.tl = tl
 	h.out = make(chan *shipper.Batch, 4)

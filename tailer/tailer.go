@@ -53,6 +53,8 @@ type Tailer struct {
 	cfg Config
 	log *zap.Logger
 	now func() time.Time
+	// openPath opens a file for reading (os.Open; tests inject failures).
+	openPath func(string) (*os.File, error)
 
 	ckMu    sync.Mutex // serialises Checkpoint
 	mu      sync.Mutex
@@ -124,17 +126,18 @@ func New(cfg Config, logger *zap.Logger) (*Tailer, error) {
 		logger = zap.NewNop()
 	}
 	return &Tailer{
-		cfg:     cfg,
-		log:     logger,
-		now:     time.Now,
-		inputs:  make(map[string]*inputState),
-		open:    make(map[*follower]struct{}),
-		byPath:  make(map[string]*follower),
-		errSeen: make(map[string]string),
-		watched: make(map[string]struct{}),
-		scanReq: make(chan struct{}, 1),
-		budget:  newInflight(cfg.MaxInflightBytes),
-		ctx:     context.Background(),
+		cfg:      cfg,
+		log:      logger,
+		now:      time.Now,
+		openPath: os.Open,
+		inputs:   make(map[string]*inputState),
+		open:     make(map[*follower]struct{}),
+		byPath:   make(map[string]*follower),
+		errSeen:  make(map[string]string),
+		watched:  make(map[string]struct{}),
+		scanReq:  make(chan struct{}, 1),
+		budget:   newInflight(cfg.MaxInflightBytes),
+		ctx:      context.Background(),
 	}, nil
 }
 
@@ -566,7 +569,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 // reader. It returns nil when the file is not to be read now.
 func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	spec := in.spec
-	f, err := os.Open(fd.path)
+	f, err := t.openPath(fd.path)
 	if err != nil {
 		t.reportPathError(fd.path, fmt.Errorf("opening: %w", err))
 		return nil

@@ -1,0 +1,305 @@
+package tailer
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/traceship/shipper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func (c *consumer) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for l, n := range c.lines {
+		for range n {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestEdgeFiles(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.MaxLineBytes = 1 << 20
+	os.WriteFile(h.path("empty.log"), nil, 0o644)
+	os.WriteFile(h.path("partial.log"), []byte("complete\nno newline yet"), 0o644)
+	huge := bytes.Repeat([]byte("x"), 10<<20)
+	os.WriteFile(h.path("huge.log"), append(append([]byte("before huge\n"), huge...), "\nafter huge\n"...), 0o644)
+	garbage := make([]byte, 4096)
+	for i := range garbage {
+		garbage[i] = byte(i * 31)
+	}
+	os.WriteFile(h.path("binary.log"), append(garbage, '\n'), 0o644)
+	os.WriteFile(h.path("crlf.log"), []byte("dos line\r\n\xff\xfe invalid utf8\r\n"), 0o644)
+	h.start()
+	defer h.stop()
+	waitFor(t, 20*time.Second, "the complete lines of every file", func() bool {
+		return h.c.has("complete") && h.c.has("after huge") && h.c.has("dos line") && h.c.has("\xff\xfe invalid utf8")
+	})
+	if h.c.has("no newline yet") {
+		t.Errorf("a line without its newline was shipped before it was complete")
+	}
+	truncated := 0
+	for _, l := range h.c.all() {
+		if len(l) == 1<<20 && strings.Trim(l, "x") == "" {
+			truncated++
+		}
+	}
+	if truncated != 1 {
+		t.Errorf("the 10 MiB line arrived %d times cut to max_line_bytes, want once", truncated)
+	}
+	// The partial line is shipped once it is completed, exactly once.
+	appendFile(t, h.path("partial.log"), ", now complete\n")
+	waitFor(t, 10*time.Second, "the completed line", func() bool { return h.c.has("no newline yet, now complete") })
+	appendFile(t, h.path("empty.log"), "first line of a file that was empty\n")
+	waitFor(t, 10*time.Second, "a line in the formerly empty file", func() bool { return h.c.has("first line of a file that was empty") })
+	for _, l := range h.c.all() {
+		if strings.Contains(l, "no newline yet") && l != "no newline yet, now complete" {
+			t.Errorf("partial line shipped as %q", l)
+		}
+	}
+}
+
+func TestHugeLineDoesNotStallOtherLines(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.MaxLineBytes = 1000
+	h.start()
+	defer h.stop()
+	// Write a long line in pieces, without its newline for a while.
+	for range 50 {
+		appendFile(t, h.path("a.log"), strings.Repeat("y", 100_000))
+	}
+	appendFile(t, h.path("b.log"), "other file flows\n")
+	waitFor(t, 10*time.Second, "a line of another file", func() bool { return h.c.has("other file flows") })
+	appendFile(t, h.path("a.log"), "\nnext\n")
+	waitFor(t, 10*time.Second, "the line after the huge one", func() bool { return h.c.has("next") })
+	if !h.c.has(strings.Repeat("y", 1000)) {
+		t.Errorf("the huge line was not shipped truncated to 1000 bytes")
+	}
+	for _, f := range h.tl.Files() {
+		if strings.HasSuffix(f.Path, "a.log") && f.AckedOffset != 50*100_000+6 {
+			waitFor(t, 5*time.Second, "a.log acknowledged to its end", func() bool {
+				for _, f := range h.tl.Files() {
+					if strings.HasSuffix(f.Path, "a.log") {
+						return f.AckedOffset == 50*100_000+6
+					}
+				}
+				return false
+			})
+		}
+	}
+}
+
+func TestDeletedWhileOpenIsDrained(t *testing.T) {
+	h := newHarness(t, false)
+	p := make(chan struct{})
+	h.c.paused = p // the pipeline is stuck: the reader is held back
+	appendFile(t, h.path("a.log"), numbered(0, 20000))
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the reader to be open", func() bool { return h.tl.Stats().FilesOpen == 1 })
+	if err := os.Remove(h.path("a.log")); err != nil {
+		t.Fatal(err)
+	}
+	h.c.mu.Lock()
+	h.c.paused = nil
+	h.c.mu.Unlock()
+	close(p)
+	waitFor(t, 20*time.Second, "every line of the deleted file", func() bool { return h.c.distinct() == 20000 })
+	waitFor(t, 10*time.Second, "the deleted file to be closed", func() bool { return h.tl.Stats().FilesOpen == 0 })
+}
+
+func TestPermissionDenied(t *testing.T) {
+	h := newHarness(t, false)
+	core, logs := observer.New(zapcore.ErrorLevel)
+	h.log = zap.New(core)
+	var denied atomic.Bool
+	denied.Store(true)
+	secret := h.path("secret.log")
+	appendFile(t, secret, "readable later\n")
+	appendFile(t, h.path("open.log"), "flows\n")
+	h.startWith(func(tl *Tailer) {
+		tl.openPath = func(p string) (*os.File, error) {
+			if p == secret && denied.Load() {
+				return nil, &fs.PathError{Op: "open", Path: p, Err: syscall.EACCES}
+			}
+			return os.Open(p)
+		}
+	})
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the readable file", func() bool { return h.c.has("flows") })
+	waitFor(t, 10*time.Second, "the error to be logged", func() bool { return logs.Len() > 0 })
+	appendFile(t, h.path("open.log"), "still flows\n")
+	waitFor(t, 10*time.Second, "more lines of the readable file", func() bool { return h.c.has("still flows") })
+	entry := logs.All()[0]
+	msg := fmt.Sprint(entry.Message, entry.ContextMap())
+	if !strings.Contains(msg, secret) || !strings.Contains(msg, "permission denied") || !strings.Contains(msg, "opening") {
+		t.Errorf("logged %s; want the path, what failed and why", msg)
+	}
+	denied.Store(false) // the operator fixed the permissions
+	waitFor(t, 10*time.Second, "the file once readable (next scan)", func() bool { return h.c.has("readable later") })
+	if n := logs.FilterMessageSnippet("cannot read").Len(); n != 1 {
+		t.Errorf("the error was logged %d times, want once", n)
+	}
+}
+
+func TestSymlinksAndLoops(t *testing.T) {
+	h := newHarness(t, false)
+	core, logs := observer.New(zapcore.WarnLevel)
+	h.log = zap.New(core)
+	pods := filepath.Join(h.dir, "pods", "ns_pod_uid", "app")
+	os.MkdirAll(pods, 0o755)
+	appendFile(t, filepath.Join(pods, "0.log"), "via symlink\n")
+	containers := filepath.Join(h.dir, "containers")
+	os.MkdirAll(containers, 0o755)
+	os.Symlink(filepath.Join(pods, "0.log"), filepath.Join(containers, "pod_ns_app-123.log"))
+	os.Symlink(filepath.Join(pods, "0.log"), filepath.Join(containers, "again.log")) // same file twice
+	os.Symlink(filepath.Join(containers, "loop-b.log"), filepath.Join(containers, "loop-a.log"))
+	os.Symlink(filepath.Join(containers, "loop-a.log"), filepath.Join(containers, "loop-b.log"))
+	os.Symlink(h.dir, filepath.Join(pods, "up")) // a directory loop for **
+	h.input.Paths = []string{filepath.Join(containers, "*.log"), filepath.Join(h.dir, "pods", "**", "*.log")}
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the line through the symlink", func() bool { return h.c.has("via symlink") })
+	appendFile(t, filepath.Join(pods, "0.log"), "appended to the target\n")
+	waitFor(t, 10*time.Second, "a line appended to the target", func() bool { return h.c.has("appended to the target") })
+	waitFor(t, 10*time.Second, "the loop to be logged", func() bool { return logs.FilterMessageSnippet("loop").Len() > 0 })
+	h.c.mu.Lock()
+	if n := h.c.lines["via symlink"]; n != 1 {
+		t.Errorf("a file reached through three paths was shipped %d times", n)
+	}
+	h.c.mu.Unlock()
+	files := h.tl.Files()
+	if len(files) != 1 || files[0].Path != filepath.Join(containers, "again.log") && files[0].Path != filepath.Join(containers, "pod_ns_app-123.log") {
+		t.Errorf("Files() = %+v, want the one file under its containers/ path", files)
+	}
+	// Scanning again does not log the loop again.
+	before := logs.FilterMessageSnippet("loop").Len()
+	h.tl.requestScan()
+	h.tl.requestScan()
+	appendFile(t, filepath.Join(pods, "0.log"), "after rescans\n")
+	waitFor(t, 10*time.Second, "a line after rescans", func() bool { return h.c.has("after rescans") })
+	if after := logs.FilterMessageSnippet("loop").Len(); after != before {
+		t.Errorf("the symlink loop was logged again on rescan (%d → %d)", before, after)
+	}
+}
+
+func TestGlobsAndExcludes(t *testing.T) {
+	h := newHarness(t, false)
+	for _, p := range []string{"a/x.log", "a/b/c/y.log", "a/b/skip.log", "a/b/c/debug-z.log", "other/w.log", "a/b/c/y.txt"} {
+		os.MkdirAll(filepath.Dir(h.path(p)), 0o755)
+		appendFile(t, h.path(p), p+"\n")
+	}
+	h.input.Paths = []string{h.path("a/**/*.log")}
+	h.input.Exclude = []string{"debug-*.log", h.path("a/b/skip.log")}
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the matched files", func() bool { return h.c.has("a/x.log") && h.c.has("a/b/c/y.log") })
+	os.MkdirAll(h.path("a/new/deeper"), 0o755)
+	appendFile(t, h.path("a/new/deeper/n.log"), "a/new/deeper/n.log\n")
+	waitFor(t, 10*time.Second, "a file in a new directory", func() bool { return h.c.has("a/new/deeper/n.log") })
+	for _, not := range []string{"a/b/skip.log", "a/b/c/debug-z.log", "other/w.log", "a/b/c/y.txt"} {
+		if h.c.has(not) {
+			t.Errorf("%s was read", not)
+		}
+	}
+}
+
+func TestMatchPath(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/a/**/*.log", "/a/x.log", true},
+		{"/a/**/*.log", "/a/b/c/x.log", true},
+		{"/a/**/*.log", "/b/x.log", false},
+		{"/a/*/x.log", "/a/b/c/x.log", false},
+		{"*.gz", "/var/log/app.log.1.gz", true},
+		{"/var/log/**", "/var/log/a/b", true},
+	} {
+		if got := matchPath(tc.pattern, tc.path); got != tc.want {
+			t.Errorf("matchPath(%q, %q) = %v, want %v", tc.pattern, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestStartAtEnd(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.StartAt = StartEnd
+	appendFile(t, h.path("old.log"), "old line\n")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the file to be known", func() bool { return len(h.tl.Files()) == 1 })
+	appendFile(t, h.path("old.log"), "new line\n")
+	appendFile(t, h.path("created.log"), "line of a file created later\n")
+	waitFor(t, 10*time.Second, "new lines", func() bool { return h.c.has("new line") && h.c.has("line of a file created later") })
+	if h.c.has("old line") {
+		t.Errorf("start_at end shipped a line written before the start")
+	}
+}
+
+func TestInactiveCloseAndReopen(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.CloseInactive = 50 * time.Millisecond
+	appendFile(t, h.path("a.log"), "one\n")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first line", func() bool { return h.c.has("one") })
+	waitFor(t, 10*time.Second, "the idle file to be closed", func() bool { return h.tl.Stats().FilesOpen == 0 })
+	appendFile(t, h.path("a.log"), "two\n")
+	waitFor(t, 10*time.Second, "a line after reopening", func() bool { return h.c.has("two") })
+	if h.c.events != 2 {
+		t.Errorf("%d events for 2 lines", h.c.events)
+	}
+	if st := h.tl.Stats(); st.FilesOpened < 2 || st.FilesClosed < 1 {
+		t.Errorf("stats %+v: want the file closed and opened again", st)
+	}
+}
+
+// TestReplacedFasterThanScan replaces the file at a path (rename away and
+// create anew) with a rescan interval far longer than the test: the old
+// file is drained and the new one read, thanks to notifications.
+func TestReplacedFasterThanScan(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.ScanInterval = time.Hour
+	h.input.Paths = []string{h.path("app.log")}
+	appendFile(t, h.path("app.log"), "first generation\n")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first line", func() bool { return h.c.has("first generation") })
+	for i := range 5 {
+		appendFile(t, h.path("app.log"), fmt.Sprintf("last line of generation %d\n", i))
+		os.Rename(h.path("app.log"), h.path(fmt.Sprintf("app.log.%d", i)))
+		appendFile(t, h.path("app.log"), fmt.Sprintf("first line of generation %d\n", i+1))
+	}
+	waitFor(t, 10*time.Second, "every generation", func() bool {
+		for i := range 5 {
+			if !h.c.has(fmt.Sprintf("last line of generation %d", i)) || !h.c.has(fmt.Sprintf("first line of generation %d", i+1)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestFramerFlushedAfterIdle(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.FlushAfter = 20 * time.Millisecond
+	h.framer = func(string) shipper.Framer { return &joinFramer{} }
+	appendFile(t, h.path("a.log"), "start \\\ncontinued \\\n")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the pending multiline event after flush_after", func() bool { return h.c.has("start \ncontinued ") })
+}
