@@ -102,8 +102,8 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 	// Order matters: each rule sees the text the earlier ones left. Whole
 	// blocks and tokens go first so that later rules do not cut them up.
 	add(rulePrivateKey, fPK, builtinPattern(rulePrivateKey).find)
-	add(ruleJWT, fJWT, builtinPattern(ruleJWT).find)
-	add(ruleAWS, fAWS, builtinPattern(ruleAWS).find)
+	add(ruleJWT, fJWT, findJWT)
+	add(ruleAWS, fAWS, findAWSKeyIDs)
 	add(ruleKeys, fKV, findKeyValues)
 	add(ruleCredentials, fCred, findCredentials)
 	add(ruleCards, fCard, findCardSpans)

@@ -262,3 +262,20 @@ func TestDroppedEventsAreRedactedToo(t *testing.T) {
 		t.Errorf("dropped event not redacted: %s", got)
 	}
 }
+
+func TestJWTAndAWSScanners(t *testing.T) {
+	r := newDefault(t)
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+	for _, c := range []struct{ in, want string }{
+		{"t=" + jwt + "&x=1", "t=[REDACTED]&x=1"},
+		{"none alg eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. ok", "none alg [REDACTED] ok"},
+		{"eyJ alone, eyJabc.d and eyJab.cd are not tokens", "eyJ alone, eyJabc.d and eyJab.cd are not tokens"},
+		{"eyJeyJab.cd.ef", "[REDACTED]"},
+		{"id AKIAIOSFODNN7EXAMPLE, ASIAY34FZKBOKMUTVV7A.", "id [REDACTED], [REDACTED]."},
+		{"XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX AKIAiosfodnn7example", "XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX AKIAiosfodnn7example"},
+	} {
+		if got := string(r.Text(nil, []byte(c.in))); got != c.want {
+			t.Errorf("Text(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

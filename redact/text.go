@@ -82,16 +82,6 @@ func containsByte(c byte) func([]byte) bool {
 // builtinPattern returns the rule for a built-in pattern id.
 func builtinPattern(id int) *reRule {
 	switch id {
-	case ruleJWT:
-		return &reRule{
-			re:  regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`),
-			pre: containsAny("eyJ"),
-		}
-	case ruleAWS:
-		return &reRule{
-			re:  regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`),
-			pre: containsAny("AKIA", "ASIA"),
-		}
 	case rulePrivateKey:
 		return &reRule{
 			re:  regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?-----END[A-Z0-9 ]*PRIVATE KEY-----|.*)`),
@@ -418,4 +408,74 @@ func dropOverlaps(s []span) []span {
 		out = append(out, sp)
 	}
 	return out
+}
+
+// findJWT finds JSON Web Tokens: "eyJ" (base64 of `{"`), the rest of the
+// header, '.', a payload of at least two characters, '.', and the
+// signature (maybe empty, for alg "none"). A scanner rather than a regular
+// expression: tokens are common in auth logs and this path must not
+// allocate.
+func findJWT(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
+	for off := 0; off < len(s); {
+		i := bytes.Index(s[off:], []byte("eyJ"))
+		if i < 0 {
+			break
+		}
+		a := off + i
+		e, ok := b64urlSegment(s, a+3, 2)
+		if ok && e < len(s) && s[e] == '.' {
+			e, ok = b64urlSegment(s, e+1, 2)
+			if ok && e < len(s) && s[e] == '.' {
+				e, _ = b64urlSegment(s, e+1, 0)
+				dst = append(dst, span{a, e})
+				off = e
+				continue
+			}
+		}
+		off = a + 1
+	}
+	return dst
+}
+
+// b64urlSegment returns the end of the run of base64url characters from i
+// and whether it holds at least min of them.
+func b64urlSegment(s []byte, i, min int) (int, bool) {
+	j := i
+	for j < len(s) && (isLower(s[j]) || isUpper(s[j]) || isDigit(s[j]) || s[j] == '_' || s[j] == '-') {
+		j++
+	}
+	return j, j-i >= min
+}
+
+// findAWSKeyIDs finds AWS access key ids: AKIA (long-term) or ASIA
+// (temporary) and 16 upper-case letters or digits, as a whole word.
+func findAWSKeyIDs(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
+	start := len(dst)
+	for _, p := range [2]string{"AKIA", "ASIA"} {
+		for off := 0; off < len(s); {
+			i := bytes.Index(s[off:], []byte(p))
+			if i < 0 {
+				break
+			}
+			a := off + i
+			off = a + 1
+			e := a + 20
+			if e > len(s) || (a > 0 && isWordByte(s[a-1])) || (e < len(s) && isWordByte(s[e])) {
+				continue
+			}
+			ok := true
+			for _, c := range s[a+4 : e] {
+				if !isUpper(c) && !isDigit(c) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				dst = append(dst, span{a, e})
+				off = e
+			}
+		}
+	}
+	sortSpans(dst[start:])
+	return dst
 }
