@@ -340,6 +340,11 @@ func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
 		if n := len(k); n > 0 {
 			h = (uint(n)*0x9e + uint(k[0])*0x3b + uint(k[n-1])*0x61 + uint(k[n/2])*0x17) & 127
 		}
+		if seen[h>>6]&(1<<(h&63)) != 0 && len(ms) > 64 {
+			// The filter is full: the quadratic check would let a
+			// hostile line with many keys cost seconds.
+			return s.dedupeMap(ms)
+		}
 		if seen[h>>6]&(1<<(h&63)) != 0 {
 			for j := 0; j < i; j++ {
 				if ms[j].Key != nil && string(ms[j].Key) == string(k) {
@@ -354,6 +359,28 @@ func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
 		ms = compact(ms)
 	}
 	return ms
+}
+
+// dedupeMap is dedupe for lines with many members: linear, allocating.
+func (s *state) dedupeMap(ms []shipper.Member) []shipper.Member {
+	for i := range ms {
+		if bytes.IndexByte(ms[i].Key, '\\') >= 0 {
+			ms[i].Key = s.canonicalKey(ms[i].Key)
+		}
+	}
+	last := make(map[string]int, len(ms))
+	for i, m := range ms {
+		last[string(m.Key)] = i
+	}
+	if len(last) == len(ms) {
+		return ms
+	}
+	for i, m := range ms {
+		if last[string(m.Key)] != i {
+			ms[i].Key = nil
+		}
+	}
+	return compact(ms)
 }
 
 // canonicalKey rewrites a key with escapes in the shortest escaping, so

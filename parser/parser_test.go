@@ -2,6 +2,7 @@ package parser
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -410,5 +411,41 @@ func TestMemberCacheReusesRecycledBatchesAndForgetsDeadOnes(t *testing.T) {
 			t.Fatalf("%d cache entries left after their batch was collected", n)
 		}
 		runtime.Gosched()
+	}
+}
+
+func TestManyKeysStayLinear(t *testing.T) {
+	p := newParser(t, nil)
+	var b strings.Builder
+	b.WriteString(`{"ts":1795341600`)
+	const n = 100000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `,"k%d":%d`, i%(n/2), i) // every key twice
+	}
+	b.WriteString(`}`)
+	start := time.Now()
+	ev := parse(p, b.String())[0]
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("%d keys took %v: quadratic?", n, d)
+	}
+	if len(ev.Doc.Members) != n/2 {
+		t.Fatalf("members %d, want %d", len(ev.Doc.Members), n/2)
+	}
+	if v, _ := ev.Doc.Get("k0"); string(v) != fmt.Sprint(n/2) {
+		t.Errorf("k0 = %s, want the last value %d", v, n/2)
+	}
+}
+
+func TestHostileTemplateIsBounded(t *testing.T) {
+	p := newParser(t, nil)
+	big := strings.Repeat("x", 100000)
+	line := `{"@t":"2026-11-22T10:00:00Z","@mt":"` + strings.Repeat("{B}", 1000) + `","B":"` + big + `"}`
+	ev := parse(p, line)[0]
+	m, _ := ev.Doc.Get("message")
+	if len(m) > 3*len(line) {
+		t.Errorf("rendered message of %d bytes from a line of %d", len(m), len(line))
+	}
+	if !json.Valid(m) {
+		t.Errorf("rendered message is not a JSON string")
 	}
 }

@@ -11,11 +11,22 @@ import (
 // property appears in double quotes unless its format is "l"; "{{" and "}}"
 // are literal braces; a hole without a property stays as written. It
 // returns the rendered message as a JSON string in the batch's memory.
+// At most maxHoles holes are filled, and filling stops once the message is
+// twice the line's size: the rest of the template is kept as written.
 func (s *state) renderTemplate(ms []shipper.Member, tmpl []byte) []byte {
 	var buf [512]byte
 	out := append(buf[:0], '"')
 	t := tmpl[1 : len(tmpl)-1] // escaped contents
+	holes := 0
+	limit := 2*len(s.ev.Raw) + 64
 	for i := 0; i < len(t); {
+		if holes == maxHoles || len(out) > limit {
+			// Each hole is a lookup among the members and a copy of a
+			// value: bound the work and memory a hostile template can
+			// cause. The rest stays as written.
+			out = append(out, t[i:]...)
+			break
+		}
 		c := t[i]
 		switch {
 		case c == '{' && i+1 < len(t) && t[i+1] == '{':
@@ -58,6 +69,7 @@ func (s *state) renderTemplate(ms []shipper.Member, tmpl []byte) []byte {
 				break
 			}
 		}
+		holes++
 		v, ok := lookupMember(ms, name)
 		if !ok {
 			out = append(out, t[i:end+1]...)
@@ -80,6 +92,10 @@ func (s *state) renderTemplate(ms []shipper.Member, tmpl []byte) []byte {
 	out = append(out, '"')
 	return s.b.Append(out)
 }
+
+// maxHoles is the number of template holes rendered; real templates have a
+// handful.
+const maxHoles = 64
 
 func lookupMember(ms []shipper.Member, name []byte) ([]byte, bool) {
 	for i := len(ms) - 1; i >= 0; i-- {

@@ -49,7 +49,9 @@ func Members(dst []Member, data []byte, maxDepth int) ([]Member, error) {
 // ScanObject is Members that also reports whether an object nested inside
 // a member's value repeats a key (compared as raw key text). Elasticsearch
 // rejects such a document; DedupeKeys rewrites the value. Checking costs a
-// few nanoseconds per nested key.
+// few nanoseconds per nested key. For an object of more than a few keys the
+// report may be a false positive (never a false negative), so that the check
+// stays linear on hostile input.
 func ScanObject(dst []Member, data []byte, maxDepth int) (ms []Member, nestedDup bool, err error) {
 	ms, err = members(dst, data, maxDepth, &nestedDup)
 	return ms, nestedDup, err
@@ -156,6 +158,7 @@ func validValue(data []byte, i, depth int, dup *bool) (int, error) {
 			return i + 1, nil
 		}
 		var seen uint64 // a Bloom filter of the keys' hashes
+		nkeys := 0
 		for {
 			if i >= len(data) || data[i] != '"' {
 				return i, syntaxErr(i, "expected a string key")
@@ -167,10 +170,15 @@ func validValue(data []byte, i, depth int, dup *bool) (int, error) {
 			if dup != nil && !*dup {
 				key := data[i+1 : end-1]
 				h := keyHash(key)
-				if seen&h != 0 && keyBefore(data, obj, i, key) {
+				// The exact check rescans the object; past a few keys the
+				// filter is full and that would be quadratic, so a big
+				// object with a hit is reported as a maybe: DedupeKeys
+				// handles it in linear time and changes nothing else.
+				if seen&h != 0 && (nkeys >= maxExactKeys || keyBefore(data, obj, i, key)) {
 					*dup = true
 				}
 				seen |= h
+				nkeys++
 			}
 			i = skipWS(data, end)
 			if i >= len(data) || data[i] != ':' {
@@ -229,6 +237,10 @@ func validValue(data []byte, i, depth int, dup *bool) (int, error) {
 		return i, syntaxErr(i, "unexpected character")
 	}
 }
+
+// maxExactKeys is how many keys an object may have before a Bloom filter
+// hit is reported without the exact (rescanning) check.
+const maxExactKeys = 16
 
 // keyHash is one bit chosen by a cheap hash of the key.
 func keyHash(key []byte) uint64 {

@@ -3,7 +3,9 @@ package jsonscan
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
+	"time"
 )
 
 func TestMembersAgreesWithEncodingJSON(t *testing.T) {
@@ -131,4 +133,33 @@ func FuzzDedupeKeys(f *testing.F) {
 			t.Fatalf("duplicates left in %q (input dup %v)", out, dup)
 		}
 	})
+}
+
+// A hostile object with many keys must not make the duplicate check
+// quadratic.
+func TestScanObjectIsLinearOnManyKeys(t *testing.T) {
+	var b []byte
+	b = append(b, `{"a":{`...)
+	const n = 200000
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"', 'k')
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `":1`...)
+	}
+	b = append(b, "}}"...)
+	start := time.Now()
+	ms, _, err := ScanObject(nil, b, 0)
+	if err != nil || len(ms) != 1 {
+		t.Fatal(err)
+	}
+	out := DedupeKeys(nil, ms[0].Value)
+	if len(out) != len(ms[0].Value) {
+		t.Errorf("DedupeKeys changed %d unique keys", n)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("%d keys took %v: quadratic?", n, d)
+	}
 }

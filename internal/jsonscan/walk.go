@@ -246,13 +246,28 @@ func DedupeKeys(dst, v []byte) []byte {
 			ms = append(ms, Member{Key: k, Value: val})
 			return true
 		})
+		// For a big object, the position of each key's last occurrence
+		// (linear; this path is rare and may allocate).
+		var last map[string]int
+		if len(ms) > 16 {
+			last = make(map[string]int, len(ms))
+			for j, m := range ms {
+				last[string(m.Key)] = j
+			}
+		}
 		dst = append(dst, '{')
 		n := 0
 	members:
 		for j, m := range ms {
-			for _, later := range ms[j+1:] {
-				if string(later.Key) == string(m.Key) {
-					continue members
+			if last != nil {
+				if last[string(m.Key)] != j {
+					continue
+				}
+			} else {
+				for _, later := range ms[j+1:] {
+					if string(later.Key) == string(m.Key) {
+						continue members
+					}
 				}
 			}
 			if n > 0 {
