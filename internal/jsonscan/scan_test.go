@@ -129,8 +129,11 @@ func FuzzDedupeKeys(f *testing.F) {
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("DedupeKeys changed the value of %q: %q", data, out)
 		}
-		if _, dup2, _ := ScanObject(nil, out, 0); dup2 {
+		if hasDupKeys(out) {
 			t.Fatalf("duplicates left in %q (input dup %v)", out, dup)
+		}
+		if !dup && hasDupKeysBelowTop(data) {
+			t.Fatalf("ScanObject missed a nested duplicate in %q", data)
 		}
 	})
 }
@@ -162,4 +165,49 @@ func TestScanObjectIsLinearOnManyKeys(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("%d keys took %v: quadratic?", n, d)
 	}
+}
+
+// hasDupKeys is the exact, slow check: does any object in v repeat a key?
+func hasDupKeys(v []byte) bool {
+	i := skipWS(v, 0)
+	if i >= len(v) {
+		return false
+	}
+	switch v[i] {
+	case '{':
+		seen := map[string]bool{}
+		dup := false
+		EachMember(v, func(k, val []byte) bool {
+			if seen[string(k)] || hasDupKeys(val) {
+				dup = true
+				return false
+			}
+			seen[string(k)] = true
+			return true
+		})
+		return dup
+	case '[':
+		i = skipWS(v, i+1)
+		for i < len(v) && v[i] != ']' {
+			end := Skip(v, i)
+			if hasDupKeys(v[i:end]) {
+				return true
+			}
+			i = skipWS(v, end)
+			if i < len(v) && v[i] == ',' {
+				i = skipWS(v, i+1)
+			}
+		}
+	}
+	return false
+}
+
+// hasDupKeysBelowTop is hasDupKeys for the values of a top-level object.
+func hasDupKeysBelowTop(obj []byte) bool {
+	dup := false
+	EachMember(obj, func(_, val []byte) bool {
+		dup = hasDupKeys(val)
+		return !dup
+	})
+	return dup
 }
