@@ -270,7 +270,10 @@ func TestInactiveCloseAndReopen(t *testing.T) {
 
 // TestReplacedFasterThanScan replaces the file at a path (rename away and
 // create anew) with a rescan interval far longer than the test: the old
-// file is drained and the new one read, thanks to notifications.
+// file is drained and the new one read, thanks to notifications. Each
+// generation is seen once before the next replacement: a generation created
+// and renamed away between two looks was never at a watched path (see
+// design.md, known limitations; matching the rotated names closes it).
 func TestReplacedFasterThanScan(t *testing.T) {
 	h := newHarness(t, false)
 	h.input.ScanInterval = time.Hour
@@ -283,6 +286,11 @@ func TestReplacedFasterThanScan(t *testing.T) {
 		appendFile(t, h.path("app.log"), fmt.Sprintf("last line of generation %d\n", i))
 		os.Rename(h.path("app.log"), h.path(fmt.Sprintf("app.log.%d", i)))
 		appendFile(t, h.path("app.log"), fmt.Sprintf("first line of generation %d\n", i+1))
+		st, err := os.Stat(h.path("app.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitOpenIno(t, h, h.path("app.log"), st)
 	}
 	waitFor(t, 10*time.Second, "every generation", func() bool {
 		for i := range 5 {
