@@ -75,11 +75,17 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 		}
 		switch t {
 		case tDigit:
-			if last == i-1 || (last == i-2 && (s[i-1] == ' ' || s[i-1] == '-')) {
-				d++
-			} else {
-				d = 1
+			// Take the whole run of digits at once.
+			j := i + 1
+			for j < len(s) && s[j]-'0' < 10 {
+				j++
 			}
+			if last == i-2 && (s[i-1] == ' ' || s[i-1] == '-') {
+				d += j - i
+			} else {
+				d = j - i
+			}
+			i = j - 1
 			last = i
 			if d >= 9 {
 				f |= fDigits9

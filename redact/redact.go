@@ -369,6 +369,11 @@ func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
 	content := v[1 : len(v)-1]
 	text := content
+	if kc == keyTraceID && isHexID(content) {
+		// A hex or decimal trace/span id: nothing to find, and ids are in
+		// every traced line, so they are worth a shorter loop.
+		return append(dst, v...), 0
+	}
 	flags := scanFlags(content, &r.keys.filter)
 	if flags&r.need == 0 {
 		return append(dst, v...), 0
@@ -394,6 +399,27 @@ func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte,
 	dst = append(dst, '"')
 	dst = append(dst, out...)
 	return append(dst, '"'), n
+}
+
+var hexDigit = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF" {
+		t[c] = true
+	}
+	return t
+}()
+
+// isHexID reports whether s is 1 to 64 hex digits: a trace or span id
+// (W3C hex, or Datadog decimal).
+func isHexID(s []byte) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !hexDigit[c] {
+			return false
+		}
+	}
+	return true
 }
 
 func allDigits(s []byte) bool {
