@@ -233,7 +233,7 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 			m.Value = b.Append(sc.out)
 			continue
 		}
-		if !r.worthLooking(m.Value) {
+		if !r.worthLooking(m.Value, kc) {
 			continue
 		}
 		var n int
@@ -246,16 +246,24 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 	return total
 }
 
-// worthLooking is the pre-check for a top-level value: short numbers and
-// literals cannot hold anything.
-func (r *Redactor) worthLooking(v []byte) bool {
+// worthLooking is the pre-check for a top-level value, so that the common
+// clean value costs one scan and is not copied: literals and short numbers
+// cannot hold anything; strings and objects go through the trigger scan.
+func (r *Redactor) worthLooking(v []byte, kc keyClass) bool {
 	switch c := v[0]; {
 	case c == 't' || c == 'f' || c == 'n':
 		return false
 	case c == '-' || isDigit(c):
 		return r.cards && len(v) >= minPAN
+	case c == '"':
+		content := v[1 : len(v)-1]
+		if kc == keyTraceID && isHexID(content) {
+			return false
+		}
+		return scanFlags(content, &r.keys.filter)&r.need != 0
+	default:
+		return r.alwaysWalk || scanJSONFlags(v, &r.keys.filter)&r.need != 0
 	}
-	return true
 }
 
 // decodeKey returns the key's text with JSON escapes decoded.
