@@ -56,13 +56,18 @@ func loadAssets(t *testing.T) assets {
 		names = append(names, filepath.ToSlash(rel))
 	}
 	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join(repoRoot, n))
+		data, err := readRepoFile(n)
 		if err != nil {
 			t.Fatalf("reading deployment file: %v", err)
 		}
 		a[n] = data
 	}
 	return a
+}
+
+// readRepoFile reads a file by its path relative to the repository root.
+func readRepoFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(name)))
 }
 
 // under returns the names of the assets directly in dir, sorted.
