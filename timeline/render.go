@@ -171,29 +171,36 @@ func messageLine(m string) string {
 	return out
 }
 
-// sanitize escapes control characters (C0, DEL, C1), so that text from a
-// log line cannot move the cursor or change colours.
+// sanitize escapes control characters (C0, DEL, C1) and bytes that are
+// not UTF-8 as \xNN, so that text from a log line cannot move the cursor,
+// change colours or start an 8-bit escape sequence.
 func sanitize(s string) string {
 	clean := true
-	for _, r := range s {
-		if isControl(r) {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if isControl(r) || (r == utf8.RuneError && n == 1) {
 			clean = false
 			break
 		}
+		i += n
 	}
 	if clean {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == '\t':
 			b.WriteByte(' ')
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
 		case isControl(r):
 			fmt.Fprintf(&b, "\\x%02x", r)
 		default:
-			b.WriteRune(r)
+			b.WriteString(s[i : i+n])
 		}
+		i += n
 	}
 	return b.String()
 }
