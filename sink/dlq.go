@@ -3,6 +3,7 @@ package sink
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -41,7 +42,8 @@ type ItemError struct {
 // dlqWriter appends dead letters to a lumberjack-rotated file.
 type dlqWriter struct {
 	mu     sync.Mutex
-	w      *lumberjack.Logger
+	path   string
+	w      io.WriteCloser // a *lumberjack.Logger but in tests
 	redact func(dst, src []byte) []byte
 	buf    []byte
 }
@@ -49,6 +51,7 @@ type dlqWriter struct {
 func newDLQWriter(path string, cfg DeadLetterConfig, redact func(dst, src []byte) []byte) *dlqWriter {
 	return &dlqWriter{
 		// lumberjack opens (and creates the directory) on first write.
+		path:   path,
 		w:      &lumberjack.Logger{Filename: path, MaxSize: cfg.MaxSizeMB, MaxBackups: cfg.MaxBackups},
 		redact: redact,
 	}
@@ -77,7 +80,7 @@ func (d *dlqWriter) write(now time.Time, entries []deadItem) error {
 	}
 	d.buf = b
 	if _, err := d.w.Write(b); err != nil {
-		return fmt.Errorf("writing dead-letter file %s: %w", d.w.Filename, err)
+		return fmt.Errorf("writing dead-letter file %s: %w", d.path, err)
 	}
 	return nil
 }

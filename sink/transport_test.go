@@ -215,9 +215,10 @@ func FuzzBulkResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, resp string, n int) {
 		n = 1 + abs(n)%5
 		var dead atomic.Int64
-		s := newSink(testConfig(t, "http://x"), fixedResponse(resp), nil, zap.NewNop())
-		s.dlq = newDLQWriter(filepath.Join(t.TempDir(), "dlq"), DefaultConfig().DeadLetter, nil)
-		defer s.dlq.close()
+		cfg := DefaultConfig()
+		cfg.Retry.InitialBackoff = time.Millisecond
+		s := newSink(cfg, fixedResponse(resp), nil, zap.NewNop())
+		s.dlq = &dlqWriter{path: "fuzz", w: nopCloser{io.Discard}}
 		h := newHarness(t, nil, "")
 		enc := &encoder{}
 		s.encode(enc, h.batch("f", n, ""))
@@ -249,6 +250,10 @@ func abs(n int) int {
 	}
 	return n
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 // fixedResponse answers every request with 200 and body.
 type fixedResponse string
