@@ -81,20 +81,28 @@ func AppendSource(dst []byte, e *Event) []byte {
 	if msg >= 0 {
 		dst = appendMember(dst, e.Doc.Members[msg].Key, e.Doc.Members[msg].Value, "")
 	}
+	if i := coll[keyTimestamp]; i >= 0 {
+		// An application @timestamp that no stage consumed (it could not be
+		// parsed) is kept beside the agent's.
+		dst = appendMember(dst, e.Doc.Members[i].Key, e.Doc.Members[i].Value, CollisionSuffix)
+	}
 
 	w := objWriter{dst: dst, doc: &e.Doc}
-	// log
-	w.open("log", coll[keyLog])
-	if e.Level != LevelUnknown {
-		w.str("level", e.Level.String())
+	if e.Level != LevelUnknown || e.Source.File != nil {
+		w.open("log", coll[keyLog])
+		if e.Level != LevelUnknown {
+			w.str("level", e.Level.String())
+		}
+		if e.Source.File != nil {
+			w.openInner("file")
+			w.str("path", e.Source.File.Path)
+			w.closeInner()
+			w.num("offset", e.Source.Offset)
+		}
+		w.close()
+	} else {
+		w.passThrough(coll[keyLog])
 	}
-	if e.Source.File != nil {
-		w.openInner("file")
-		w.str("path", e.Source.File.Path)
-		w.closeInner()
-		w.num("offset", e.Source.Offset)
-	}
-	w.close()
 	if !e.TraceID.IsZero() {
 		w.open("trace", coll[keyTrace])
 		w.hex("id", e.TraceID[:])

@@ -79,3 +79,15 @@ func TestDocLookupDottedPaths(t *testing.T) {
 		t.Errorf("Lookup of a missing path succeeded")
 	}
 }
+
+func TestAppendSourceKeepsEveryApplicationField(t *testing.T) {
+	ev := shipper.Event{
+		Doc:  parseDoc(t, `{"@timestamp":"yesterday","log":"plain","n":1}`),
+		Time: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+	}
+	got := string(shipper.AppendSource(nil, &ev))
+	want := `{"@timestamp":"2026-11-22T00:00:00Z","@timestamp_app":"yesterday","log":"plain","n":1}`
+	if got != want {
+		t.Fatalf("AppendSource:\n got %s\nwant %s", got, want)
+	}
+}

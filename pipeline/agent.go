@@ -103,9 +103,15 @@ func (a *Agent) build(pc config.Pipeline) (*running, error) {
 	r := &running{cfg: pc, p: p, counters: &counters{}}
 	for _, c := range p.Inputs() {
 		in := &runningInput{ch: make(chan *shipper.Batch, queueBatches)}
+		tin := c.Input.TailInput
+		if d := c.Parser.FlushAfter(); d > 0 {
+			// parse.multiline.timeout is the more specific setting: an
+			// unfinished stack trace waits that long for its next line.
+			tin.FlushAfter = d
+		}
 		in.spec = tailer.InputSpec{
 			ID:        InputID(pc.Name, c.Input.TailInput),
-			Input:     c.Input.TailInput,
+			Input:     tin,
 			NewFramer: c.NewFramer,
 			Out:       in.ch,
 		}
