@@ -224,7 +224,7 @@ func TestAgentUnderSupervisor(t *testing.T) {
 		}
 	}
 
-	step(notify.await("READY=1", 30*time.Second))
+	step(notify.await("READY=1", 60*time.Second))
 	step(notify.await("WATCHDOG=1", 10*time.Second))
 
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -251,7 +251,7 @@ func TestAgentUnderSupervisor(t *testing.T) {
 			return nil
 		}
 	}
-	step(poll(30*time.Second, shipped(first)))
+	step(poll(60*time.Second, shipped(first)))
 	for _, d := range es.Docs("shipper-*") {
 		var doc struct {
 			Message string `json:"message"`
@@ -283,7 +283,7 @@ func TestAgentUnderSupervisor(t *testing.T) {
 	step(agent.Process.Signal(syscall.SIGHUP))
 	step(notify.await("READY=1", 10*time.Second))
 	appendLines(first, first+5)
-	step(poll(30*time.Second, shipped(first+5)))
+	step(poll(60*time.Second, shipped(first+5)))
 	step(get("/healthz"))
 	select {
 	case <-exited:
