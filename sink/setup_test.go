@@ -260,3 +260,34 @@ func TestReplayDLQ(t *testing.T) {
 		t.Errorf("replayed document f-0: %s", d.Source)
 	}
 }
+
+// TestAgainstTarget runs setup and a shipment against a real Elasticsearch 8
+// when SHIPPER_TEST_ES_URL is set (the double otherwise), counting through
+// the sink's own statistics so that it needs no inspection of the cluster.
+func TestAgainstTarget(t *testing.T) {
+	url, _ := estest.Target(t)
+	cfg := testConfig(t, url)
+	cfg.Setup.Template.Name = "shipper-test"
+	cfg.Setup.ILM.PolicyName = "shipper-test"
+	cfg.Setup.Template.Replicas = 0
+	p := compile(t, "shipper-it-%{[service.name]}-%{+yyyy.MM.dd}")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := Setup(ctx, cfg, []*index.Pattern{p}, zap.NewNop()); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	file := fmt.Sprintf("it%d", time.Now().UnixNano()) // fresh _ids on a real cluster
+	for round := range 2 {
+		s := newTestSink(t, cfg, nil)
+		h := newHarness(t, nil, cfg.DeadLetter.Path)
+		b := h.batch(file, 10, "")
+		p.Process(b)
+		run(t, s)
+		h.write(s, b)
+		shutdown(t, s)
+		st := s.Stats()
+		if round == 0 && st.Indexed != 10 || round == 1 && st.Duplicates != 10 {
+			t.Errorf("round %d: %+v; want 10 indexed, then 10 duplicates", round, st)
+		}
+	}
+}
