@@ -59,6 +59,8 @@ type Redactor struct {
 	need uint16
 }
 
+var _ shipper.Processor = (*Redactor)(nil)
+
 // scratch is one goroutine's working memory, pooled.
 type scratch struct {
 	kw     keyWords
@@ -478,7 +480,10 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 		val := v[vs:ve]
 
 		if r.hasGlobs {
-			sc.path = append(sc.path[:pathLen], '.')
+			sc.path = sc.path[:pathLen]
+			if pathLen > 0 {
+				sc.path = append(sc.path, '.')
+			}
 		}
 		kc := r.classify(sc, rawKey)
 		if r.cardRule >= 0 && len(rawKey) >= minPAN {

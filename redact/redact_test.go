@@ -217,8 +217,13 @@ func TestExtraKeysAndPatterns(t *testing.T) {
 	if out != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
+	got, n := r.JSON(nil, []byte(`{"user":{"email":"a@b.co"},"list":[{"user":{"email":"x"}}]}`))
+	// A glob is a whole path from the top: list.user.email is not user.email.
+	if string(got) != `{"user":{"email":"[REDACTED]"},"list":[{"user":{"email":"x"}}]}` || n != 1 {
+		t.Errorf("JSON with globs: %s %d", got, n)
+	}
 	st := r.Stats()
-	if st.Events != 1 || st.Redactions["keys"] != 2 || st.Redactions["email"] != 1 || st.Redactions["ticket"] != 1 {
+	if st.Events != 1 || st.Redactions["keys"] != 3 || st.Redactions["email"] != 1 || st.Redactions["ticket"] != 1 {
 		t.Errorf("stats: %+v", st)
 	}
 }
