@@ -725,12 +725,18 @@ func (r *Redactor) JSON(dst, src []byte) ([]byte, int) {
 		out, n := r.redactText(sc, src, scanFlags(src, &r.keys.filter))
 		return jsonscan.AppendString(dst, out), n
 	}
-	v := bytes.TrimSpace(src)
+	// Keep the white space around the value ("…}\n" stays a line).
+	a := skipWS(src, 0)
+	e := len(src)
+	for e > a && (src[e-1] == ' ' || src[e-1] == '\t' || src[e-1] == '\n' || src[e-1] == '\r') {
+		e--
+	}
 	sc.path = sc.path[:0]
 	start := len(dst)
-	dst, n := r.value(sc, dst, v, keyPlain)
+	dst = append(dst, src[:a]...)
+	dst, n := r.value(sc, dst, src[a:e], keyPlain)
 	if n == 0 {
 		return append(dst[:start], src...), 0
 	}
-	return dst, n
+	return append(dst, src[e:]...), n
 }

@@ -148,6 +148,7 @@ func TestJSON(t *testing.T) {
 		{`"4111111111111111"`, `"************1111"`, 1},
 		{`not json 4111111111111111`, `"not json ************1111"`, 1},
 		{`{"password":"x"`, `"{\"password\":\"[REDACTED]\""`, 1},
+		{"{\"card\":\"4111111111111111\"}\n", "{\"card\":\"************1111\"}\n", 1},
 	} {
 		got, n := r.JSON([]byte("prefix:"), []byte(c.in))
 		if string(got) != "prefix:"+c.want || n != c.n {
