@@ -232,3 +232,21 @@ func BenchmarkShip(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*benchDocs), "ns/doc")
 	})
 }
+
+// BenchmarkWrite is Write in steady state: encode, reserve, copy into
+// requests, with workers sending to a stub that accepts everything.
+func BenchmarkWrite(b *testing.B) {
+	batch := benchBatch(b, benchDocs)
+	cfg := DefaultConfig()
+	cfg.Bulk.Compression = false
+	s := newSink(cfg, fixedResponse(`{"errors":false}`), &dlqWriter{path: "bench", w: nopCloser{io.Discard}}, zap.NewNop())
+	s.Start(context.Background())
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Write(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Shutdown(context.Background())
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchDocs), "ns/doc")
+}

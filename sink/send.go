@@ -260,11 +260,12 @@ func (s *Sink) deadLetter(ctx context.Context, r *request, idx []int, why func(i
 		}
 	}
 	s.st.deadLettered.Add(int64(len(entries)))
-	for _, e := range entries {
-		// The reason is redacted: Elasticsearch quotes values in it.
-		s.log.Warn("document dead-lettered", zap.String("index", e.index), zap.String("id", e.id),
-			zap.Int("status", e.status), zap.String("error_type", e.err.Type))
-	}
+	// One line per request, not per document: a mapping conflict can
+	// refuse thousands. No reason: Elasticsearch quotes values in it.
+	e := entries[0]
+	s.log.Warn("documents dead-lettered", zap.Int("documents", len(entries)), zap.String("file", s.dlq.path),
+		zap.String("first_index", e.index), zap.String("first_id", e.id),
+		zap.Int("first_status", e.status), zap.String("first_error_type", e.err.Type))
 	return true
 }
 

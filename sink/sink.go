@@ -56,6 +56,7 @@ type Sink struct {
 	started  bool
 	work     chan struct{} // a request was queued (capacity 1)
 	closing  chan struct{} // closed by Shutdown
+	gen      uint64        // of flush timers
 	runCtx   context.Context
 	cancel   context.CancelFunc
 	workers  sync.WaitGroup
@@ -65,7 +66,7 @@ type Sink struct {
 	shutdownErr  error
 
 	encoders sync.Pool // *encoder
-	bodies   sync.Pool // *[]byte
+	requests sync.Pool // *request, finished
 
 	st counters
 }
@@ -150,6 +151,7 @@ type request struct {
 	reserved int64
 	attempts int // of the whole request
 	timer    *time.Timer
+	gen      uint64 // tells a recycled request from its earlier life
 }
 
 func (r *request) add(body []byte, it item, ack *shipper.Ack) {
@@ -247,10 +249,10 @@ func (s *Sink) take(ctx context.Context, enc *encoder) error {
 			s.sealLocked()
 		}
 		if s.cur == nil {
-			s.cur = &request{body: s.getBody()}
+			s.cur = s.newRequest()
 			if s.started {
 				r := s.cur
-				r.timer = time.AfterFunc(s.cfg.Bulk.FlushInterval, func() { s.sealIf(r) })
+				s.armFlush(r)
 			}
 		}
 		s.cur.add(enc.buf, it, it.ack)
@@ -314,27 +316,41 @@ func (s *Sink) sealLocked() {
 	}
 }
 
-// sealIf seals r if it is still being filled: the flush interval passed.
-func (s *Sink) sealIf(r *request) {
-	s.mu.Lock()
-	if s.cur == r {
-		s.sealLocked()
-	}
-	s.mu.Unlock()
+// armFlush seals r once the flush interval has passed, unless it was
+// sealed before. A timer that fired just as r was sealed, sent and recycled
+// finds another generation and does nothing.
+func (s *Sink) armFlush(r *request) {
+	s.gen++
+	r.gen = s.gen
+	gen := r.gen
+	r.timer = time.AfterFunc(s.cfg.Bulk.FlushInterval, func() {
+		s.mu.Lock()
+		if s.cur == r && r.gen == gen {
+			s.sealLocked()
+		}
+		s.mu.Unlock()
+	})
 }
 
-func (s *Sink) getBody() []byte {
-	if p, ok := s.bodies.Get().(*[]byte); ok {
-		return (*p)[:0]
+// newRequest returns an empty request, reusing the buffers of a finished
+// one when it can.
+func (s *Sink) newRequest() *request {
+	if r, ok := s.requests.Get().(*request); ok {
+		return r
 	}
-	return make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))
+	return &request{body: make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))}
 }
 
-func (s *Sink) putBody(b []byte) {
-	if cap(b) > 2*s.cfg.Bulk.MaxBytes {
+// recycle keeps a finished request's buffers for the next one.
+func (s *Sink) recycle(r *request) {
+	if cap(r.body) > 2*s.cfg.Bulk.MaxBytes {
+		*r = request{}
 		return // an outsized document grew it; let it go
 	}
-	s.bodies.Put(&b)
+	clear(r.items)
+	clear(r.acks)
+	*r = request{body: r.body[:0], items: r.items[:0], acks: r.acks[:0]}
+	s.requests.Put(r)
 }
 
 // Start starts the bulk workers and returns. ctx is for starting only: the
@@ -352,7 +368,7 @@ func (s *Sink) Start(ctx context.Context) error {
 	s.runCtx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.done = make(chan struct{})
 	if r := s.cur; r != nil && r.timer == nil {
-		r.timer = time.AfterFunc(s.cfg.Bulk.FlushInterval, func() { s.sealIf(r) })
+		s.armFlush(r)
 	}
 	for range s.cfg.Bulk.Workers {
 		s.workers.Go(func() {
@@ -473,8 +489,7 @@ func (s *Sink) finish(r *request) {
 		a.Release()
 	}
 	s.release(r.reserved)
-	s.putBody(r.body)
-	*r = request{}
+	s.recycle(r)
 }
 
 // abandon gives up a request at shutdown without acknowledging it.
@@ -486,7 +501,8 @@ func (s *Sink) abandon(r *request) {
 // sub builds a request of some of r's items, which takes over their bytes
 // of r's reservation and holds their Acks itself.
 func (s *Sink) sub(r *request, idx []int) *request {
-	n := &request{body: s.getBody(), attempts: r.attempts}
+	n := s.newRequest()
+	n.attempts = r.attempts
 	for _, i := range idx {
 		it := r.items[i]
 		n.add(r.body, it, it.ack)

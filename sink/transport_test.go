@@ -222,7 +222,7 @@ func FuzzBulkResponse(f *testing.F) {
 		h := newHarness(t, nil, "")
 		enc := &encoder{}
 		s.encode(enc, h.batch("f", n, ""))
-		r := &request{body: s.getBody()}
+		r := s.newRequest()
 		for _, it := range enc.items {
 			r.add(enc.buf, it, nil)
 		}
