@@ -18,7 +18,7 @@ var benchLines = map[string]string{
 
 // benchBatch is what the parser hands over: the message field renamed to
 // "message" as the parser does.
-func benchBatch(b *testing.B, line string, n int) *shipper.Batch {
+func benchBatch(b testing.TB, line string, n int) *shipper.Batch {
 	line = strings.Replace(line, `"msg":`, `"message":`, 1)
 	lines := make([]string, n)
 	for i := range lines {
@@ -83,5 +83,31 @@ func BenchmarkBaselineJSONMap(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The hot path allocates nothing: not per event, not per batch, once the
+// batch's service name has been interned.
+func TestProcessDoesNotAllocate(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	for name, line := range benchLines {
+		e := newEnricher(t, DefaultConfig(), map[string]string{"NODE_NAME": "node-a"})
+		batch := benchBatch(t, line, 64)
+		orig := make([][]shipper.Member, len(batch.Events))
+		for i := range batch.Events {
+			orig[i] = append([]shipper.Member(nil), batch.Events[i].Doc.Members...)
+		}
+		e.Process(batch) // interns the service name
+		allocs := testing.AllocsPerRun(20, func() {
+			for j := range batch.Events {
+				batch.Events[j].Doc.Members = append(batch.Events[j].Doc.Members[:0], orig[j]...)
+			}
+			e.Process(batch)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.1f allocations per batch of 64, want 0", name, allocs)
+		}
 	}
 }

@@ -336,16 +336,14 @@ func (e *Enricher) matchPatterns(text []byte, g *group, r ref) {
 // events of one file nearly always name the same service, so most events
 // need neither the interner's lock nor an allocation.
 type lastService struct {
-	raw []byte
-	s   string
+	s string
 }
 
 func (l *lastService) get(in *interner, b []byte) string {
-	if l.s != "" && string(l.raw) == string(b) {
+	if l.s != "" && l.s == string(b) {
 		return l.s
 	}
 	l.s = in.get(b)
-	l.raw = append(l.raw[:0], b...)
 	return l.s
 }
 

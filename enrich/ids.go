@@ -242,8 +242,11 @@ func parseB3(s []byte) (c ctx, ok bool) {
 		c.sampled, ok = b3Sampled(s)
 		return c, ok
 	}
+	bounds, n := splitBounds(s, '-')
 	var parts [4][]byte
-	n := splitN(s, '-', parts[:])
+	for i := 0; i < n && i < 4; i++ {
+		parts[i] = s[bounds[i][0]:bounds[i][1]]
+	}
 	if n < 2 {
 		return c, false
 	}
@@ -280,9 +283,13 @@ func parseJaeger(s []byte) (c ctx, ok bool) {
 		return c, false
 	}
 	s = decodeColons(buf[:0], s)
-	var parts [4][]byte
-	if splitN(s, ':', parts[:]) != 4 {
+	bounds, n := splitBounds(s, ':')
+	if n != 4 {
 		return c, false
+	}
+	var parts [4][]byte
+	for i := range parts {
+		parts[i] = s[bounds[i][0]:bounds[i][1]]
 	}
 	if !decodeHexRight(c.trace[:], parts[0]) || c.trace.IsZero() {
 		return ctx{}, false
@@ -389,24 +396,24 @@ func parseGCPTrace(s []byte) (shipper.TraceID, bool) {
 	return parseTraceID(s, false)
 }
 
-func splitN(s []byte, sep byte, parts [][]byte) int {
-	n := 0
-	for {
-		i := indexByte(s, sep)
-		if i < 0 {
-			if n == len(parts) {
-				return n + 1 // too many
-			}
-			parts[n] = s
-			return n + 1
+// splitBounds finds the fields of s separated by sep: at most 4, as
+// offsets (n is 5 when there are more). Callers slice s themselves: passing
+// s to a function that stores its sub-slices would make the compiler move
+// the caller's stack buffer to the heap.
+func splitBounds(s []byte, sep byte) (b [4][2]int, n int) {
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != sep {
+			continue
 		}
-		if n == len(parts)-1 {
-			return len(parts) + 1
+		if n == 4 {
+			return b, 5
 		}
-		parts[n] = s[:i]
-		s = s[i+1:]
+		b[n] = [2]int{start, i}
 		n++
+		start = i + 1
 	}
+	return b, n
 }
 
 func indexByte(s []byte, c byte) int { return bytes.IndexByte(s, c) }
