@@ -1,0 +1,82 @@
+package sink
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// scripted answers requests with the given statuses in turn (then 200 with
+// every item created) and records when each request came.
+type scripted struct {
+	mu       sync.Mutex
+	statuses []int
+	times    []time.Time
+}
+
+func (s *scripted) Perform(req *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.times = append(s.times, time.Now())
+	st := 200
+	if len(s.statuses) > 0 {
+		st, s.statuses = s.statuses[0], s.statuses[1:]
+	}
+	body := `{"errors":false}`
+	if st != 200 {
+		body = `{"error":{"type":"es_rejected_execution_exception"},"status":429}`
+	}
+	io.Copy(io.Discard, req.Body)
+	return &http.Response{StatusCode: st, Body: io.NopCloser(strings.NewReader(body))}, nil
+}
+
+// Retries wait exponentially longer, with jitter, up to max_backoff, and the
+// flush interval alone sends a partial request: checked on a fake clock.
+func TestBackoffAndFlushTiming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.Retry.InitialBackoff = 100 * time.Millisecond
+		cfg.Retry.MaxBackoff = time.Second
+		cfg.Bulk.FlushInterval = time.Second
+		es := &scripted{statuses: []int{429, 429, 503, 502, 429, 429, 429}}
+		s := newSink(cfg, es, &dlqWriter{path: "test", w: nopCloser{io.Discard}}, zap.NewNop())
+		h := newHarness(t, nil, "")
+		start := time.Now()
+		s.Start(context.Background())
+		b := h.batch("f", 3, "")
+		if err := s.Write(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		b.Ack.Release()
+		synctest.Wait()
+		if h.unacked() != 1 {
+			t.Fatal("acknowledged before anything was sent")
+		}
+		time.Sleep(time.Minute) // fake time: the bubble's clock jumps
+		if h.unacked() != 0 {
+			t.Fatal("not acknowledged after the retries")
+		}
+		s.Shutdown(context.Background())
+
+		if len(es.times) != 8 {
+			t.Fatalf("%d requests, want 7 failures and a success", len(es.times))
+		}
+		if d := es.times[0].Sub(start); d != cfg.Bulk.FlushInterval {
+			t.Errorf("first request after %v, want the flush interval %v", d, cfg.Bulk.FlushInterval)
+		}
+		for i := 1; i < len(es.times); i++ {
+			gap := es.times[i].Sub(es.times[i-1])
+			ceiling := min(cfg.Retry.InitialBackoff<<(i-1), cfg.Retry.MaxBackoff)
+			if gap < ceiling/2 || gap > ceiling {
+				t.Errorf("retry %d after %v, want between %v and %v", i, gap, ceiling/2, ceiling)
+			}
+		}
+	})
+}
