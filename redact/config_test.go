@@ -2,6 +2,7 @@ package redact
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -80,5 +81,20 @@ hash_key_env: SHIPPER_REDACT_KEY
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestConfigFieldsAreDocumented keeps the reference docs complete: every
+// field of the section has a snake_case yaml tag (the docs and the JSON
+// schema are generated from the tags and doc comments).
+func TestConfigFieldsAreDocumented(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(Rule{}), reflect.TypeOf(KeysRule{}), reflect.TypeOf(Pattern{})} {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			tag := f.Tag.Get("yaml")
+			if tag == "" || tag != strings.ToLower(tag) || strings.ContainsAny(tag, "- ") {
+				t.Errorf("%s.%s: yaml tag %q is not snake_case", typ.Name(), f.Name, tag)
+			}
+		}
 	}
 }
