@@ -255,6 +255,8 @@ func schemeLength(d []byte) bool {
 		switch {
 		case p4 >= 2200 && p4 <= 2204: // Mir
 			return n >= 16
+		case p4 == 2205: // Borica
+			return n == 16
 		case p4 >= 2221 && p4 <= 2720: // Mastercard
 			return n == 16
 		}
@@ -262,6 +264,8 @@ func schemeLength(d []byte) bool {
 		switch {
 		case p2 == 34 || p2 == 37: // American Express
 			return n == 15
+		case p2 == 31: // China T-Union
+			return n == 19
 		case p4 >= 3528 && p4 <= 3589: // JCB
 			return n >= 16
 		case p2 == 30 && prefix(d, 3) <= 305, p4 == 3095, p2 == 36, p2 == 38, p2 == 39: // Diners Club

@@ -46,6 +46,8 @@ var testCards = []struct{ brand, pan string }{
 	{"rupay", withLuhn("820000000000000")},
 	{"unionpay-81", withLuhn("810000000000000")},
 	{"troy", withLuhn("979200000000000")},
+	{"borica", withLuhn("220500000000000")},
+	{"china-t-union", withLuhn("310000000000000000")},
 }
 
 // group writes a PAN in the usual grouping for its length with sep.
