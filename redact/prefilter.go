@@ -132,6 +132,9 @@ func identBefore(s []byte, i int) []byte {
 // identSpan is identBefore as offsets.
 func identSpan(s []byte, i int) (ks, ke int) {
 	ke = i
+	for ke > 0 && i-ke < 8 && s[ke-1] == ' ' {
+		ke-- // "password = x"
+	}
 	if ke > 0 && (s[ke-1] == '"' || s[ke-1] == '\'') {
 		ke--
 	}

@@ -130,6 +130,7 @@ func TestTextOnErrorMessages(t *testing.T) {
 			`POST https://api.example/v1/charge?api_key=[REDACTED] failed: 401`,
 		},
 		{`connection refused after 3 retries (10.0.0.1:9200)`, `connection refused after 3 retries (10.0.0.1:9200)`},
+		{`config: password = hunter2, token : 'a b c', "secret" : "s"`, `config: password = [REDACTED], token : '[REDACTED]', "secret" : "[REDACTED]"`},
 	} {
 		if got := string(r.Text(nil, []byte(c.in))); got != c.want {
 			t.Errorf("\n in: %s\nout: %s\nwant %s", c.in, got, c.want)

@@ -312,10 +312,8 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			}
 			// The value.
 			vs := i + 1
-			if sep == ':' {
-				for vs < len(s) && s[vs] == ' ' {
-					vs++
-				}
+			for vs < len(s) && s[vs] == ' ' {
+				vs++
 			}
 			var ve int
 			if vs < len(s) && (s[vs] == '"' || s[vs] == '\'') {
