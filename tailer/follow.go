@@ -101,6 +101,11 @@ func (fl *follower) send(b *shipper.Batch, end int64) error {
 	for i := range b.Events {
 		n += int64(len(b.Events[i].Raw))
 	}
+	if err := fl.fingerprintDurable(end); err != nil {
+		return err
+	}
+	t.stats.blocked.Add(1)
+	defer t.stats.blocked.Add(-1)
 	if err := t.budget.acquire(t.ctx, fl.in.stop, n); err != nil {
 		return err
 	}
@@ -126,6 +131,27 @@ func (fl *follower) send(b *shipper.Batch, end int64) error {
 		t.budget.release(n)
 		return errStopped
 	}
+}
+
+// fingerprintDurable makes sure the registry file holds a fingerprint
+// covering the file up to end (or its first fingerprintSize bytes) before
+// lines up to end are shipped. Small files growing through their first KiB
+// cost a registry write per batch; larger ones none.
+func (fl *follower) fingerprintDurable(end int64) error {
+	t := fl.t
+	t.mu.Lock()
+	d := fl.e.durableFP
+	t.mu.Unlock()
+	if d >= fingerprintSize || end <= int64(d) || fl.gz {
+		return nil
+	}
+	fl.checkFingerprint()
+	if err := t.checkpoint(true); err != nil {
+		t.log.Error("cannot record a file's fingerprint in the registry; not shipping its lines until it works",
+			zap.String("path", fl.file.Path), zap.Error(err))
+		return err
+	}
+	return nil
 }
 
 // readAvailable reads to the current end of the stream, sending batches,
@@ -358,10 +384,39 @@ func (fl *follower) restartTruncated(size int64) bool {
 	fl.sp.reset()
 	fl.pos, fl.sentEnd, fl.bt.end = 0, 0, 0
 	fl.posA.Store(0)
+	// The new ID must be durable before lines are shipped under it.
+	for {
+		err := t.checkpoint(true)
+		if err == nil {
+			break
+		}
+		t.log.Error("cannot record a truncated file's new identity in the registry; retrying", zap.Error(err))
+		select {
+		case <-t.ctx.Done():
+			return false
+		case <-fl.in.stop:
+			return false
+		case <-time.After(t.cfg.CheckpointInterval):
+		}
+	}
 	if _, err := fl.f.Seek(0, io.SeekStart); err != nil {
 		return false
 	}
 	return true
+}
+
+// abandon undoes openFile for a reader that never ran.
+func (fl *follower) abandon() {
+	t := fl.t
+	fl.f.Close()
+	t.mu.Lock()
+	if fl.e.follower == fl {
+		fl.e.follower = nil
+	}
+	delete(t.open, fl)
+	t.unmapPaths(fl)
+	t.mu.Unlock()
+	t.wg.Done()
 }
 
 // exit releases the file and records where a new reader must resume.

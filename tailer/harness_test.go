@@ -129,6 +129,7 @@ type harness struct {
 	c      *consumer
 	tl     *Tailer
 	out    chan *shipper.Batch
+	outCap int
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	runErr chan error
@@ -164,7 +165,10 @@ func (h *harness) startWith(adjust func(*Tailer)) {
 		adjust(tl)
 	}
 	h.tl = tl
-	h.out = make(chan *shipper.Batch, 4)
+	if h.outCap == 0 {
+		h.outCap = 4
+	}
+	h.out = make(chan *shipper.Batch, h.outCap)
 	if err := tl.SetInputs([]InputSpec{{ID: "in", Input: h.input, NewFramer: h.framer, Out: h.out}}); err != nil {
 		h.t.Fatal(err)
 	}

@@ -55,6 +55,13 @@ type entry struct {
 	mtime int64
 	// follower is the open reader, or nil.
 	follower *follower
+	// durable is set once the entry (its ID) is in the registry file, and
+	// durableFP is the fingerprint length written there. Lines are shipped
+	// under an ID only once it is durable, and only below durableFP while
+	// the fingerprint is shorter than fingerprintSize: after a crash, a .gz
+	// of the file must still be recognised by what the registry recorded.
+	durable   bool
+	durableFP int
 	// tr orders this file's acknowledgements (see tracker).
 	tr tracker
 }
@@ -218,6 +225,8 @@ func decodeRegistry(rd io.Reader) (*registry, error) {
 		e.fp.n = d.FPLen
 		copy(e.fp.sum[:], sum)
 		e.acked.Store(d.Offset)
+		e.durable = true
+		e.durableFP = e.fp.n
 		r.add(e)
 	}
 	if err := sc.Err(); err != nil {

@@ -80,6 +80,7 @@ type counters struct {
 	openErrors, readErrors                        atomic.Int64
 	checkpoints, checkpointErrors, skippedMaxOpen atomic.Int64
 	registryEntries                               atomic.Int64
+	blocked                                       atomic.Int64
 }
 
 // Stats is a snapshot of the Tailer's counters.
@@ -95,6 +96,10 @@ type Stats struct {
 	SkippedMaxOpen           int64
 	RegistryEntries          int64
 	InflightBytes            int64
+	// ReadersWaiting is the number of readers holding a batch the pipeline
+	// has not taken yet (backpressure); all of them for long means the
+	// pipeline is stuck.
+	ReadersWaiting int64
 }
 
 // FileStatus describes one file the Tailer knows, for `shipper status` and
@@ -339,7 +344,9 @@ func (t *Tailer) wakeAll() {
 // Checkpoint writes the registry if anything changed since the last write.
 // Only acknowledged offsets are written. It also drops the entries of files
 // gone for longer than clean_removed.
-func (t *Tailer) Checkpoint() error {
+func (t *Tailer) Checkpoint() error { return t.checkpoint(false) }
+
+func (t *Tailer) checkpoint(force bool) error {
 	t.ckMu.Lock()
 	defer t.ckMu.Unlock()
 	t.mu.Lock()
@@ -348,9 +355,19 @@ func (t *Tailer) Checkpoint() error {
 		return nil
 	}
 	t.clean()
-	if !t.dirty.Swap(false) {
+	if !t.dirty.Swap(false) && !force {
 		t.mu.Unlock()
 		return nil
+	}
+	type fpLen struct {
+		e *entry
+		n int
+	}
+	var written []fpLen
+	for _, e := range t.reg.entries {
+		if !e.durable || e.durableFP < fingerprintSize {
+			written = append(written, fpLen{e, e.fp.n})
+		}
 	}
 	data := t.reg.encode(make([]byte, 0, 256*len(t.reg.entries)+64))
 	t.stats.registryEntries.Store(int64(len(t.reg.entries)))
@@ -361,6 +378,12 @@ func (t *Tailer) Checkpoint() error {
 		return fmt.Errorf("tailer: writing the registry: %w", err)
 	}
 	t.stats.checkpoints.Add(1)
+	t.mu.Lock()
+	for _, w := range written {
+		w.e.durable = true
+		w.e.durableFP = w.n
+	}
+	t.mu.Unlock()
 	return nil
 }
 
@@ -515,6 +538,8 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	first := !in.scanned
 	in.scanned = true
 	present := make(map[*follower]bool)
+	var opened []*follower
+	defer func() { t.startFollowers(opened) }()
 	for _, f := range files {
 		t.mu.Lock()
 		e := t.reg.byInode[inodeKey{spec.ID, f.dev, f.ino}]
@@ -552,6 +577,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 		t.mu.Unlock()
 		if fl := t.openFile(in, f, first); fl != nil {
 			present[fl] = true
+			opened = append(opened, fl)
 		}
 	}
 	// Files of this input no longer found at any path: drain and let go.
@@ -570,6 +596,9 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	spec := in.spec
 	f, err := t.openPath(fd.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // gone since the scan saw it
+	}
 	if err != nil {
 		t.reportPathError(fd.path, fmt.Errorf("opening: %w", err))
 		return nil
@@ -666,9 +695,44 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	t.open[fl] = struct{}{}
 	t.mapPaths(fl, fd)
 	t.stats.opened.Add(1)
-	t.wg.Add(1)
-	go fl.run()
+	t.wg.Add(1) // started (or abandoned) by startFollowers
 	return fl
+}
+
+// startFollowers starts the readers opened by a scan. A reader of an entry
+// not yet in the registry file waits until it is: a File.ID must be durable
+// before any line is shipped under it, or a crash would read the file again
+// under another ID (duplicates Elasticsearch keeps).
+func (t *Tailer) startFollowers(fls []*follower) {
+	if len(fls) == 0 {
+		return
+	}
+	t.mu.Lock()
+	sync := false
+	for _, fl := range fls {
+		sync = sync || !fl.e.durable
+	}
+	t.mu.Unlock()
+	if sync {
+		if err := t.checkpoint(true); err != nil {
+			t.log.Error("cannot record new files in the registry; not reading them until it works",
+				zap.Error(err))
+			for _, fl := range fls {
+				t.mu.Lock()
+				durable := fl.e.durable
+				t.mu.Unlock()
+				if durable {
+					go fl.run()
+				} else {
+					fl.abandon()
+				}
+			}
+			return
+		}
+	}
+	for _, fl := range fls {
+		go fl.run()
+	}
 }
 
 // matchContent finds a closed entry of input whose fingerprint matches the
@@ -806,6 +870,6 @@ func (t *Tailer) Stats() Stats {
 		Truncations: c.truncations.Load(), OpenErrors: c.openErrors.Load(), ReadErrors: c.readErrors.Load(),
 		Checkpoints: c.checkpoints.Load(), CheckpointErrors: c.checkpointErrors.Load(),
 		SkippedMaxOpen: c.skippedMaxOpen.Load(), RegistryEntries: c.registryEntries.Load(),
-		InflightBytes: t.budget.inUse(),
+		InflightBytes: t.budget.inUse(), ReadersWaiting: c.blocked.Load(),
 	}
 }
