@@ -147,7 +147,6 @@ func (kw *keyWords) split(key []byte) {
 		default: // '_', '-', '.', ' ', and any other punctuation
 			end()
 		}
-		_ = out
 	}
 	end()
 }
