@@ -127,6 +127,11 @@ type batcher struct {
 	recycle bool
 	spare   *shipper.Batch
 
+	// seenBytes and seenLines give the average line length, to size the
+	// next batch's arena for the batch_max_lines it will hold.
+	seenBytes int64
+	seenLines int64
+
 	b        *shipper.Batch
 	bytes    int
 	end      int64
@@ -175,6 +180,8 @@ func (bt *batcher) add(line []byte, src shipper.Source, tags shipper.Tags) {
 		Tags:     tags,
 	})
 	bt.bytes += len(line)
+	bt.seenBytes += int64(len(line))
+	bt.seenLines++
 	bt.end = src.Next
 	if len(bt.b.Events) >= bt.maxLines || bt.bytes >= bt.maxBytes {
 		bt.flush()
@@ -193,6 +200,11 @@ func (bt *batcher) newBatch() *shipper.Batch {
 	if bt.sizeHint != nil {
 		if h := bt.sizeHint(); h < n {
 			n = h
+		}
+	}
+	if bt.seenLines > 0 {
+		if full := int64(bt.maxLines) * (bt.seenBytes/bt.seenLines + 16); full < int64(n) {
+			n = int(full)
 		}
 	}
 	if n < 4096 {

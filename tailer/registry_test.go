@@ -1,0 +1,96 @@
+package tailer
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestRegistryRoundTripAndAtomicWrite(t *testing.T) {
+	r := makeRegistry(100)
+	dir := t.TempDir()
+	if err := writeFileAtomic(dir, RegistryFile, r.encode(nil)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadRegistry(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.entries) != 100 || len(got.byInode) != 100 {
+		t.Fatalf("loaded %d entries, %d indexed; want 100", len(got.entries), len(got.byInode))
+	}
+	for k, e := range r.entries {
+		g := got.entries[k]
+		if g == nil || g.acked.Load() != e.acked.Load() || g.fp != e.fp || g.path != e.path || g.ino != e.ino || !g.durable {
+			t.Fatalf("entry %v did not round-trip: %+v", k, g)
+		}
+	}
+	// No temporary files are left behind.
+	names, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(names) != 1 {
+		t.Errorf("state dir holds %v", names)
+	}
+	// A missing registry is an empty one; a corrupt one is an error naming the line.
+	if r, err := loadRegistry(t.TempDir()); err != nil || len(r.entries) != 0 {
+		t.Errorf("missing registry: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, RegistryFile), []byte("{\"version\":1}\n{\"id\":\"x\",\"fp\":\"zz\"}\n"), 0o644)
+	if _, err := loadRegistry(dir); err == nil || !bytes.Contains([]byte(err.Error()), []byte("line 2")) {
+		t.Errorf("corrupt registry: got %v, want an error naming line 2", err)
+	}
+	os.WriteFile(filepath.Join(dir, RegistryFile), []byte("{\"version\":7}\n"), 0o644)
+	if _, err := loadRegistry(dir); err == nil {
+		t.Errorf("a registry of an unknown version was accepted")
+	}
+}
+
+func TestCleanRemovesOnlyGoneEntries(t *testing.T) {
+	h := newHarness(t, false)
+	appendFile(t, h.path("keep.log"), "kept\n")
+	appendFile(t, h.path("gone.log"), "gone\n")
+	h.cfg.CleanRemoved = 1 << 62 // nothing expires while running
+	h.start()
+	waitFor(t, 10e9, "both files", func() bool { return h.c.has("kept") && h.c.has("gone") })
+	os.Remove(h.path("gone.log"))
+	waitFor(t, 10e9, "the deleted file to be closed", func() bool { return h.tl.Stats().FilesOpen == 1 })
+	h.tl.mu.Lock()
+	for _, e := range h.tl.reg.entries {
+		if e.path == h.path("gone.log") {
+			e.seen = 0 // last seen long ago
+		}
+	}
+	h.tl.cfg.CleanRemoved = 1
+	h.tl.mu.Unlock()
+	h.stop()
+	files := h.tl.Files()
+	if len(files) != 1 || files[0].Path != h.path("keep.log") {
+		t.Errorf("after cleanup: %+v; want only keep.log", files)
+	}
+}
+
+func FuzzDecodeRegistry(f *testing.F) {
+	f.Add(makeRegistry(3).encode(nil))
+	f.Add([]byte("{\"version\":1}\n"))
+	f.Add([]byte("{\"version\":1}\n{\"input\":\"a\",\"id\":\"b\",\"fp_len\":2000,\"fp\":\"00\"}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := decodeRegistry(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to something that decodes the same.
+		r2, err := decodeRegistry(bytes.NewReader(r.encode(nil)))
+		if err != nil {
+			t.Fatalf("re-encoded registry does not decode: %v", err)
+		}
+		if len(r2.entries) != len(r.entries) {
+			t.Fatalf("%d entries became %d", len(r.entries), len(r2.entries))
+		}
+		for k, e := range r.entries {
+			g := r2.entries[k]
+			if g == nil || g.acked.Load() != e.acked.Load() || g.fp != e.fp || g.path != e.path {
+				t.Fatalf("entry %v changed", k)
+			}
+		}
+	})
+}
