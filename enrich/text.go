@@ -22,7 +22,9 @@ const (
 	modeXRay
 )
 
-var anchors = [...][]byte{[]byte("race"), []byte("RACE"), []byte("pan"), []byte("PAN")}
+// The lower-case anchors first: most messages that carry both ids spell
+// them in lower case, and the scan stops once both are found.
+var anchors = [...][]byte{[]byte("race"), []byte("pan"), []byte("RACE"), []byte("PAN")}
 
 // maxTextToken bounds a value read from text.
 const maxTextToken = 128
@@ -31,7 +33,7 @@ const maxTextToken = 128
 // escapes not decoded: ids contain none) into g.
 func scanText(s []byte, g *group, r ref) {
 	for ai, a := range anchors {
-		isTrace := ai < 2
+		isTrace := ai%2 == 0
 		off := 0
 		for off < len(s) {
 			j := bytes.Index(s[off:], a)
@@ -129,7 +131,8 @@ func textAt(s []byte, w, end int, isTrace bool, g *group, r ref) {
 	}
 	i = skipQuotes(rest, i+1)
 	start := i
-	for i < len(rest) && i-start <= maxTextToken && tokenByte(mode, rest[i]) {
+	ok := &tokenChars[mode]
+	for i < len(rest) && i-start <= maxTextToken && ok[rest[i]] {
 		i++
 	}
 	tok := rest[start:i]
@@ -180,16 +183,21 @@ func skipQuotes(s []byte, i int) int {
 	return i
 }
 
-func tokenByte(m textMode, c byte) bool {
-	switch m {
-	case modeJaeger:
-		return hexVal[c] <= 15 || c == ':' || c == '%'
-	case modeXRay:
-		return isAlnum(c) || c == '-' || c == '=' || c == ';'
-	default:
-		return isAlnum(c) || c == '-'
+// tokenChars says, per mode, which bytes a value read from text may hold:
+// alphanumerics and '-' (ids, traceparent, Datadog), plus ':' and '%' for
+// Jaeger, plus '=' and ';' for X-Ray.
+var tokenChars = func() (t [modeXRay + 1][256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		base := isAlnum(b) || b == '-'
+		for m := range t {
+			t[m][c] = base
+		}
+		t[modeJaeger][c] = hexVal[b] <= 15 || b == ':' || b == '%'
+		t[modeXRay][c] = base || b == '=' || b == ';'
 	}
-}
+	return t
+}()
 
 // setFromText applies a configured pattern's submatches.
 func setFromText(g *group, r ref, trace, span, parent []byte) {
