@@ -535,8 +535,10 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 		return !strings.HasSuffix(files[i].path, ".gz") && strings.HasSuffix(files[j].path, ".gz")
 	})
 	now := t.now()
+	t.mu.Lock()
 	first := !in.scanned
 	in.scanned = true
+	t.mu.Unlock()
 	present := make(map[*follower]bool)
 	var opened []*follower
 	defer func() { t.startFollowers(opened) }()
