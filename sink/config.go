@@ -150,8 +150,8 @@ type TemplateConfig struct {
 	// Priority of the template; above the built-in templates (100) so that
 	// no built-in one shadows it.
 	Priority int `yaml:"priority"`
-	// Overwrite replaces an existing template of the same name that
-	// shipper did not write, or that a newer shipper wrote.
+	// Overwrite replaces an existing template or ILM policy of the same name
+	// that shipper did not write, or that a newer shipper wrote.
 	Overwrite bool `yaml:"overwrite"`
 }
 

@@ -51,6 +51,9 @@ func Setup(ctx context.Context, cfg Config, patterns []*index.Pattern, logger *z
 		return err
 	}
 	if cfg.Setup.ILM.Enabled {
+		if err := c.checkPolicy(ctx, cfg.Setup.ILM.PolicyName, cfg.Setup.Template.Overwrite); err != nil {
+			return err
+		}
 		if err := c.put(ctx, "/_ilm/policy/"+cfg.Setup.ILM.PolicyName, ilmPolicy(cfg)); err != nil {
 			return fmt.Errorf("writing ILM policy %q: %w", cfg.Setup.ILM.PolicyName, err)
 		}
@@ -114,6 +117,42 @@ func checkOwn(t namedTemplate, overwrite bool) error {
 	if t.Template.Version > templateVersion {
 		return fmt.Errorf("index template %q was written by a newer shipper (template version %d, this one writes %d); refusing to downgrade it (set setup.template.overwrite: true to force)",
 			t.Name, t.Template.Version, templateVersion)
+	}
+	return nil
+}
+
+// checkPolicy refuses to replace an ILM policy shipper did not write, or a
+// newer shipper wrote, unless overwrite.
+func (c *setupClient) checkPolicy(ctx context.Context, name string, overwrite bool) error {
+	st, b, err := c.do(ctx, http.MethodGet, "/_ilm/policy/"+name, nil)
+	if err != nil {
+		return err
+	}
+	if st == http.StatusNotFound || overwrite {
+		return nil
+	}
+	if st != http.StatusOK {
+		return fmt.Errorf("reading ILM policy %q: Elasticsearch answered %d: %s", name, st, esReason(b))
+	}
+	var out map[string]struct {
+		Policy struct {
+			Meta struct {
+				ManagedBy string `json:"managed_by"`
+				Version   int    `json:"version"`
+			} `json:"_meta"`
+		} `json:"policy"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return fmt.Errorf("reading ILM policy %q: %w", name, err)
+	}
+	p, ok := out[name]
+	switch {
+	case !ok:
+		return nil
+	case p.Policy.Meta.ManagedBy != managedBy:
+		return fmt.Errorf("ILM policy %q exists and was not written by shipper; refusing to replace it (choose another setup.ilm.policy_name, or set setup.template.overwrite: true)", name)
+	case p.Policy.Meta.Version > templateVersion:
+		return fmt.Errorf("ILM policy %q was written by a newer shipper (version %d, this one writes %d); refusing to downgrade it (set setup.template.overwrite: true to force)", name, p.Policy.Meta.Version, templateVersion)
 	}
 	return nil
 }

@@ -100,19 +100,24 @@ func TestSetupWritesPolicyAndTemplate(t *testing.T) {
 	}
 }
 
-func TestSetupRefusesForeignOrNewerTemplate(t *testing.T) {
+func TestSetupRefusesForeignOrNewer(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name, body, want string
 	}{
 		{"foreign", `{"index_patterns":["other-*"],"priority":10}`, "not written by shipper"},
 		{"newer", `{"index_patterns":["shipper-*-*"],"priority":200,"version":99,"_meta":{"managed_by":"shipper"}}`, "newer shipper"},
+		{"foreign policy", `{"policy":{"phases":{"hot":{"actions":{}}}}}`, "ILM policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := estest.New(t)
 			cfg := testConfig(t, srv.URL())
-			putJSON(t, srv.URL(), "/_index_template/shipper", tt.body)
+			path := "/_index_template/shipper"
+			if strings.Contains(tt.name, "policy") {
+				path = "/_ilm/policy/shipper"
+			}
+			putJSON(t, srv.URL(), path, tt.body)
 			err := Setup(ctx, cfg, []*index.Pattern{compile(t, index.DefaultPattern)}, zap.NewNop())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Setup = %v, want an error containing %q", err, tt.want)
