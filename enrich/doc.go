@@ -80,6 +80,7 @@
 // One pass over the member keys with a switch on the first byte finds every
 // candidate; only candidates are decoded, nested objects are entered only
 // when a candidate key names one, and message text is searched with
-// substring search for a few anchors. Process allocates nothing per event
-// once a batch's service name has been seen (see the benchmarks).
+// substring search for a few anchors. Process allocates nothing (a service
+// name never seen before is interned once); TestProcessDoesNotAllocate and
+// the benchmarks check it.
 package enrich
