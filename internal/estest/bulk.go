@@ -194,8 +194,13 @@ func (s *Server) bulk(r *http.Request, defIndex string, body []byte, d *requestF
 
 	results := make([]itemResult, len(actions))
 	s.mu.Lock()
+	changed := false
 	for i := range actions {
 		results[i] = s.execLocked(&actions[i], d)
+		changed = changed || results[i].status == 200 || results[i].status == 201
+	}
+	if changed {
+		s.notifyChangedLocked()
 	}
 	s.mu.Unlock()
 

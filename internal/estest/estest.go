@@ -23,6 +23,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -134,6 +136,7 @@ type Server struct {
 	streams   map[string]*dataStream
 	seq       int
 	idCounter uint64
+	changed   chan struct{} // closed and replaced when documents change
 
 	fmu    sync.Mutex // guards faults, rng, gate and held notifications
 	faults Faults
@@ -149,8 +152,6 @@ type Server struct {
 	ln       net.Listener
 	hs       *http.Server
 	serveErr chan error
-	conns    map[net.Conn]struct{}
-	started  bool
 	closed   bool
 }
 
@@ -176,7 +177,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		policies:  map[string]*policy{},
 		streams:   map[string]*dataStream{},
 		heldCh:    make(chan struct{}),
-		conns:     map[net.Conn]struct{}{},
+		changed:   make(chan struct{}),
 	}
 	if o.tls {
 		st, err := newTLSState(o.clientAuth)
@@ -254,29 +255,16 @@ func (s *Server) Start() error {
 		ln = tls.NewListener(ln, s.tls.serverCfg)
 	}
 	s.ln = ln
-	s.started = true
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
-		ConnState:         s.trackConn,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(io.Discard, "", 0), // handshake failures and client aborts are expected in fault tests
 	}
 	s.hs = hs
 	errc := make(chan error, 1)
 	s.serveErr = errc
 	go func() { errc <- hs.Serve(ln) }()
 	return nil
-}
-
-func (s *Server) trackConn(c net.Conn, st http.ConnState) {
-	s.lmu.Lock()
-	defer s.lmu.Unlock()
-	switch st {
-	case http.StateNew:
-		s.conns[c] = struct{}{}
-	case http.StateClosed, http.StateHijacked:
-		delete(s.conns, c)
-	}
 }
 
 // Down simulates a node that is gone: it closes the listener and every open
@@ -435,6 +423,34 @@ func (s *Server) DataStreams() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// WaitCount blocks until at least n documents match indexPattern (as for
+// Count), or ctx ends; tests use it instead of polling or sleeping.
+func (s *Server) WaitCount(ctx context.Context, indexPattern string, n int) error {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		have := 0
+		for _, ix := range s.resolveLocked(indexPattern) {
+			have += ix.count()
+		}
+		s.mu.Unlock()
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("estest: waiting for %d documents in %q (have %d): %w", n, indexPattern, have, ctx.Err())
+		}
+	}
+}
+
+// notifyChangedLocked wakes WaitCount callers.
+func (s *Server) notifyChangedLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // WaitHeld blocks until at least n requests are held by Hold, or ctx ends.

@@ -208,7 +208,11 @@ func TestDelayStoresBeforeAnswering(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want the client's deadline", err)
 	}
-	waitFor(t, func() bool { return srv.Count("slow") == 1 })
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := srv.WaitCount(wctx, "slow", 1); err != nil {
+		t.Fatal(err)
+	}
 	srv.SetFaults(Faults{})
 	r := call(t, "POST", srv.URL()+"/_bulk", oneDoc("slow", "1"))
 	if at(r.obj(t), "items", 0, "create", "status") != 409.0 {
@@ -289,5 +293,24 @@ func TestAllEndpointsAndInvalidFaults(t *testing.T) {
 		if _, err := NewServer(WithFaults(f)); err == nil {
 			t.Errorf("NewServer accepted faults %+v", f)
 		}
+	}
+}
+
+func TestWaitCount(t *testing.T) {
+	srv := New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.WaitCount(ctx, "w-*", 3) }()
+	for i := range 3 {
+		call(t, "POST", srv.URL()+"/_bulk", oneDoc("w-"+fmt.Sprint(i), "1"))
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	short, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := srv.WaitCount(short, "w-*", 4); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitCount past its context: %v", err)
 	}
 }
