@@ -81,6 +81,20 @@ func BenchmarkEncodeBulk(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchDocs), "ns/doc")
 	})
+	b.Run("sink+gzip", func(b *testing.B) {
+		enc := &encoder{}
+		snd := newSender(s)
+		b.ReportAllocs()
+		for b.Loop() {
+			s.encode(enc, batch)
+			snd.buf.Reset()
+			snd.gz.Reset(&snd.buf)
+			snd.gz.Write(enc.buf)
+			snd.gz.Close()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchDocs), "ns/doc")
+		b.ReportMetric(float64(snd.buf.Len())/float64(len(enc.buf)), "ratio")
+	})
 	b.Run("baseline-encoding-json-map", func(b *testing.B) {
 		var out []byte
 		b.ReportAllocs()
