@@ -50,7 +50,9 @@ func validateIndexName(name string) *esError {
 // data-stream rules. It returns an item status and error on refusal.
 func (s *Server) writeIndexLocked(name, op string) (*index, int, *esError) {
 	if ds := s.streams[name]; ds != nil {
-		if op != "create" && op != "delete" {
+		// Writes to a data stream append; overwrites and deletes by _id
+		// must target the backing index.
+		if op != "create" {
 			return nil, 400, &esError{Type: "illegal_argument_exception",
 				Reason: "only write ops with an op_type of create are allowed in data streams"}
 		}
