@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,5 +298,44 @@ func TestAgainstTarget(t *testing.T) {
 		if round == 0 && st.Indexed != 10 || round == 1 && st.Duplicates != 10 {
 			t.Errorf("round %d: %+v; want 10 indexed, then 10 duplicates", round, st)
 		}
+	}
+}
+
+func TestSetupKibanaDataViews(t *testing.T) {
+	var mu sync.Mutex
+	var got []map[string]any
+	kb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/data_views/data_view" || r.Header.Get("kbn-xsrf") == "" || r.Method != http.MethodPost {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		if u, p, _ := r.BasicAuth(); u != "elastic" || p != "pw" {
+			http.Error(w, "unauthorized", 401)
+			return
+		}
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		got = append(got, body)
+		mu.Unlock()
+		io.WriteString(w, `{"data_view":{}}`)
+	}))
+	defer kb.Close()
+	cfg := DefaultConfig()
+	cfg.Username, cfg.Password = "elastic", "pw"
+	patterns := []*index.Pattern{compile(t, index.DefaultPattern), compile(t, "shipper-%{[host.name]}-%{+yyyy}")}
+	if err := SetupKibana(context.Background(), kb.URL+"/", cfg, patterns, zap.NewNop()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d data views for one distinct pattern, want 1", len(got))
+	}
+	dv := got[0]["data_view"].(map[string]any)
+	if dv["title"] != "shipper-*-*" || dv["timeFieldName"] != "@timestamp" || got[0]["override"] != true || dv["id"] != "shipper-shipper-x-x" {
+		t.Errorf("data view request %v", got[0])
+	}
+	cfg.Password = "wrong"
+	if err := SetupKibana(context.Background(), kb.URL, cfg, patterns, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("SetupKibana with a wrong password = %v, want Kibana's 401", err)
 	}
 }
