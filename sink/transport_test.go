@@ -22,6 +22,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/traceship/shipper/internal/estest"
 )
 
 // miniES is a minimal Elasticsearch for transport tests: it answers GET /
@@ -260,4 +262,54 @@ type fixedResponse string
 
 func (f fixedResponse) Perform(*http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(string(f)))}, nil
+}
+
+// Against the double with security on: HTTPS with its CA, client
+// certificates and basic auth. A wrong password is a whole-request 401:
+// retried (an operator fixes credentials), never dead-lettered, and the
+// batch stays unacknowledged.
+func TestSecuredDouble(t *testing.T) {
+	srv := estest.New(t, estest.WithTLS(true), estest.WithBasicAuth("shipper", "s3cret"))
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, srv.CACertPEM(), 0o600)
+	certPEM, keyPEM, err := srv.IssueClientCert("shipper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	os.WriteFile(cert, certPEM, 0o600)
+	os.WriteFile(key, keyPEM, 0o600)
+	secured := func(password string) Config {
+		cfg := testConfig(t, srv.URL())
+		cfg.TLS = TLSConfig{CAFile: ca, CertFile: cert, KeyFile: key}
+		cfg.Username, cfg.Password = "shipper", password
+		return cfg
+	}
+
+	cfg := secured("wrong")
+	s := newTestSink(t, cfg, nil)
+	h := newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	h.write(s, h.batch("denied", 3, ""))
+	waitFor(t, "401s to be retried", func() bool { return s.Stats().RequestRetries >= 3 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err == nil {
+		t.Error("Shutdown reported success with every request refused")
+	}
+	if h.unacked() != 1 || len(readDLQ(t, cfg.DeadLetter.Path)) != 0 {
+		t.Errorf("unacknowledged batches %d, dead letters %d: want 1 and 0", h.unacked(), len(readDLQ(t, cfg.DeadLetter.Path)))
+	}
+
+	cfg = secured("s3cret")
+	s = newTestSink(t, cfg, nil)
+	h = newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	h.write(s, h.batch("allowed", 3, ""))
+	shutdown(t, s)
+	h.check(0)
+	if !strings.HasPrefix(srv.URL(), "https://") {
+		t.Errorf("double at %s, not HTTPS", srv.URL())
+	}
 }
