@@ -3,6 +3,7 @@ package estest
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,7 +17,9 @@ import (
 
 func newClient(t *testing.T, url string) *elasticsearch.Client {
 	t.Helper()
-	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections) // a real cluster keeps them open
+	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,3 +116,52 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// env is a test's cluster: the double, or the real cluster named by
+// SHIPPER_TEST_ES_URL, with a namespace so runs against a shared cluster
+// do not see each other's indices and templates (cleaned up at the end).
+type env struct {
+	url string
+	srv *Server // nil against a real cluster
+	ns  string
+}
+
+var envSeq atomic.Int64
+
+func newEnv(t *testing.T, opts ...Option) env {
+	t.Helper()
+	url, srv := Target(t, opts...)
+	e := env{url: url, srv: srv,
+		ns: "estest-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-" + strconv.FormatInt(envSeq.Add(1), 10)}
+	if srv == nil {
+		t.Cleanup(func() { e.cleanup(t) })
+	}
+	return e
+}
+
+// ix names an index in the test's namespace.
+func (e env) ix(name string) string { return e.ns + "-" + name }
+
+// count refreshes and counts, through the API so it works on a real cluster.
+func (e env) count(t *testing.T, pattern string) int {
+	t.Helper()
+	call(t, "POST", e.url+"/"+pattern+"/_refresh?ignore_unavailable=true", "")
+	r := call(t, "GET", e.url+"/"+pattern+"/_count?ignore_unavailable=true", "")
+	n, _ := at(r.obj(t), "count").(float64)
+	return int(n)
+}
+
+func (e env) cleanup(t *testing.T) {
+	r := call(t, "GET", e.url+"/_cat/indices/"+e.ns+"-*?format=json&expand_wildcards=all", "")
+	var rows []map[string]any
+	json.Unmarshal(r.body, &rows)
+	for _, row := range rows {
+		if name, _ := row["index"].(string); name != "" {
+			call(t, "DELETE", e.url+"/"+name, "")
+		}
+	}
+	r = call(t, "GET", e.url+"/_index_template/"+e.ns+"*", "")
+	for _, tpl := range at(r.obj(t), "index_templates").([]any) {
+		call(t, "DELETE", e.url+"/_index_template/"+at(tpl, "name").(string), "")
+	}
+}

@@ -74,17 +74,20 @@ func TestMappingConflicts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := New(t)
+			e := newEnv(t)
+			ix := e.ix("m-1")
 			if tc.template != "" {
-				if r := call(t, "PUT", srv.URL()+"/_index_template/m", tc.template); r.status != 200 {
+				tpl := strings.Replace(tc.template, `["m-*"]`, `["`+e.ns+`-m-*"]`, 1)
+				tpl = strings.Replace(tpl, `{"index_patterns"`, `{"priority":500,"index_patterns"`, 1)
+				if r := call(t, "PUT", e.url+"/_index_template/"+e.ns+"-m", tpl); r.status != 200 {
 					t.Fatalf("template: %d %s", r.status, r.body)
 				}
 			}
-			r := call(t, "POST", srv.URL()+"/_bulk", ndjson(`{"create":{"_index":"m-1","_id":"1"}}`, tc.first))
+			r := call(t, "POST", e.url+"/_bulk", ndjson(`{"create":{"_index":"`+ix+`","_id":"1"}}`, tc.first))
 			if r.status != 200 || strings.Contains(string(r.body), `"errors":true`) {
 				t.Fatalf("first document refused: %s", r.body)
 			}
-			r = call(t, "POST", srv.URL()+"/_bulk", ndjson(`{"create":{"_index":"m-1","_id":"2"}}`, tc.second))
+			r = call(t, "POST", e.url+"/_bulk", ndjson(`{"create":{"_index":"`+ix+`","_id":"2"}}`, tc.second))
 			m := r.obj(t)
 			item := at(m, "items", 0, "create").(map[string]any)
 			if tc.wantType == "" {
@@ -99,8 +102,8 @@ func TestMappingConflicts(t *testing.T) {
 			if reason, _ := at(item, "error", "reason").(string); !strings.Contains(reason, tc.wantReason) {
 				t.Errorf("reason %q, want it to contain %q", reason, tc.wantReason)
 			}
-			if srv.Count("m-1") != 1 {
-				t.Errorf("refused document was stored")
+			if n := e.count(t, ix); n != 1 {
+				t.Errorf("count %d, want 1: the refused document was stored", n)
 			}
 		})
 	}
