@@ -238,14 +238,16 @@ func TestMatchPath(t *testing.T) {
 func TestStartAtEnd(t *testing.T) {
 	h := newHarness(t, false)
 	h.input.StartAt = StartEnd
+	h.input.Paths = []string{h.path("*.log"), h.path("*.gz")}
 	appendFile(t, h.path("old.log"), "old line\n")
+	os.WriteFile(h.path("archive.log.1.gz"), gzipBytes(t, []byte("archived line\n")), 0o644)
 	h.start()
 	defer h.stop()
-	waitFor(t, 10*time.Second, "the file to be known", func() bool { return len(h.tl.Files()) == 1 })
+	waitFor(t, 10*time.Second, "the files to be known", func() bool { return len(h.tl.Files()) == 2 })
 	appendFile(t, h.path("old.log"), "new line\n")
 	appendFile(t, h.path("created.log"), "line of a file created later\n")
 	waitFor(t, 10*time.Second, "new lines", func() bool { return h.c.has("new line") && h.c.has("line of a file created later") })
-	if h.c.has("old line") {
+	if h.c.has("old line") || h.c.has("archived line") {
 		t.Errorf("start_at end shipped a line written before the start")
 	}
 }

@@ -3,6 +3,7 @@ package tailer
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -669,10 +670,21 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	}
 	if e == nil {
 		start := int64(0)
-		if firstScan && spec.StartAt == StartEnd && !gz {
+		if firstScan && spec.StartAt == StartEnd {
 			start = size
+			if gz {
+				// An archive that existed at the start is history: skip it,
+				// using the decompressed size in the gzip trailer (ISIZE).
+				var tr [4]byte
+				if n, _ := f.ReadAt(tr[:], size-4); n == 4 && size > 4 {
+					start = int64(binary.LittleEndian.Uint32(tr[:]))
+				}
+			}
 		}
 		e = t.newEntry(in, fd.path, dev, ino, fp, gz, start)
+		if gz && start > 0 {
+			e.size = start
+		}
 		t.log.Debug("new file", zap.String("path", fd.path), zap.String("file_id", e.id), zap.Int64("offset", start),
 			zap.Uint64("ino", ino), zap.Int("fp_len", fp.n))
 	} else if len(prefix) > e.fp.n && !gz {
@@ -681,6 +693,7 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	e.seen = now.Unix()
 	e.path = fd.path
 	if gz && e.readOffset > 0 && e.size > 0 && e.readOffset >= e.size {
+		keep = false
 		return nil
 	}
 	fl := &follower{t: t, in: in, e: e, f: f, gz: gz, fpn: e.fp.n, wake: make(chan struct{}, 1),
