@@ -651,3 +651,50 @@ func TestMappingRejectsGoToDeadLetter(t *testing.T) {
 	}
 	t.Logf("dead letter: %s", raw)
 }
+
+// The agent stops while Elasticsearch is stuck (shutdown deadline passes)
+// and starts again, re-reading from its checkpoints: here, the worst case,
+// every batch is written again. Nothing is lost, nothing stored twice.
+func TestRestartAfterAbandonedShutdown(t *testing.T) {
+	srv := estest.New(t)
+	cfg := testConfig(t, srv.URL())
+	cfg.Bulk.MaxDocs = 10
+
+	s := newTestSink(t, cfg, nil)
+	h1 := newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	for i := range 5 {
+		h1.write(s, h1.batch(fmt.Sprint("f", i), 10, ""))
+	}
+	if err := srv.WaitCount(context.Background(), "*", 10); err != nil {
+		t.Fatal(err)
+	}
+	release := srv.Hold() // Elasticsearch stops answering
+	for i := 5; i < 10; i++ {
+		h1.write(s, h1.batch(fmt.Sprint("f", i), 10, ""))
+	}
+	if err := srv.WaitHeld(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown succeeded with Elasticsearch stuck")
+	}
+	if h1.unacked() == 0 {
+		t.Fatal("every batch acknowledged though Elasticsearch stopped answering")
+	}
+	release()
+
+	s = newTestSink(t, cfg, nil)
+	h2 := newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	for i := range 10 {
+		h2.write(s, h2.batch(fmt.Sprint("f", i), 10, ""))
+	}
+	shutdown(t, s)
+	h2.check(0)
+	if n, rs := srv.Count("*"), srv.Requests(); n != 100 || rs.Conflicts == 0 {
+		t.Errorf("stored %d (want 100), %d conflicts (want the replayed ones)", n, rs.Conflicts)
+	}
+}
