@@ -180,9 +180,10 @@ func (r *request) add(body []byte, it item, ack *shipper.Ack) {
 
 // encoder is the scratch space of one Write call.
 type encoder struct {
-	buf   []byte
-	items []item
-	id    []byte
+	buf      []byte
+	items    []item
+	id       []byte
+	unrouted []int // events without an index
 }
 
 // Write encodes the events of b that are not dropped into bulk requests and
@@ -195,16 +196,54 @@ func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
 	enc := s.encoders.Get().(*encoder)
 	defer s.encoders.Put(enc)
 	s.encode(enc, b)
+	if len(enc.unrouted) > 0 {
+		if err := s.deadLetterUnrouted(ctx, b, enc.unrouted); err != nil {
+			return err
+		}
+	}
 	return s.take(ctx, enc)
+}
+
+// deadLetterUnrouted writes events without an index (the route stage did
+// not run: a bug) to the dead-letter file at once, rather than send them:
+// Elasticsearch would refuse their whole request, valid documents included.
+func (s *Sink) deadLetterUnrouted(ctx context.Context, b *shipper.Batch, idx []int) error {
+	r := &request{}
+	var id []byte
+	for _, i := range idx {
+		ev := &b.Events[i]
+		id = shipper.AppendID(id[:0], ev)
+		it := item{off: int32(len(r.body))}
+		r.body = s.appendAction(r.body, "", id)
+		it.src = int32(len(r.body))
+		r.body = shipper.AppendSource(r.body, ev)
+		r.body = append(r.body, '\n')
+		it.end = int32(len(r.body))
+		r.items = append(r.items, it)
+	}
+	all := make([]int, len(idx))
+	for i := range all {
+		all[i] = i
+	}
+	if !s.deadLetter(ctx, r, all, func(int) (int, ItemError) {
+		return 0, ItemError{Type: "shipper_no_index", Reason: "the event reached the sink without an index name (the pipeline's route stage did not set Event.Index)"}
+	}) {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // encode appends the action and source lines of b's events that are not
 // dropped to enc, which it empties first.
 func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
-	enc.buf, enc.items = enc.buf[:0], enc.items[:0]
+	enc.buf, enc.items, enc.unrouted = enc.buf[:0], enc.items[:0], enc.unrouted[:0]
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.Drop != "" {
+			continue
+		}
+		if ev.Index == "" {
+			enc.unrouted = append(enc.unrouted, i)
 			continue
 		}
 		it := item{off: int32(len(enc.buf)), ack: ev.Ack}

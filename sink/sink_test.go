@@ -698,3 +698,21 @@ func TestRestartAfterAbandonedShutdown(t *testing.T) {
 		t.Errorf("stored %d (want 100), %d conflicts (want the replayed ones)", n, rs.Conflicts)
 	}
 }
+
+// An event without an index (a pipeline bug) would make Elasticsearch
+// refuse its whole bulk request; it is dead-lettered alone instead.
+func TestUnroutedEventIsDeadLetteredAlone(t *testing.T) {
+	srv := estest.New(t)
+	cfg := testConfig(t, srv.URL())
+	s := newTestSink(t, cfg, nil)
+	h := newHarness(t, srv, cfg.DeadLetter.Path)
+	b := h.batch("f", 4, "")
+	b.Events[2].Index = ""
+	run(t, s)
+	h.write(s, b)
+	shutdown(t, s)
+	h.check(1)
+	if dl := readDLQ(t, cfg.DeadLetter.Path); len(dl) != 1 || dl[0].ID != "f-200" || dl[0].Error.Type != "shipper_no_index" {
+		t.Errorf("dead letters %+v", dl)
+	}
+}
