@@ -364,8 +364,52 @@ func (s *Server) checkDocLocked(ix *index, id string, src []byte) *esError {
 	if e := c.check(ix.stream != ""); e != nil {
 		return e
 	}
+	if len(c.added) > 0 {
+		if e := c.limits(); e != nil {
+			return e
+		}
+	}
 	for p, f := range c.added {
 		ix.mapping.fields[p] = f
+	}
+	return nil
+}
+
+// Elasticsearch's index.mapping.total_fields.limit and depth.limit
+// defaults: a log shipper that sends arbitrary keys meets them (mapping
+// explosion) and must dead-letter what they refuse.
+const (
+	totalFieldsLimit = 1000
+	depthLimit       = 20
+)
+
+func fieldWeight(f *field) int { return 1 + len(f.sub) }
+
+// limits refuses a document whose new fields would exceed the mapping
+// limits; the fields it would add are in c.added.
+func (c *docChecker) limits() *esError {
+	total, adding := 0, 0
+	for p, f := range c.m.fields {
+		if c.added[p] == nil {
+			total += fieldWeight(f)
+		}
+	}
+	for p, f := range c.added {
+		if c.m.fields[p] == nil {
+			adding += fieldWeight(f)
+		}
+		total += fieldWeight(f)
+		if (f.typ == "object" || f.typ == "nested") && strings.Count(p, ".")+2 > depthLimit {
+			// An object at the root counts 2: its fields are one level down.
+			reason := "Limit of mapping depth [" + strconv.Itoa(depthLimit) + "] has been exceeded due to object field [" + p + "]"
+			return &esError{Type: "document_parsing_exception", Reason: "[1:1] failed to parse: " + reason,
+				CausedBy: &esError{Type: "illegal_argument_exception", Reason: reason}}
+		}
+	}
+	if total > totalFieldsLimit {
+		reason := "Limit of total fields [" + strconv.Itoa(totalFieldsLimit) + "] has been exceeded while adding new fields [" + strconv.Itoa(adding) + "]"
+		return &esError{Type: "document_parsing_exception", Reason: "[1:1] failed to parse: " + reason,
+			CausedBy: &esError{Type: "illegal_argument_exception", Reason: reason}}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package estest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -139,5 +140,42 @@ func TestGetMappingShowsDynamicTypes(t *testing.T) {
 	}
 	if at(props, "trace", "properties", "id", "type") != "text" {
 		t.Errorf("trace.id not mapped under trace: %v", props["trace"])
+	}
+}
+
+// Arbitrary keys exhaust the mapping (index.mapping.total_fields.limit
+// 1000, depth.limit 20): Elasticsearch refuses the document, which the
+// agent must dead-letter.
+func TestMappingLimits(t *testing.T) {
+	srv := New(t)
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 400 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"k%d":"v"`, i) // text + keyword: 2 fields each
+	}
+	b.WriteString("}")
+	r := call(t, "POST", srv.URL()+"/_bulk", ndjson(`{"create":{"_index":"wide","_id":"1"}}`, b.String()))
+	if at(r.obj(t), "items", 0, "create", "status") != 201.0 {
+		t.Fatalf("800 fields refused: %s", r.body)
+	}
+	more := strings.ReplaceAll(b.String(), `"k`, `"j`)
+	r = call(t, "POST", srv.URL()+"/_bulk", ndjson(`{"create":{"_index":"wide","_id":"2"}}`, more))
+	reason, _ := at(r.obj(t), "items", 0, "create", "error", "reason").(string)
+	if !strings.Contains(reason, "Limit of total fields [1000] has been exceeded while adding new fields [800]") {
+		t.Errorf("1600 fields: %s", r.body)
+	}
+	deep := strings.Repeat(`{"a":`, 21) + "1" + strings.Repeat("}", 21)
+	r = call(t, "POST", srv.URL()+"/_bulk", ndjson(`{"create":{"_index":"deep","_id":"1"}}`, deep))
+	reason, _ = at(r.obj(t), "items", 0, "create", "error", "reason").(string)
+	if !strings.Contains(reason, "Limit of mapping depth [20] has been exceeded due to object field") {
+		t.Errorf("20 nested objects: %s", r.body)
+	}
+	ok := strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20) // 19 nested objects
+	r = call(t, "POST", srv.URL()+"/_bulk", ndjson(`{"create":{"_index":"deep2","_id":"1"}}`, ok))
+	if at(r.obj(t), "items", 0, "create", "status") != 201.0 {
+		t.Errorf("19 nested objects refused: %s", r.body)
 	}
 }
