@@ -134,19 +134,21 @@ func (fl *follower) send(b *shipper.Batch, end int64) error {
 }
 
 // fingerprintDurable makes sure the registry file holds a fingerprint
-// covering the file up to end (or its first fingerprintSize bytes) before
-// lines up to end are shipped. Small files growing through their first KiB
-// cost a registry write per batch; larger ones none.
+// covering at least half of the bytes shipped (or the first
+// fingerprintSize bytes) before lines up to end are shipped, so that after a
+// crash a .gz of the file is recognised by a prefix of meaningful length.
+// Doubling bounds the synchronous writes to a handful per file while it
+// grows through its first KiB (group-committed); larger files cost none.
 func (fl *follower) fingerprintDurable(end int64) error {
 	t := fl.t
 	t.mu.Lock()
 	d := fl.e.durableFP
 	t.mu.Unlock()
-	if d >= fingerprintSize || end <= int64(d) || fl.gz {
+	if d >= fingerprintSize || end <= 2*int64(d) || fl.gz {
 		return nil
 	}
 	fl.checkFingerprint()
-	if err := t.checkpoint(true); err != nil {
+	if err := t.syncCheckpoint(); err != nil {
 		t.log.Error("cannot record a file's fingerprint in the registry; not shipping its lines until it works",
 			zap.String("path", fl.file.Path), zap.Error(err))
 		return err
@@ -386,7 +388,7 @@ func (fl *follower) restartTruncated(size int64) bool {
 	fl.posA.Store(0)
 	// The new ID must be durable before lines are shipped under it.
 	for {
-		err := t.checkpoint(true)
+		err := t.syncCheckpoint()
 		if err == nil {
 			break
 		}

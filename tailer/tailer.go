@@ -57,15 +57,19 @@ type Tailer struct {
 	// openPath opens a file for reading (os.Open; tests inject failures).
 	openPath func(string) (*os.File, error)
 
-	ckMu    sync.Mutex // serialises Checkpoint
-	mu      sync.Mutex
-	reg     *registry
-	inputs  map[string]*inputState
-	open    map[*follower]struct{}
-	byPath  map[string]*follower
-	errSeen map[string]string
-	watched map[string]struct{}
-	running bool
+	ckMu sync.Mutex // serialises Checkpoint
+	// ckSeq numbers the requests for a synchronous checkpoint; ckCovered
+	// (guarded by ckMu) is the last request a completed write covered.
+	ckSeq     atomic.Uint64
+	ckCovered uint64
+	mu        sync.Mutex
+	reg       *registry
+	inputs    map[string]*inputState
+	open      map[*follower]struct{}
+	byPath    map[string]*follower
+	errSeen   map[string]string
+	watched   map[string]struct{}
+	running   bool
 
 	ctx     context.Context
 	scanReq chan struct{}
@@ -347,9 +351,31 @@ func (t *Tailer) wakeAll() {
 // gone for longer than clean_removed.
 func (t *Tailer) Checkpoint() error { return t.checkpoint(false) }
 
+// syncCheckpoint makes what the caller changed before calling durable. It
+// is a group commit: callers that arrive while a write is in progress share
+// the next one, so many new or growing files cost few writes.
+func (t *Tailer) syncCheckpoint() error {
+	want := t.ckSeq.Add(1)
+	t.ckMu.Lock()
+	defer t.ckMu.Unlock()
+	if t.ckCovered >= want {
+		return nil
+	}
+	covered := t.ckSeq.Load()
+	if err := t.checkpointLocked(true); err != nil {
+		return err
+	}
+	t.ckCovered = covered
+	return nil
+}
+
 func (t *Tailer) checkpoint(force bool) error {
 	t.ckMu.Lock()
 	defer t.ckMu.Unlock()
+	return t.checkpointLocked(force)
+}
+
+func (t *Tailer) checkpointLocked(force bool) error {
 	t.mu.Lock()
 	if t.reg == nil {
 		t.mu.Unlock()
@@ -729,7 +755,7 @@ func (t *Tailer) startFollowers(fls []*follower) {
 	}
 	t.mu.Unlock()
 	if sync {
-		if err := t.checkpoint(true); err != nil {
+		if err := t.syncCheckpoint(); err != nil {
 			t.log.Error("cannot record new files in the registry; not reading them until it works",
 				zap.Error(err))
 			for _, fl := range fls {
