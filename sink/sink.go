@@ -191,7 +191,8 @@ type encoder struct {
 // event's document is indexed (or already was: 409) or dead-lettered. It
 // blocks while the bytes in flight exceed bulk.max_in_flight_bytes, and
 // returns ctx.Err() if ctx ends first; on any error none of b's events were
-// taken. It does not retain b, its events or their bytes.
+// taken (except that events without an index, a pipeline bug, are
+// dead-lettered at once). It does not retain b, its events or their bytes.
 func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
 	enc := s.encoders.Get().(*encoder)
 	defer s.encoders.Put(enc)
