@@ -27,7 +27,8 @@ const (
 	// keySensitive: the value is replaced by the keys rule.
 	keySensitive
 	// keyTraceID: the value is a trace, span or parent id; a value that is
-	// nothing but digits (Datadog's 64-bit decimal ids) is not a card.
+	// nothing but digits (Datadog's 64-bit decimal ids) is not scanned,
+	// unless the whole value is a valid card (see safeID).
 	keyTraceID
 )
 

@@ -259,7 +259,7 @@ func (r *Redactor) worthLooking(v []byte, kc keyClass) bool {
 		return r.cards && len(v) >= minPAN
 	case c == '"':
 		content := v[1 : len(v)-1]
-		if kc == keyTraceID && isHexID(content) {
+		if kc == keyTraceID && safeID(content) {
 			return false
 		}
 		return scanFlags(content, &r.keys.filter)&r.need != 0
@@ -379,7 +379,7 @@ func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
 	content := v[1 : len(v)-1]
 	text := content
-	if kc == keyTraceID && isHexID(content) {
+	if kc == keyTraceID && safeID(content) {
 		// A hex or decimal trace/span id: nothing to find, and ids are in
 		// every traced line, so they are worth a shorter loop.
 		return append(dst, v...), 0
@@ -394,7 +394,7 @@ func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte,
 		text = sc.dec
 		flags = scanFlags(text, &r.keys.filter)
 	}
-	if kc == keyTraceID && allDigits(text) {
+	if kc == keyTraceID && allDigits(text) && !isPAN(text) {
 		return append(dst, v...), 0
 	}
 	out, n := r.redactText(sc, text, flags)
@@ -417,6 +417,15 @@ var hexDigit = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// safeID reports whether s, the value of a trace or span id field, can be
+// kept without a look: an id, and not a number that is a valid card. A card
+// number in an id field is still a card number: nothing leaks, even there.
+// (The trace.id the agent derives was taken before redaction, so masking
+// the source field costs no correlation.)
+func safeID(s []byte) bool {
+	return isHexID(s) && !(allDigits(s) && isPAN(s))
+}
 
 // isHexID reports whether s is 1 to 64 hex digits: a trace or span id
 // (W3C hex, or Datadog decimal).
@@ -448,7 +457,7 @@ func (r *Redactor) number(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int)
 	if d[0] == '-' {
 		d = d[1:]
 	}
-	if !r.cards || kc == keyTraceID || !allDigits(d) || !isPAN(d) {
+	if !r.cards || !allDigits(d) || !isPAN(d) {
 		return append(dst, v...), 0
 	}
 	sc.counts[ruleCards]++
