@@ -2,7 +2,6 @@ package timeline
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,7 +60,7 @@ func TestFetchReportsServerErrors(t *testing.T) {
 			}))
 			defer srv.Close()
 			c := newClient(t, srv.URL)
-			_, err := Fetch(context.Background(), c, pattern, traceA)
+			_, err := Fetch(testCtx(t), c, pattern, traceA)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Fetch error = %v, want it to contain %q", err, tc.want)
 			}

@@ -35,9 +35,17 @@ const (
 	traceB = "0af7651916cd43dd8448eb211c80319c"
 )
 
+// testCtx bounds a test's requests, so that a server that stops answering
+// fails the test with the request that hung instead of blocking the run.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func newClient(t *testing.T, url string) *elasticsearch.Client {
 	t.Helper()
-	tr := &http.Transport{}
+	tr := &http.Transport{ResponseHeaderTimeout: 30 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}, Transport: tr})
 	if err != nil {
@@ -114,7 +122,7 @@ func TestFetchAcrossDatedIndices(t *testing.T) {
 	c := newClient(t, url)
 	indexShop(t, c)
 
-	got, err := Fetch(context.Background(), c, pattern, traceA)
+	got, err := Fetch(testCtx(t), c, pattern, traceA)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -148,13 +156,13 @@ func TestFetchAcrossDatedIndices(t *testing.T) {
 	golden(t, "testdata/checkout.golden.ndjson", out.Bytes())
 
 	out.Reset()
-	res, err := Print(context.Background(), &out, c, pattern, traceA, false, Options{})
+	res, err := Print(testCtx(t), &out, c, pattern, traceA, false, Options{})
 	if err != nil || res.Truncated || !strings.HasPrefix(out.String(), "5 log lines from 3 services") {
 		t.Errorf("Print: %v, truncated %v, output:\n%s", err, res.Truncated, out.String())
 	}
 
 	// Pasted in another form, the same trace.
-	again, err := Fetch(context.Background(), c, "shipper-*", "00-"+strings.ToUpper(traceA)+"-1111111111111111-01")
+	again, err := Fetch(testCtx(t), c, "shipper-*", "00-"+strings.ToUpper(traceA)+"-1111111111111111-01")
 	if err != nil || len(again) != len(got) {
 		t.Errorf("Fetch by traceparent: %d entries, %v; want %d", len(again), err, len(got))
 	}
@@ -163,7 +171,7 @@ func TestFetchAcrossDatedIndices(t *testing.T) {
 func TestFetchNothing(t *testing.T) {
 	url, _ := estest.Target(t)
 	c := newClient(t, url)
-	got, err := Fetch(context.Background(), c, "nosuchindex-%{+yyyy.MM.dd}", traceA)
+	got, err := Fetch(testCtx(t), c, "nosuchindex-%{+yyyy.MM.dd}", traceA)
 	if err != nil || len(got) != 0 {
 		t.Errorf("Fetch on no index = %v, %v; want nothing and no error", got, err)
 	}
@@ -171,7 +179,7 @@ func TestFetchNothing(t *testing.T) {
 	if err := Render(&out, nil); err != nil || !strings.Contains(out.String(), "no log lines") {
 		t.Errorf("Render(nil) = %q, %v", out.String(), err)
 	}
-	if _, err := Fetch(context.Background(), c, pattern, "not-a-trace"); !errors.Is(err, ErrInvalidTraceID) {
+	if _, err := Fetch(testCtx(t), c, pattern, "not-a-trace"); !errors.Is(err, ErrInvalidTraceID) {
 		t.Errorf("Fetch(invalid id) error = %v, want ErrInvalidTraceID", err)
 	}
 }
@@ -317,7 +325,7 @@ func TestFetchPagesThroughAPointInTime(t *testing.T) {
 			srv := httptest.NewServer(f)
 			defer srv.Close()
 			c := newClient(t, srv.URL)
-			res, err := FetchWith(context.Background(), c, pattern, traceA, Options{PageSize: 3})
+			res, err := FetchWith(testCtx(t), c, pattern, traceA, Options{PageSize: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -337,7 +345,7 @@ func TestFetchPagesThroughAPointInTime(t *testing.T) {
 			f.mu.Lock()
 			f.pages, f.opened, f.closed = 0, 0, nil
 			f.mu.Unlock()
-			res, err = FetchWith(context.Background(), c, pattern, traceA, Options{PageSize: 3, Limit: 4})
+			res, err = FetchWith(testCtx(t), c, pattern, traceA, Options{PageSize: 3, Limit: 4})
 			if err != nil || len(res.Entries) != 4 || !res.Truncated {
 				t.Errorf("Limit 4: %d entries, truncated %v, err %v", len(res.Entries), res.Truncated, err)
 			}
