@@ -67,9 +67,9 @@ func New(opts Options, r Redactor) (*zap.Logger, func() error, error) {
 	switch {
 	case opts.File != "":
 		lj := &lumberjack.Logger{Filename: opts.File, MaxSize: opts.MaxSizeMB, MaxBackups: opts.MaxBackups}
-		out, close = zapcore.AddSync(lj), lj.Close
+		out, close = zapcore.Lock(zapcore.AddSync(lj)), lj.Close
 	case opts.Stderr != nil:
-		out = zapcore.AddSync(opts.Stderr)
+		out = zapcore.Lock(zapcore.AddSync(opts.Stderr))
 	default:
 		out = zapcore.Lock(os.Stderr)
 	}

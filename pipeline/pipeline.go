@@ -29,6 +29,9 @@ type Env struct {
 	Now func() time.Time
 	// Log receives the stages' own log lines (nil: discarded).
 	Log *zap.Logger
+	// DataStream says elasticsearch.mode is data_stream: documents go to
+	// logs-<dataset>-<namespace> instead of the index pattern.
+	DataStream bool
 }
 
 // Pipeline is one configured pipeline, built: a chain of stages per input
@@ -87,7 +90,7 @@ func Build(p config.Pipeline, env Env) (*Pipeline, error) {
 	if out.Sampler, err = newSampler(p.Sample, env); err != nil {
 		return nil, fmt.Errorf("pipeline %q: sample: %w", p.Name, err)
 	}
-	if out.Router, err = index.Compile(p.Index.Pattern, p.Index.Fallback); err != nil {
+	if out.Router, err = p.Index.Compile(env.DataStream); err != nil {
 		return nil, fmt.Errorf("pipeline %q: index: %w", p.Name, err)
 	}
 	if out.Default, err = out.chain(nil); err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,14 +26,14 @@ import (
 
 // newLogger builds the agent's own logger from cfg.Log, redacted with the
 // default redaction rules so no card number or secret reaches the logs.
-func newLogger(cfg config.Config) (*zap.Logger, *redact.Redactor, func() error, error) {
+func newLogger(cfg config.Config, stderr io.Writer) (*zap.Logger, *redact.Redactor, func() error, error) {
 	red, err := redact.New(redact.DefaultConfig(), os.Getenv)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("building the log redactor: %w", err)
 	}
 	log, closeLog, err := logging.New(logging.Options{
 		Level: cfg.Log.Level, Format: cfg.Log.Format, File: cfg.Log.File,
-		MaxSizeMB: cfg.Log.MaxSizeMB, MaxBackups: cfg.Log.MaxBackups,
+		MaxSizeMB: cfg.Log.MaxSizeMB, MaxBackups: cfg.Log.MaxBackups, Stderr: stderr,
 	}, red)
 	if err != nil {
 		return nil, nil, nil, err
@@ -44,7 +46,7 @@ func newLogger(cfg config.Config) (*zap.Logger, *redact.Redactor, func() error, 
 // (checkpoints hold only acknowledged offsets, so they stay consistent).
 // SIGHUP reloads the configuration file.
 func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
-	log, red, closeLog, err := newLogger(cfg)
+	log, red, closeLog, err := newLogger(cfg, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -59,17 +61,26 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 	if err != nil {
 		return fmt.Errorf("building the Elasticsearch sink: %w", err)
 	}
-	agent, err := pipeline.NewAgent(cfg, log, e.pipelineEnv(), snk, metrics)
+	agent, err := pipeline.NewAgent(cfg, log, e.pipelineEnv(cfg), snk, metrics)
 	if err != nil {
 		return err
 	}
 	agent.RegisterCollector(reg, snk.Stats)
 
 	ctx := cmd.Context()
+	setupDone := make(chan struct{})
+	ready := func(ctx context.Context) error {
+		select {
+		case <-setupDone:
+		default:
+			return fmt.Errorf("Elasticsearch setup (ILM policy, index template) not done yet")
+		}
+		return agent.Ready(ctx)
+	}
 
 	var srv *admin.Server
 	if cfg.HTTP.Listen != "" {
-		srv = admin.New(cfg.HTTP.Listen, reg, agent.Ready, agent.Status, log.Named("http"), admin.Options{Pprof: cfg.HTTP.Pprof})
+		srv = admin.New(cfg.HTTP.Listen, reg, ready, agent.Status, log.Named("http"), admin.Options{Pprof: cfg.HTTP.Pprof})
 		if err := srv.Start(); err != nil {
 			return err
 		}
@@ -100,6 +111,17 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 		}
 	}()
 	go watchdog(runCtx)
+
+	if scfg.Setup.Enabled {
+		if err := setupWithRetry(runCtx, cfg, log); err != nil {
+			if errors.Is(err, context.Canceled) {
+				log.Info("stopped before Elasticsearch setup completed; nothing was read")
+				return nil
+			}
+			return fmt.Errorf("Elasticsearch setup: %w", err)
+		}
+	}
+	close(setupDone)
 
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	log.Info("shipper started", zap.String("version", versionString()), zap.String("config", cfg.File), zap.Int("pipelines", len(cfg.Pipelines)))

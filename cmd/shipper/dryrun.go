@@ -39,7 +39,7 @@ pipelines.yaml).`,
 			if err != nil {
 				return err
 			}
-			p, err := pipeline.Build(*pc, e.pipelineEnv())
+			p, err := pipeline.Build(*pc, e.pipelineEnv(cfg))
 			if err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ func choosePipeline(cfg *config.Config, name string, files []string) (*config.Pi
 // can (regular expressions compile, HMAC keys are set).
 func buildAll(cfg config.Config, e env) error {
 	for _, pc := range cfg.Pipelines {
-		if _, err := pipeline.Build(pc, e.pipelineEnv()); err != nil {
+		if _, err := pipeline.Build(pc, e.pipelineEnv(cfg)); err != nil {
 			return err
 		}
 	}

@@ -47,7 +47,9 @@ type env struct {
 
 func processEnv() env { return env{getenv: os.Getenv, now: time.Now} }
 
-func (e env) pipelineEnv() pipeline.Env { return pipeline.Env{Getenv: e.getenv, Now: e.now} }
+func (e env) pipelineEnv(cfg config.Config) pipeline.Env {
+	return pipeline.Env{Getenv: e.getenv, Now: e.now, DataStream: cfg.Elasticsearch.Mode == "data_stream"}
+}
 
 // execute runs the command line args and returns the exit code. It is main
 // without the process: tests call it.
@@ -80,6 +82,8 @@ func newRoot(stdout, stderr io.Writer, e env) *cobra.Command {
 		newRunCmd(e),
 		newDryRunCmd(e),
 		newValidateCmd(e),
+		newSetupCmd(),
+		newDLQCmd(),
 		newStatusCmd(e),
 		newTestCmd(e),
 		newSchemaCmd(),

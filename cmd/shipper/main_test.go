@@ -45,7 +45,11 @@ func testEnv() env {
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = execute(context.Background(), args, &out, &errb, testEnv())
+	// A command that retries forever (Elasticsearch unreachable) must fail
+	// the test, not hang it.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code = execute(ctx, args, &out, &errb, testEnv())
 	return out.String(), errb.String(), code
 }
 

@@ -39,7 +39,7 @@ The exit status is 1 when any test fails.`,
 				fmt.Fprintln(cmd.OutOrStdout(), "no tests (add a tests: section or a *_test.yaml file)")
 				return nil
 			}
-			results, err := pipeline.RunTests(cmd.Context(), cfg, tests, e.pipelineEnv(), cmd.OutOrStdout())
+			results, err := pipeline.RunTests(cmd.Context(), cfg, tests, e.pipelineEnv(cfg), cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/traceship/shipper/config"
+	"github.com/traceship/shipper/index"
+	"github.com/traceship/shipper/sink"
+)
+
+// indexPatterns compiles every pipeline's index pattern, as documents will
+// be named, for the index template.
+func indexPatterns(cfg config.Config) ([]*index.Pattern, error) {
+	var out []*index.Pattern
+	for _, p := range cfg.Pipelines {
+		pat, err := p.Index.Compile(cfg.Elasticsearch.Mode == "data_stream")
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %q: index: %w", p.Name, err)
+		}
+		out = append(out, pat)
+	}
+	return out, nil
+}
+
+// setupWithRetry installs the ILM policy and index template, retrying while
+// Elasticsearch is unreachable, so that no document is indexed before its
+// mappings exist. Reading has not started: lines wait on disk meanwhile.
+func setupWithRetry(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	patterns, err := indexPatterns(cfg)
+	if err != nil {
+		return err
+	}
+	wait := time.Second
+	for {
+		err := sink.Setup(ctx, cfg.Elasticsearch, patterns, log.Named("setup"))
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("Elasticsearch setup failed; retrying before reading any file", zap.Error(err), zap.Duration("retry_in", wait))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+func newSetupCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "setup -c pipelines.yaml",
+		Short: "Create or update the ILM policy and the index template in Elasticsearch",
+		Long: `setup writes the ILM policy (elasticsearch.setup.ilm) and one composable index
+template matching the pipelines' index patterns, with the ECS mappings (trace.id,
+span.id, log.level, service.name and host.name as keyword). It is idempotent, and
+warns when an existing template of higher priority would shadow it (such as
+Elasticsearch's built-in logs-*-* template). shipper run does the same at start
+unless elasticsearch.setup.enabled is false.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, file)
+			if err != nil {
+				return err
+			}
+			log, _, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			patterns, err := indexPatterns(cfg)
+			if err != nil {
+				return err
+			}
+			if err := sink.Setup(cmd.Context(), cfg.Elasticsearch, patterns, log); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "ok: ILM policy and index template are in place")
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "pipelines.yaml", "configuration file")
+	return cmd
+}
+
+func newDLQCmd() *cobra.Command {
+	dlq := &cobra.Command{
+		Use:   "dlq",
+		Short: "Work with the dead-letter queue (documents Elasticsearch refused for good)",
+	}
+	var file, path string
+	replay := &cobra.Command{
+		Use:   "replay -c pipelines.yaml [--file DLQ.ndjson]",
+		Short: "Send the dead-lettered documents to Elasticsearch again",
+		Long: `replay sends every document of the dead-letter file again, each to its index
+with its _id as a create, so replaying twice stores nothing twice. Documents refused
+again go to a new dead-letter file beside it. Fix the cause first (a mapping, an
+index template), then replay.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, file)
+			if err != nil {
+				return err
+			}
+			if path == "" {
+				path = cfg.Elasticsearch.DeadLetterPath(cfg.StateDir)
+			}
+			log, _, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			st, err := sink.ReplayDLQ(cmd.Context(), cfg.Elasticsearch, path, log)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d indexed, %d already stored, %d refused again", filepath.Clean(path), st.Indexed, st.Duplicates, st.Failed)
+			if st.Failed > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), " (written to %s)", st.FailedPath)
+			}
+			if st.Malformed > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), ", %d malformed lines skipped", st.Malformed)
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return err
+		},
+	}
+	replay.Flags().StringVarP(&file, "config", "c", "pipelines.yaml", "configuration file")
+	replay.Flags().StringVar(&path, "file", "", "the dead-letter file (default: elasticsearch.dead_letter.path, or <state_dir>/dlq/dead-letter.ndjson)")
+	dlq.AddCommand(replay)
+	return dlq
+}
+
+// withConsoleLog makes one-shot commands log for a person at a terminal.
+func withConsoleLog(cfg config.Config) config.Config {
+	cfg.Log.Format, cfg.Log.File = "console", ""
+	return cfg
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/traceship/shipper/internal/estest"
+)
+
+func TestSetupInstallsPolicyAndTemplate(t *testing.T) {
+	es := estest.New(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pipelines.yaml")
+	writeConfig(t, cfg, fmt.Sprintf("state_dir: %s\nelasticsearch: {hosts: [%s]}\npipelines:\n  - name: shop\n", dir, es.URL()))
+	out, stderr, code := runCLI(t, "setup", "-c", cfg)
+	if code != 0 {
+		t.Fatalf("setup: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, ok := es.Policies()["shipper"]; !ok {
+		t.Errorf("no ILM policy named shipper; policies: %v", keys(es.Policies()))
+	}
+	tpl, ok := es.Templates()["shipper"]
+	if !ok {
+		t.Fatalf("no index template named shipper; templates: %v", keys(es.Templates()))
+	}
+	for _, want := range []string{`"index_patterns":["shipper-*-*"]`, `"trace":{"properties":{"id":{"ignore_above":1024,"type":"keyword"}}}`, `"lifecycle":{"name":"shipper"}`} {
+		if !strings.Contains(string(tpl), want) {
+			t.Errorf("the template lacks %s: %s", want, tpl)
+		}
+	}
+	// Idempotent.
+	if _, _, code := runCLI(t, "setup", "-c", cfg); code != 0 {
+		t.Errorf("a second setup failed: exit %d", code)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestMappingRejectsGoToTheDeadLetterFileRedacted: a document Elasticsearch
+// refuses for good is written to the dead-letter file (redacted) and
+// acknowledged, the others flow, and `shipper dlq replay` sends it again.
+func TestMappingRejectsGoToTheDeadLetterFileRedacted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	es := estest.New(t)
+	dir, state := t.TempDir(), t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	httpAddr := freeAddr(t)
+	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", dir+"/*.log")))
+	lines := `{"ts":1795339800,"msg":"first","service":"pay","amount":12}
+{"ts":1795339801,"msg":"card 4111111111111111 bad amount","service":"pay","amount":"twelve"}
+{"ts":1795339802,"msg":"third","service":"pay","amount":13}
+`
+	os.WriteFile(filepath.Join(dir, "app.log"), []byte(lines), 0o644)
+	p := startAgent(t, cfgPath, httpAddr)
+	eventually(t, "2 documents and 1 dead letter", p.logs, func() bool {
+		return es.Count("shipper-pay-*") == 2 && p.metric("shipper_dead_letter_total") == 1
+	})
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	dlq := filepath.Join(state, "dlq", "dead-letter.ndjson")
+	data, err := os.ReadFile(dlq)
+	if err != nil {
+		t.Fatalf("no dead-letter file: %v", err)
+	}
+	if strings.Contains(string(data), "4111111111111111") {
+		t.Errorf("the dead-letter file holds a card number:\n%s", data)
+	}
+	if !strings.Contains(string(data), "twelve") {
+		t.Errorf("the dead-letter file lacks the refused document:\n%s", data)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d dead letters, want 1", n)
+	}
+	out, _, code := runCLI(t, "dlq", "replay", "-c", cfgPath)
+	if !strings.Contains(out, "1 refused again") {
+		t.Errorf("replay of a still-refused document: exit %d, %q", code, out)
+	}
+}
