@@ -15,6 +15,13 @@ import (
 	"go.uber.org/zap"
 )
 
+// NewClient builds a go-elasticsearch client from the elasticsearch section
+// (hosts, auth, TLS, Cloud ID) for commands that query the cluster, such as
+// `shipper trace`. Close it with its Close method.
+func NewClient(cfg Config, logger *zap.Logger) (*elasticsearch.Client, error) {
+	return newClient(cfg, logger)
+}
+
 // newClient builds the go-elasticsearch client: its transport gives several
 // hosts with dead-node handling, basic auth, API keys, Cloud ID and the
 // product check. Its own retries are off: the sink retries, with backoff and

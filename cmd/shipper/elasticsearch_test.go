@@ -96,3 +96,52 @@ func TestMappingRejectsGoToTheDeadLetterFileRedacted(t *testing.T) {
 		t.Errorf("replay of a still-refused document: exit %d, %q", code, out)
 	}
 }
+
+// TestTraceShowsOneRequestAcrossServices ships the bundled shop logs into
+// the double and asks `shipper trace` for one trace: its lines from
+// checkout, inventory and payment come back in time order.
+func TestTraceShowsOneRequestAcrossServices(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	es := estest.New(t)
+	dir, state := t.TempDir(), t.TempDir()
+	for _, f := range []string{"checkout.log", "payment.log", "inventory.log"} {
+		data, err := os.ReadFile(filepath.Join("../../testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	httpAddr := freeAddr(t)
+	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("shop", dir+"/*.log")))
+	p := startAgent(t, cfgPath, httpAddr)
+	eventually(t, "the shop's documents", p.logs, func() bool { return es.Count("shipper-*") == 54 })
+	p.signal(syscall.SIGTERM)
+	p.wait()
+
+	const trace = "a4c123b1612dd272d1371c17149d4395"
+	out, stderr, code := runCLI(t, "trace", trace, "-c", cfgPath)
+	if code != 0 {
+		t.Fatalf("trace: exit %d\n%s%s", code, out, stderr)
+	}
+	order := []string{"checkout started", "stock reserved", "payment authorized", "checkout completed"}
+	last := -1
+	for _, msg := range order {
+		i := strings.Index(out, msg)
+		if i < 0 || i < last {
+			t.Fatalf("the timeline lacks %q or has it out of order:\n%s", msg, out)
+		}
+		last = i
+	}
+	for _, svc := range []string{"checkout", "inventory", "payment"} {
+		if !strings.Contains(out, svc) {
+			t.Errorf("the timeline lacks service %s:\n%s", svc, out)
+		}
+	}
+	if _, _, code := runCLI(t, "trace", "00000000000000000000000000000001", "-c", cfgPath); code != 1 {
+		t.Errorf("an unknown trace: exit %d, want 1", code)
+	}
+	t.Log("\n" + out)
+}

@@ -84,6 +84,7 @@ func newRoot(stdout, stderr io.Writer, e env) *cobra.Command {
 		newValidateCmd(e),
 		newSetupCmd(),
 		newDLQCmd(),
+		newTraceCmd(),
 		newStatusCmd(e),
 		newTestCmd(e),
 		newSchemaCmd(),
