@@ -8,8 +8,10 @@ import (
 // read together, processed together by one worker, and acknowledged together.
 //
 // The worker that receives a batch owns it until it has handed the batch to
-// the sink; then the batch's memory may be reused (the sink copies what it
-// sends). Acknowledgement is separate from memory: see Ack.
+// the sink and released the batch's Ack, which it does last: the creator
+// (the tailer) may recycle the batch's memory once the Ack is done, so no
+// stage, sink or worker touches a batch, its events or their bytes after
+// that. The sink copies what it sends; a stage that keeps events clones them.
 type Batch struct {
 	// File is the file every event of the batch was read from (nil for
 	// batches built by tests or by the dry-run of standard input).

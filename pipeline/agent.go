@@ -238,10 +238,12 @@ func (a *Agent) handle(ctx context.Context, r *running, c *Chain, b *shipper.Bat
 		}
 		return
 	}
-	b.Ack.Release()
+	// The batch's own hold goes last: once it is released the tailer may
+	// recycle the batch, so nothing here may touch b after it.
 	for _, h := range b.Holds {
 		h.Release()
 	}
+	b.Ack.Release()
 }
 
 func (a *Agent) tick(now time.Time) {

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -153,8 +155,21 @@ type bulkItemResp struct {
 
 // items reads a 2xx bulk response and sorts the items.
 func (s *Sink) items(ctx context.Context, r *request, body io.Reader) ([]int, error) {
+	buf := respPool.Get().(*bytes.Buffer)
+	defer respPool.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("reading bulk response: %w", err)
+	}
+	// Elasticsearch writes "errors" before "items": when it is false, every
+	// item succeeded and the items need not be decoded (they are most of the
+	// response, and decoding them was a sixth of the agent's CPU).
+	if errorsFalse(buf.Bytes()) {
+		s.st.indexed.Add(int64(len(r.items)))
+		return nil, nil
+	}
 	var resp bulkResponse
-	if err := json.NewDecoder(body).Decode(&resp); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), &resp); err != nil {
 		return nil, fmt.Errorf("reading bulk response: %w", err)
 	}
 	if !resp.Errors {
@@ -283,4 +298,20 @@ func actionTarget(action []byte) (index, id string) {
 		id = shipper.String(v)
 	}
 	return index, id
+}
+
+var respPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// errorsFalse reports whether the bulk response body says "errors":false,
+// looking only at the members before "items" (and validating them).
+func errorsFalse(body []byte) bool {
+	found := false
+	jsonscan.EachMember(body, func(key, value []byte) bool {
+		if jsonscan.KeyEqual(key, "errors") {
+			found = string(value) == "false"
+			return false
+		}
+		return !jsonscan.KeyEqual(key, "items")
+	})
+	return found
 }
