@@ -213,21 +213,24 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"took":1,"timed_out":false,"_shards":`...)
 	b = append(b, shards...)
-	b = append(b, `,"hits":{"total":`...)
+	// With track_total_hits: false Elasticsearch leaves "total" out.
+	b = append(b, `,"hits":{`...)
 	if q.Get("rest_total_hits_as_int") == "true" {
+		b = append(b, `"total":`...)
 		b = strconv.AppendInt(b, int64(len(hits)), 10)
+		b = append(b, ',')
 	} else if limit >= 0 {
-		b = append(b, `{"value":`...)
+		b = append(b, `"total":{"value":`...)
 		b = strconv.AppendInt(b, int64(total), 10)
 		b = append(b, `,"relation":"`...)
 		b = append(b, relation...)
-		b = append(b, `"}`...)
+		b = append(b, `"},`...)
 	}
 	scoreText := "1.0"
 	if len(sorts) > 0 {
 		scoreText = "null"
 	}
-	b = append(b, `,"max_score":`...)
+	b = append(b, `"max_score":`...)
 	if len(hits) == 0 {
 		b = append(b, "null"...)
 	} else {
