@@ -69,11 +69,19 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 
 	ctx := cmd.Context()
 	setupDone := make(chan struct{})
+	probe, err := newESProbe(cfg, log.Named("readyz"))
+	if err != nil {
+		return err
+	}
+	defer probe.close()
 	ready := func(ctx context.Context) error {
 		select {
 		case <-setupDone:
 		default:
 			return fmt.Errorf("Elasticsearch setup (ILM policy, index template) not done yet")
+		}
+		if err := probe.check(ctx); err != nil {
+			return err
 		}
 		return agent.Ready(ctx)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -141,4 +143,53 @@ index template), then replay.`,
 func withConsoleLog(cfg config.Config) config.Config {
 	cfg.Log.Format, cfg.Log.File = "console", ""
 	return cfg
+}
+
+// esProbe answers "is Elasticsearch reachable?" for /readyz, asking at most
+// once per interval so that frequent probes do not load the cluster.
+type esProbe struct {
+	client   *elasticsearch.Client
+	interval time.Duration
+
+	mu      sync.Mutex
+	checked time.Time
+	last    error
+}
+
+func newESProbe(cfg config.Config, log *zap.Logger) (*esProbe, error) {
+	c, err := sink.NewClient(cfg.Elasticsearch, log)
+	if err != nil {
+		return nil, err
+	}
+	return &esProbe{client: c, interval: 10 * time.Second}, nil
+}
+
+func (p *esProbe) check(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.checked.IsZero() && time.Since(p.checked) < p.interval {
+		return p.last
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res, err := p.client.Info(p.client.Info.WithContext(ctx))
+	switch {
+	case err != nil:
+		p.last = fmt.Errorf("Elasticsearch unreachable: %w", err)
+	case res.IsError():
+		p.last = fmt.Errorf("Elasticsearch answered %s", res.Status())
+	default:
+		p.last = nil
+	}
+	if res != nil {
+		res.Body.Close()
+	}
+	p.checked = time.Now()
+	return p.last
+}
+
+func (p *esProbe) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = p.client.Close(ctx)
 }

@@ -293,3 +293,38 @@ func TestMetricsEndpointServesStageMetrics(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// TestReadyzFollowsElasticsearch: /readyz is 503 while Elasticsearch is
+// down and 200 once it is back; /healthz stays 200 throughout.
+func TestReadyzFollowsElasticsearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	es := estest.New(t)
+	dir, state := t.TempDir(), t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	httpAddr := freeAddr(t)
+	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", dir+"/*.log")))
+	es.Down()
+	p := startAgent(t, cfgPath, httpAddr)
+	status := func(path string) int {
+		resp, err := http.Get("http://" + httpAddr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, "/readyz 503 while Elasticsearch is down", p.logs, func() bool { return status("/readyz") == 503 })
+	if code := status("/healthz"); code != 200 {
+		t.Errorf("/healthz = %d while Elasticsearch is down; the agent itself is alive", code)
+	}
+	if err := es.Up(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "/readyz 200 after Elasticsearch is back", p.logs, func() bool { return status("/readyz") == 200 })
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
