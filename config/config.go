@@ -342,7 +342,14 @@ func (c *Config) validate() Problems {
 		ps = append(ps, c.sectionProblems(at+".enrich", validateEnrich(p.Enrich))...)
 		ps = append(ps, c.sectionProblems(at+".redact", validateRedact(p.Redact))...)
 		ps = append(ps, c.sectionProblems(at+".sample", validateSample(p.Sample))...)
-		ps = append(ps, c.sectionProblems(at+".index", validateIndex(p.Index))...)
+		for _, ip := range c.sectionProblems(at+".index", validateIndex(p.Index)) {
+			// The logs-*-* warning is about index names; in data_stream
+			// mode the pattern is not used.
+			if ip.Warning && c.Elasticsearch.Mode == "data_stream" && ip.Path == at+".index.pattern" {
+				continue
+			}
+			ps = append(ps, ip)
+		}
 		for k, in := range p.Inputs {
 			iat := at + ".inputs[" + strconv.Itoa(k) + "]"
 			ps = append(ps, c.sectionProblems(iat, validateTailInput(in.TailInput))...)

@@ -58,7 +58,7 @@ func setupWithRetry(ctx context.Context, cfg config.Config, log *zap.Logger) err
 }
 
 func newSetupCmd() *cobra.Command {
-	var file string
+	var file, kibanaURL string
 	cmd := &cobra.Command{
 		Use:   "setup -c pipelines.yaml",
 		Short: "Create or update the ILM policy and the index template in Elasticsearch",
@@ -87,10 +87,17 @@ unless elasticsearch.setup.enabled is false.`,
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok: ILM policy and index template are in place")
+			if kibanaURL != "" {
+				if err := sink.SetupKibana(cmd.Context(), kibanaURL, cfg.Elasticsearch, patterns, log); err != nil {
+					return fmt.Errorf("creating the Kibana data views: %w", err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "ok: Kibana data views created (Discover finds the logs by trace.id)")
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "pipelines.yaml", "configuration file")
+	cmd.Flags().StringVar(&kibanaURL, "kibana-url", "", "also create a Kibana data view per index pattern (Kibana's base URL; same credentials as Elasticsearch)")
 	return cmd
 }
 
