@@ -187,3 +187,49 @@ func TestEverySubcommandHasHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedPipelineTestsPass runs `shipper test` on the repository's
+// pipelines.yaml, as a user would before deploying it.
+func TestShippedPipelineTestsPass(t *testing.T) {
+	out, stderr, code := runCLI(t, "test", "-c", "../../pipelines.yaml")
+	if code != 0 || !strings.Contains(out, " passed, 0 failed") {
+		t.Fatalf("shipper test on pipelines.yaml: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// TestFailingPipelineTestShowsADiff: a wrong expectation is reported with
+// the test's file and line, the expected and actual values, and exit 1.
+func TestFailingPipelineTestShowsADiff(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pipelines.yaml")
+	os.WriteFile(cfg, []byte(`pipelines:
+  - name: app
+tests:
+  - name: level is read
+    input: ['{"level":"WARNING","msg":"disk almost full","service":"db"}']
+    expect:
+      - fields:
+          log.level: error
+          service.name: db
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "extra_test.yaml"), []byte(`tests:
+  - name: from a test file
+    input: ['{"msg":"x","service":"api"}']
+    expect:
+      - index: shipper-api-2026.11.22
+`), 0o644)
+	out, _, code := runCLI(t, "test", "-c", cfg)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		"FAIL  level is read (" + cfg + ":4)",
+		cfg + ":7: document 1: field log.level:\n        expected \"error\"\n        got      \"warn\"",
+		"PASS  from a test file (" + filepath.Join(dir, "extra_test.yaml") + ":2)",
+		"1 passed, 1 failed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
