@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/traceship/shipper"
@@ -11,6 +13,13 @@ import (
 type Metrics struct {
 	read, shipped, parseErrors, redacted *prometheus.CounterVec
 	dropped                              *prometheus.CounterVec
+	bulkLatency                          *prometheus.HistogramVec
+}
+
+// ObserveBulk records one bulk request's latency and outcome (for
+// sink.ObserveRequests).
+func (m *Metrics) ObserveBulk(d time.Duration, outcome string) {
+	m.bulkLatency.WithLabelValues(outcome).Observe(d.Seconds())
 }
 
 // NewMetrics registers the pipeline counters with reg.
@@ -26,9 +35,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shipper_events_redacted_total", Help: "Documents in which at least one value was redacted."}, []string{"pipeline"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shipper_events_dropped_total", Help: "Events dropped on purpose, per pipeline and reason (sampling, rate limit)."}, []string{"pipeline", "reason"}),
+		bulkLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shipper_bulk_request_duration_seconds", Help: "Bulk request latency until Elasticsearch's response headers, by outcome (2xx, 4xx, 5xx, error).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.read, m.shipped, m.parseErrors, m.redacted, m.dropped)
+		reg.MustRegister(m.read, m.shipped, m.parseErrors, m.redacted, m.dropped, m.bulkLatency)
 	}
 	return m
 }

@@ -69,7 +69,17 @@ type Sink struct {
 	requests sync.Pool // *request, finished
 
 	st counters
+
+	// observe, if set, is told each bulk request's latency (until the
+	// response headers) and outcome.
+	observe func(d time.Duration, outcome string)
 }
+
+// ObserveRequests sets fn to be told every bulk request's latency (until
+// Elasticsearch's response headers arrived) and outcome: "2xx", "4xx",
+// "5xx" or "error" (no response). For a latency histogram. Call it before
+// Start; fn must be safe for concurrent use and quick.
+func (s *Sink) ObserveRequests(fn func(d time.Duration, outcome string)) { s.observe = fn }
 
 // New builds a sink; it sends nothing until Start (or Shutdown flushes).
 // redactText masks secrets in text (the error reasons of dead letters);
@@ -612,7 +622,17 @@ func (s *Sink) perform(ctx context.Context, snd *sender, body []byte) (*http.Res
 	s.st.requests.Add(1)
 	s.st.bytesSent.Add(int64(size))
 	s.st.bytesRaw.Add(int64(len(body)))
-	return s.es.Perform(req)
+	if s.observe == nil {
+		return s.es.Perform(req)
+	}
+	start := time.Now()
+	resp, err := s.es.Perform(req)
+	outcome := "error"
+	if err == nil {
+		outcome = string('0'+byte(resp.StatusCode/100)) + "xx"
+	}
+	s.observe(time.Since(start), outcome)
+	return resp, err
 }
 
 // Stats is a snapshot of the sink's counters.

@@ -66,6 +66,7 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 		return err
 	}
 	agent.RegisterCollector(reg, snk.Stats)
+	snk.ObserveRequests(metrics.ObserveBulk)
 
 	ctx := cmd.Context()
 	setupDone := make(chan struct{})

@@ -275,7 +275,7 @@ func TestMetricsEndpointServesStageMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`shipper_file_bytes_behind{path="` + f + `"}`, "shipper_open_files", `rule="cards"`} {
+	for _, want := range []string{`shipper_file_bytes_behind{path="` + f + `"}`, "shipper_open_files", `rule="cards"`, `shipper_bulk_request_duration_seconds_bucket{outcome="2xx"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
