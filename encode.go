@@ -33,8 +33,6 @@ const (
 	numECSKeys
 )
 
-var ecsNames = [numECSKeys]string{"@timestamp", "log", "trace", "span", "parent", "service", "host", "kubernetes", "container", "sample", "tags"}
-
 // AppendID appends the document _id of e: the file's identity and the line's
 // offset, so that a line replayed after a crash gets the _id it had before.
 func AppendID(dst []byte, e *Event) []byte {
@@ -191,21 +189,64 @@ func AppendSource(dst []byte, e *Event) []byte {
 	return append(dst, '}')
 }
 
+// collision reports which of the agent's top-level names the raw key text
+// spells, if any. It compares the decoded text: a key written with escapes
+// ("tr\u0061ce") is the same key to Elasticsearch, and leaving it unmerged
+// would make a document with two "trace" keys.
 func collision(key []byte) (ecsKey, bool) {
-	if len(key) == 0 {
+	if c, ok := ecsName(key); ok {
+		return c, true
+	}
+	// Every name is at most 10 characters; each takes at most 6 bytes
+	// escaped (\uXXXX), so a longer key cannot spell one.
+	if len(key) > 60 || !hasBackslash(key) {
 		return 0, false
 	}
-	switch key[0] {
-	case '@', 'l', 't', 's', 'p', 'h', 'k', 'c':
-	default:
+	var buf [64]byte
+	dec, ok := jsonscan.Unquote(buf[:0], key)
+	if !ok {
 		return 0, false
 	}
-	for i, n := range ecsNames {
-		if string(key) == n {
-			return ecsKey(i), true
-		}
+	return ecsName(dec)
+}
+
+// ecsName matches plain (decoded) key text; the switch compiles to a
+// length dispatch, so most keys cost one comparison of lengths.
+func ecsName(key []byte) (ecsKey, bool) {
+	switch string(key) {
+	case "@timestamp":
+		return keyTimestamp, true
+	case "log":
+		return keyLog, true
+	case "trace":
+		return keyTrace, true
+	case "span":
+		return keySpan, true
+	case "parent":
+		return keyParent, true
+	case "service":
+		return keyService, true
+	case "host":
+		return keyHost, true
+	case "kubernetes":
+		return keyKubernetes, true
+	case "container":
+		return keyContainer, true
+	case "sample":
+		return keySample, true
+	case "tags":
+		return keyTags, true
 	}
 	return 0, false
+}
+
+func hasBackslash(p []byte) bool {
+	for _, c := range p {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 func isCollision(coll []int, i int) bool {

@@ -1,7 +1,9 @@
 package shipper_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,5 +91,105 @@ func TestAppendSourceKeepsEveryApplicationField(t *testing.T) {
 	want := `{"@timestamp":"2026-11-22T00:00:00Z","@timestamp_app":"yesterday","log":"plain","n":1}`
 	if got != want {
 		t.Fatalf("AppendSource:\n got %s\nwant %s", got, want)
+	}
+}
+
+// topLevelKeys returns the decoded top-level keys of a JSON object in order,
+// duplicates included (encoding/json's map decoding would hide them).
+func topLevelKeys(t *testing.T, doc []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %s", doc)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("bad key in %s: %v", doc, err)
+		}
+		keys = append(keys, tok.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("bad value in %s: %v", doc, err)
+		}
+	}
+	return keys
+}
+
+// An application key spelled with escapes is the same key to Elasticsearch:
+// it must be merged like the plain spelling, never written a second time.
+func TestAppendSourceMergesEscapedCollidingKeys(t *testing.T) {
+	tests := []struct {
+		name, line string
+		wantKeys   []string
+		check      func(t *testing.T, doc map[string]any)
+	}{
+		{
+			name:     "escaped object merged into trace",
+			line:     `{"message":"m","tr\u0061ce":{"state":"x"}}`,
+			wantKeys: []string{"@timestamp", "message", "log", "trace", "service", "host", "tags"},
+			check: func(t *testing.T, doc map[string]any) {
+				tr := doc["trace"].(map[string]any)
+				if tr["id"] != "ab000000000000000000000000000001" || tr["state"] != "x" {
+					t.Errorf("trace not merged: %v", tr)
+				}
+			},
+		},
+		{
+			name:     "escaped scalar kept with the suffix",
+			line:     `{"\u0068ost":"web-1"}`,
+			wantKeys: []string{"@timestamp", "log", "trace", "service", "host", "host_app", "tags"},
+			check: func(t *testing.T, doc map[string]any) {
+				if doc["host_app"] != "web-1" || doc["host"].(map[string]any)["name"] != "node-a" {
+					t.Errorf("host collision: %v", doc)
+				}
+			},
+		},
+		{
+			name:     "escaped tags appended",
+			line:     `{"t\u0061gs":["blue"]}`,
+			wantKeys: []string{"@timestamp", "log", "trace", "service", "host", "tags"},
+			check: func(t *testing.T, doc map[string]any) {
+				if tags := doc["tags"].([]any); len(tags) != 2 || tags[1] != "blue" {
+					t.Errorf("tags not merged: %v", tags)
+				}
+			},
+		},
+		{
+			name:     "escaped @timestamp kept beside the agent's",
+			line:     `{"\u0040timestamp":"yesterday"}`,
+			wantKeys: []string{"@timestamp", "@timestamp_app", "log", "trace", "service", "host", "tags"},
+		},
+		{
+			name:     "escaped key that spells no ECS name is kept as is",
+			line:     `{"tr\u0061ced":1,"trace\\":2}`,
+			wantKeys: []string{"@timestamp", "log", "trace", "service", "host", "tags", "traced", `trace\`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := shipper.Event{
+				Source:  shipper.Source{File: &shipper.File{ID: "f1", Path: "a.log"}},
+				Doc:     parseDoc(t, tt.line),
+				Time:    time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+				Level:   shipper.LevelInfo,
+				TraceID: shipper.TraceID{0: 0xab, 15: 0x01},
+				Service: "shop",
+				Host:    "node-a",
+				Tags:    shipper.TagRedacted,
+			}
+			got := shipper.AppendSource(nil, &ev)
+			if keys := topLevelKeys(t, got); !slices.Equal(keys, tt.wantKeys) {
+				t.Fatalf("top-level keys %q, want %q\n%s", keys, tt.wantKeys, got)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(got, &doc); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, got)
+			}
+			if tt.check != nil {
+				tt.check(t, doc)
+			}
+		})
 	}
 }
