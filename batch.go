@@ -26,6 +26,9 @@ type Batch struct {
 	Holds []*Ack
 
 	arena []byte
+	// members is the member chunk AllocMembers hands out from; like arena,
+	// it is kept across Reset so a recycled batch allocates neither.
+	members []Member
 }
 
 // Alloc returns n bytes that live as long as the batch, for values a stage
@@ -55,6 +58,39 @@ func (b *Batch) Append(p []byte) []byte {
 	return dst
 }
 
+// AllocMembers returns an empty slice with room for at least n members, in
+// memory that lives as long as the batch and is kept across Reset: the
+// members of a batch's documents are otherwise most of the garbage of a
+// busy agent. Its capacity may extend past n to the end of the batch's
+// current chunk. Append to it, then pass the result to KeepMembers; until
+// then the next AllocMembers returns the same memory again. One stage per
+// batch (the parser) fills its events' members this way.
+func (b *Batch) AllocMembers(n int) []Member {
+	if cap(b.members)-len(b.members) < n {
+		size := max(2*cap(b.members), n, 256)
+		// The old chunk stays alive through the members already kept; the
+		// new, larger one is what Reset keeps.
+		b.members = make([]Member, 0, size)
+	}
+	return b.members[len(b.members):len(b.members)]
+}
+
+// KeepMembers marks ms, built by appending to the slice the last
+// AllocMembers returned, as used, and returns it with its capacity cut so
+// that appending to it cannot overwrite later members. If ms outgrew that
+// slice (append moved it), it is returned as it is and no batch memory is
+// used.
+func (b *Batch) KeepMembers(ms []Member) []Member {
+	if len(ms) == 0 {
+		return nil
+	}
+	free := b.members[len(b.members):cap(b.members)]
+	if len(free) >= len(ms) && &free[0] == &ms[0] {
+		b.members = b.members[:len(b.members)+len(ms)]
+	}
+	return ms[:len(ms):len(ms)]
+}
+
 // Reset empties the batch for reuse, keeping its allocations.
 func (b *Batch) Reset() {
 	clear(b.Events)
@@ -64,6 +100,10 @@ func (b *Batch) Reset() {
 	clear(b.Holds)
 	b.Holds = b.Holds[:0]
 	b.arena = b.arena[:0]
+	// Cleared so that a batch waiting for reuse does not keep alive what
+	// its old members pointed to.
+	clear(b.members)
+	b.members = b.members[:0]
 }
 
 // Ack counts the holders of a batch's acknowledgement and runs its done

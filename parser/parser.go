@@ -41,8 +41,12 @@ type Parser struct {
 	partialMax int
 	multiline  *multiline
 
-	stats   counters
-	members memberCache
+	stats counters
+	// perEvent is the members per event of the last batch, in 1/16ths,
+	// to size a new batch's member chunk close to what it will need: the
+	// chunk stays with the batch while it is recycled, so too large a
+	// guess is memory held for good.
+	perEvent atomic.Int64
 }
 
 type multiline struct {
@@ -59,7 +63,6 @@ func New(cfg Config) (*Parser, error) {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	p := &Parser{
-		members:    newMemberCache(),
 		timeField:  cfg.TimeField,
 		maxDepth:   cfg.MaxDepth,
 		partialMax: cfg.PartialMaxBytes,
@@ -176,12 +179,15 @@ func (p *Parser) addStats(s *batchStats) {
 // go into b.Alloc. It is safe for concurrent use on different batches.
 func (p *Parser) Process(b *shipper.Batch) {
 	st := state{p: p, b: b}
-	st.members.buf = p.members.get(b)
+	st.members.b = b
+	st.members.perEvent = p.perEvent.Load()
 	for i := range b.Events {
 		st.left = len(b.Events) - i
 		st.event(&b.Events[i])
 	}
-	p.members.put(b, st.members.buf)
+	if n := len(b.Events); n > 0 {
+		p.perEvent.Store(int64(st.members.used) * 16 / int64(n))
+	}
 	p.addStats(&st.stats)
 }
 
@@ -305,33 +311,40 @@ func sanitizeUTF8(b *shipper.Batch, line []byte) []byte {
 	return out
 }
 
-// memberArena hands out member slices from chunks shared by the events of
-// one batch: one allocation for many events instead of one per event, and
-// none at all once the batch is seen again (see memberCache).
+// memberArena hands out member slices from the batch's member chunk
+// (shipper.Batch.AllocMembers): one allocation for many events instead of
+// one per event, and none at all once the batch is recycled, as the chunk
+// stays with the batch across Reset.
 type memberArena struct {
-	buf []shipper.Member
+	b        *shipper.Batch
+	perEvent int64 // members per event expected, in 1/16ths (0: unknown)
+	used     int   // members kept, to update the parser's perEvent
 }
+
+// memberHeadroom is the room take guarantees for one event's members; an
+// event with more has its slice moved by append, out of the chunk.
+const memberHeadroom = 32
 
 // take returns an empty slice whose capacity extends into the chunk.
 func (a *memberArena) take(left int) []shipper.Member {
-	if cap(a.buf)-len(a.buf) < 32 {
-		n := max(16*left, 2*cap(a.buf), 256)
-		// The old chunk stays alive through the events that use it.
-		a.buf = make([]shipper.Member, 0, n)
+	ms := a.b.AllocMembers(0)
+	if cap(ms) >= memberHeadroom {
+		return ms
 	}
-	return a.buf[len(a.buf):len(a.buf)]
+	// A new chunk for the rest of the batch: the members per event seen
+	// in the last batch plus a quarter, or 16 per event before any was
+	// seen; AllocMembers at least doubles the chunk it replaces.
+	n := 16 * left
+	if a.perEvent > 0 {
+		n = int(a.perEvent*int64(left)*5/64) + 1
+	}
+	return a.b.AllocMembers(n + memberHeadroom)
 }
 
 // keep records ms, built on a slice from take, as used, and returns it with
 // its capacity cut so that a stage appending to it cannot overwrite the
 // next event's members.
 func (a *memberArena) keep(ms []shipper.Member) []shipper.Member {
-	if len(ms) == 0 {
-		return nil
-	}
-	free := a.buf[len(a.buf):cap(a.buf)]
-	if len(free) > 0 && &free[0] == &ms[0] {
-		a.buf = a.buf[:len(a.buf)+len(ms)]
-	}
-	return ms[:len(ms):len(ms)]
+	a.used += len(ms)
+	return a.b.KeepMembers(ms)
 }
