@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -191,5 +192,82 @@ func TestAppendSourceMergesEscapedCollidingKeys(t *testing.T) {
 				tt.check(t, doc)
 			}
 		})
+	}
+}
+
+// BenchmarkAppendSource writes the document of a typical event (ECS fields,
+// trace context, a dozen application members); compare with the baseline,
+// which decodes the line into a map and marshals it with the same fields.
+func BenchmarkAppendSource(b *testing.B) {
+	line := []byte(`{"msg":"order placed","caller":"checkout/handler.go:88","order_id":"A-100234","user_id":48213,"amount":129.95,"currency":"EUR","items":3,"http":{"method":"POST","path":"/api/v1/orders","status":201},"duration_ms":38.2}`)
+	m, err := jsonscan.Members(nil, line, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := &shipper.File{ID: "8f3a9c1d2e4b5a60", Path: "/var/log/containers/checkout-7d9f_shop_app-1a2b.log"}
+	ev := shipper.Event{
+		Source:   shipper.Source{File: file, Offset: 123456},
+		Raw:      line,
+		Doc:      shipper.Doc{Members: m},
+		Time:     time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC),
+		Level:    shipper.LevelInfo,
+		TraceID:  shipper.TraceID{0: 0x4b, 1: 0xf9, 15: 0x36},
+		SpanID:   shipper.SpanID{0: 0x00, 1: 0xf0, 7: 0xb7},
+		Service:  "checkout",
+		Host:     "node-7",
+		Tags:     shipper.TagRedacted,
+		ReadTime: time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC),
+	}
+	b.Run("AppendSource", func(b *testing.B) {
+		buf := shipper.AppendSource(nil, &ev)
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = shipper.AppendSource(buf[:0], &ev)
+		}
+	})
+	b.Run("baseline-encoding-json-map", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var doc map[string]any
+			if err := json.Unmarshal(line, &doc); err != nil {
+				b.Fatal(err)
+			}
+			doc["@timestamp"] = ev.Time.UTC().Format(time.RFC3339Nano)
+			doc["log"] = map[string]any{"level": "info", "file": map[string]any{"path": file.Path}, "offset": ev.Source.Offset}
+			doc["trace"] = map[string]any{"id": "4bf90000000000000000000000000036"}
+			doc["span"] = map[string]any{"id": "00f00000000000b7"}
+			doc["service"] = map[string]any{"name": ev.Service}
+			doc["host"] = map[string]any{"name": ev.Host}
+			doc["tags"] = []string{"_redacted"}
+			if _, err := json.Marshal(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// Members past the 64th take a slower path to be skipped in the final loop;
+// a message or colliding key there must still be written exactly once.
+func TestAppendSourceManyMembers(t *testing.T) {
+	line := []byte(`{`)
+	for i := range 70 {
+		line = append(line, `"f`+strconv.Itoa(i)+`":`+strconv.Itoa(i)+`,`...)
+	}
+	line = append(line, `"message":"m","trace":{"state":"x"},"n":1}`...)
+	ev := shipper.Event{
+		Doc:     parseDoc(t, string(line)),
+		Time:    time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+		TraceID: shipper.TraceID{15: 1},
+	}
+	got := shipper.AppendSource(nil, &ev)
+	keys := topLevelKeys(t, got)
+	want := []string{"@timestamp", "message", "trace"}
+	for i := range 70 {
+		want = append(want, "f"+strconv.Itoa(i))
+	}
+	want = append(want, "n")
+	if !slices.Equal(keys, want) {
+		t.Fatalf("top-level keys %q, want %q", keys, want)
 	}
 }
