@@ -86,7 +86,14 @@ func members(dst []Member, data []byte, maxDepth int, dup *bool) ([]Member, erro
 			return dst, syntaxErr(i, "expected ':' after key")
 		}
 		i = skipWS(data, i+1)
-		vend, err := validValue(data, i, maxDepth-1, dup)
+		// Most values are strings: call validString directly rather than
+		// through validValue's dispatch.
+		var vend int
+		if i < len(data) && data[i] == '"' {
+			vend, err = validString(data, i)
+		} else {
+			vend, err = validValue(data, i, maxDepth-1, dup)
+		}
 		if err != nil {
 			return dst, err
 		}
@@ -127,6 +134,15 @@ func Valid(data []byte, maxDepth int) error {
 }
 
 func skipWS(data []byte, i int) int {
+	// Compact JSON (what loggers write) has no white space between tokens:
+	// answer that case with one comparison, inlined at every call.
+	if i < len(data) && data[i] > ' ' {
+		return i
+	}
+	return skipWSSlow(data, i)
+}
+
+func skipWSSlow(data []byte, i int) int {
 	for i < len(data) {
 		switch data[i] {
 		case ' ', '\t', '\n', '\r':
