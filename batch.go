@@ -91,6 +91,11 @@ func (b *Batch) KeepMembers(ms []Member) []Member {
 	return ms[:len(ms):len(ms)]
 }
 
+// AllocCap returns how many bytes the batch's arena holds: what Alloc hands
+// out without allocating once the batch is Reset. Pools of batches sort
+// them by it.
+func (b *Batch) AllocCap() int { return cap(b.arena) }
+
 // Reset empties the batch for reuse, keeping its allocations.
 func (b *Batch) Reset() {
 	clear(b.Events)

@@ -72,6 +72,7 @@ func (fl *follower) start(start int64) error {
 		maxBytes: fl.t.cfg.BatchMaxBytes,
 		send:     fl.send,
 		sizeHint: func() int { return int(fl.sizeA.Load()-fl.pos) + 256 },
+		pool:     &fl.t.batches,
 	}
 	if fl.in.spec.NewFramer != nil {
 		fl.bt.framer = fl.in.spec.NewFramer(fl.file.Path)
@@ -111,16 +112,23 @@ func (fl *follower) send(b *shipper.Batch, end int64) error {
 	}
 	e := fl.e
 	seq := e.tr.push(end)
-	ack := shipper.NewAck(func() { t.acked(e, seq, n) })
+	ack := shipper.NewAck(func() {
+		// Nothing touches a batch once its Ack is done (shipper.Batch):
+		// recycle it before the budget wakes a reader that needs one.
+		t.batches.put(b)
+		t.acked(e, seq, n)
+	})
 	b.Ack = ack
 	for i := range b.Events {
 		b.Events[i].Ack = ack
 	}
+	// b is not ours once sent: it may be acknowledged and recycled at once.
+	lines := int64(len(b.Events))
 	select {
 	case fl.in.spec.Out <- b:
 		fl.sentEnd = end
 		t.stats.batches.Add(1)
-		t.stats.lines.Add(int64(len(b.Events)))
+		t.stats.lines.Add(lines)
 		return nil
 	case <-t.ctx.Done():
 		e.tr.unpush(seq)

@@ -126,6 +126,9 @@ type batcher struct {
 	// whose callback must not retain it); spare is the one kept.
 	recycle bool
 	spare   *shipper.Batch
+	// pool, if set, gives new batches (recycled once acknowledged: the
+	// sender puts them back).
+	pool *batchPool
 
 	// seenBytes and seenLines give the average line length, to size the
 	// next batch's arena for the batch_max_lines it will hold.
@@ -195,7 +198,6 @@ func (bt *batcher) newBatch() *shipper.Batch {
 		b.File = bt.file
 		return b
 	}
-	b := &shipper.Batch{File: bt.file}
 	n := bt.maxBytes
 	if bt.sizeHint != nil {
 		if h := bt.sizeHint(); h < n {
@@ -210,15 +212,23 @@ func (bt *batcher) newBatch() *shipper.Batch {
 	if n < 4096 {
 		n = 4096
 	}
-	// Size the arena once: Alloc then Reset keeps the capacity.
-	b.Alloc(n)
-	b.Reset()
-	b.File = bt.file
-	lines := bt.maxLines
-	if est := n/64 + 1; est < lines {
-		lines = est
+	var b *shipper.Batch
+	if bt.pool != nil {
+		b = bt.pool.get(n)
+	} else {
+		b = &shipper.Batch{}
+		// Size the arena once: Alloc then Reset keeps the capacity.
+		b.Alloc(n)
+		b.Reset()
 	}
-	b.Events = make([]shipper.Event, 0, lines)
+	b.File = bt.file
+	if cap(b.Events) == 0 {
+		lines := bt.maxLines
+		if est := n/64 + 1; est < lines {
+			lines = est
+		}
+		b.Events = make([]shipper.Event, 0, lines)
+	}
 	return b
 }
 

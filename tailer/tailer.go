@@ -74,6 +74,7 @@ type Tailer struct {
 	ctx     context.Context
 	scanReq chan struct{}
 	budget  *inflight
+	batches batchPool // recycled batches, see pool.go
 	wg      sync.WaitGroup
 	dirty   atomic.Bool
 	stats   counters

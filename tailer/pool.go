@@ -1,0 +1,85 @@
+package tailer
+
+import (
+	"math/bits"
+	"sync"
+
+	"github.com/traceship/shipper"
+)
+
+// batchPool recycles the batches a follower sends once their Ack is done.
+// The shipper.Batch contract makes this sound: the worker releases a
+// batch's Ack last, and neither a stage nor the sink touches the batch, its
+// events or their bytes after that (the sink copies what it sends, a stage
+// that keeps events clones them). A recycled batch keeps its Events slice,
+// its byte arena and its member chunk, so the steady state allocates none
+// of them: fresh batches were most of the agent's garbage and a fifth of
+// its CPU (large allocations are zeroed).
+//
+// Batches are pooled by the capacity of their arena in power-of-two
+// classes, so a follower of a small file does not pin a batch sized for a
+// busy one: the in-flight budget counts line bytes, not arenas, and a
+// thousand one-line batches each holding a MiB arena would be a GiB.
+// Each class is a sync.Pool: what an idle agent no longer uses is dropped
+// by the garbage collector after two cycles, so memory is not held for
+// good after a burst.
+type batchPool struct {
+	classes [poolClasses]sync.Pool
+}
+
+const (
+	poolMinShift = 12 // the smallest class: 4 KiB arenas
+	poolClasses  = 11 // up to 4 MiB; larger arenas are not pooled
+)
+
+// classFor returns the class whose batches can hold n bytes without growing
+// (the smallest class of at least n bytes), or -1 when none can.
+func classFor(n int) int {
+	if n <= 1<<poolMinShift {
+		return 0
+	}
+	c := bits.Len(uint(n-1)) - poolMinShift
+	if c >= poolClasses {
+		return -1
+	}
+	return c
+}
+
+// get returns an empty batch whose arena holds at least n bytes.
+func (p *batchPool) get(n int) *shipper.Batch {
+	c := classFor(n)
+	if c < 0 {
+		b := &shipper.Batch{}
+		b.Alloc(n)
+		b.Reset()
+		return b
+	}
+	// Or one class up: a batch whose arena grew past its class (a stage's
+	// Allocs on top of a full batch of lines) lands there.
+	for k := c; k <= c+1 && k < poolClasses; k++ {
+		if b, _ := p.classes[k].Get().(*shipper.Batch); b != nil {
+			return b
+		}
+	}
+	b := &shipper.Batch{}
+	// Size the arena once, to the class: Alloc then Reset keeps the
+	// capacity.
+	b.Alloc(1 << (c + poolMinShift))
+	b.Reset()
+	return b
+}
+
+// put resets b and keeps it for a later get. Nothing may use b afterwards.
+func (p *batchPool) put(b *shipper.Batch) {
+	b.Reset()
+	// The largest class b fills: its arena may have grown past its class.
+	size := b.AllocCap()
+	if size < 1<<poolMinShift {
+		return
+	}
+	c := bits.Len(uint(size)) - 1 - poolMinShift
+	if c >= poolClasses {
+		return
+	}
+	p.classes[c].Put(b)
+}
