@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -190,6 +191,22 @@ func AppendString[T []byte | string](dst []byte, s T) []byte {
 func AppendEscaped[T []byte | string](dst []byte, s T) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time (paths, names, levels:
+		// what the agent writes is mostly that).
+		for i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			// The lowest mark is exact: a quote, backslash, control
+			// byte or a byte of a multi-byte sequence.
+			if m := specialBytes(x) | x&msb; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if !needsEscape[c] {
