@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"math/bits"
 	"testing"
 	"unicode/utf8"
 )
@@ -77,5 +78,43 @@ func BenchmarkAppendString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = AppendString(buf[:0], s)
+	}
+}
+
+// specialBytes' lowest mark must be exactly the first quote, backslash or
+// control byte of the word, whatever follows it (borrows only go up).
+func TestSpecialBytesLowestMarkIsExact(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
+	var w [8]byte
+	for p := range 8 {
+		for c := range 256 {
+			for c2 := range 256 {
+				for q := range w {
+					w[q] = 'a'
+				}
+				w[p] = byte(c)
+				if p < 7 {
+					w[7] = byte(c2)
+				}
+				want := 8
+				for k, b := range w {
+					if special(b) {
+						want = k
+						break
+					}
+				}
+				x := uint64(0)
+				for k := 7; k >= 0; k-- {
+					x = x<<8 | uint64(w[k])
+				}
+				got := 8
+				if m := specialBytes(x); m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != want {
+					t.Fatalf("specialBytes(% x): first mark at %d, want %d", w, got, want)
+				}
+			}
+		}
 	}
 }

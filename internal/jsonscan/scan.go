@@ -357,10 +357,14 @@ const (
 // that end a run of plain string text: '"', '\\' or a control character.
 // Bytes above the lowest marked one may be marked wrongly (borrows), so
 // only the lowest mark is meaningful.
+//
+// XOR with 0x02 maps '"' (0x22) to 0x20 and keeps 0x00-0x1f below 0x20
+// while every other byte lands at 0x21 or above, so one "less than 0x21"
+// test finds quotes and control characters together.
 func specialBytes(x uint64) uint64 {
-	q := x ^ (lsb * '"')
+	y := x ^ (lsb * 0x02)
 	b := x ^ (lsb * '\\')
-	return ((q-lsb)&^q | (b-lsb)&^b | (x-lsb*0x20)&^x) & msb
+	return ((y-lsb*0x21)&^y | (b-lsb)&^b) & msb
 }
 
 func isHex4(p []byte) bool {
