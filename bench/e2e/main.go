@@ -161,6 +161,13 @@ func generate(dir string, lines, files int) (int64, error) {
 				line = fmt.Sprintf(`{"level":%q,"time":%q,"msg":%q,"app":%q,"traceId":%q,"spanId":%q,"component":"%s-worker","attempt":%d,"peer":{"address":"10.0.%d.%d","port":%d},"bytes":%d`,
 					level, t, msgs[rng.IntN(len(msgs))], svc, trace, span, svc, rng.IntN(3), rng.IntN(255), rng.IntN(255), 1024+rng.IntN(60000), rng.IntN(1<<20))
 			}
+			// Fields real services add (version, region, timings, client),
+			// bringing lines to the ~370 bytes of the issue's data set.
+			if n%2 == 0 {
+				line += fmt.Sprintf(`,"version":"1.%d.%d","region":"eu-west-1","latency":{"db_ms":%d,"cache_hit":%v}`, rng.IntN(20), rng.IntN(10), rng.IntN(50), rng.IntN(2) == 0)
+			} else {
+				line += fmt.Sprintf(`,"user_agent":"shop-web/2.%d (linux; amd64)","region":"eu-central-1"`, rng.IntN(10))
+			}
 			if rng.IntN(100) < 2 {
 				line += `,"card":"4111 1111 1111 1111"`
 			}
