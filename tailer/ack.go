@@ -104,6 +104,13 @@ func (f *inflight) acquire(ctx context.Context, stop <-chan struct{}, n int64) e
 	}
 }
 
+// force takes n bytes of the budget without waiting, even past the limit.
+func (f *inflight) force(n int64) {
+	f.mu.Lock()
+	f.used += n
+	f.mu.Unlock()
+}
+
 func (f *inflight) release(n int64) {
 	f.mu.Lock()
 	f.used -= n

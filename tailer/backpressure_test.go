@@ -46,6 +46,42 @@ func TestBackpressure(t *testing.T) {
 	waitFor(t, 10*time.Second, "the budget to be returned", func() bool { return h.tl.Stats().InflightBytes == 0 })
 }
 
+// TestBackpressureManyFiles: with many files read at once and the consumer
+// stalled, what is read ahead stays bounded by the budget, not by the number
+// of files times a batch: a reader takes its budget before it fills a
+// batch, so batches being filled or waiting to be sent count too.
+func TestBackpressureManyFiles(t *testing.T) {
+	h := newHarness(t, false)
+	h.cfg.MaxInflightBytes = 512 << 10
+	h.cfg.BatchMaxBytes = 256 << 10
+	h.cfg.BatchMaxLines = 100_000 // batches end at batch_max_bytes
+	pause := make(chan struct{})
+	h.c.paused = pause
+	const files, n = 8, 20_000 // ~0.8 MB each
+	for f := range files {
+		appendFile(t, h.path(fmt.Sprintf("f%d.log", f)), numbered(f*n, (f+1)*n))
+	}
+	h.outCap = 1000
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "every reader to wait for budget", func() bool {
+		return h.tl.Stats().ReadersWaiting == files
+	})
+	st := h.tl.Stats()
+	// Ahead of a stalled consumer: the budget, one estimate's error, and
+	// what each reader's last read buffer (64 KiB) holds beyond its batch.
+	bound := h.cfg.MaxInflightBytes + int64(h.cfg.BatchMaxBytes) + files*64<<10
+	if st.BytesRead > bound {
+		t.Errorf("read %d bytes from %d files ahead of a stalled consumer; want at most %d", st.BytesRead, files, bound)
+	}
+	h.c.mu.Lock()
+	h.c.paused = nil
+	h.c.mu.Unlock()
+	close(pause)
+	waitFor(t, 30*time.Second, "every line after the consumer resumed", func() bool { return h.c.distinct() == files*n })
+	waitFor(t, 10*time.Second, "the budget to be returned", func() bool { return h.tl.Stats().InflightBytes == 0 })
+}
+
 // TestUnackedBatchesHoldTheCheckpoint: the checkpoint follows the longest
 // acknowledged prefix, whatever order the acks arrive in.
 func TestTrackerOrdersAcks(t *testing.T) {

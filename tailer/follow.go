@@ -71,6 +71,7 @@ func (fl *follower) start(start int64) error {
 		maxLines: fl.t.cfg.BatchMaxLines,
 		maxBytes: fl.t.cfg.BatchMaxBytes,
 		send:     fl.send,
+		reserve:  fl.reserve,
 		sizeHint: func() int { return int(fl.sizeA.Load()-fl.pos) + 256 },
 		pool:     &fl.t.batches,
 	}
@@ -95,19 +96,21 @@ func (fl *follower) start(start int64) error {
 
 // send is the batcher's send: take budget, register with the tracker, hand
 // the batch to Out. It blocks while the pipeline is full (backpressure).
-func (fl *follower) send(b *shipper.Batch, end int64) error {
+func (fl *follower) send(b *shipper.Batch, end int64, reserved int64) error {
 	t := fl.t
-	// The budget counts the line bytes and the events holding them.
-	n := int64(len(b.Events)) * int64(unsafe.Sizeof(shipper.Event{}))
-	for i := range b.Events {
-		n += int64(len(b.Events[i].Raw))
+	// The reservation taken before the batch was filled becomes what the
+	// batch holds: the estimate is corrected, without waiting (the batch
+	// is read already; what it exceeds the estimate by is bounded by
+	// batch_max_bytes).
+	n := budgetBytes(b)
+	switch {
+	case n > reserved:
+		t.budget.force(n - reserved)
+	case n < reserved:
+		t.budget.release(reserved - n)
 	}
 	if err := fl.fingerprintDurable(end); err != nil {
-		return err
-	}
-	t.stats.blocked.Add(1)
-	defer t.stats.blocked.Add(-1)
-	if err := t.budget.acquire(t.ctx, fl.in.stop, n); err != nil {
+		t.budget.release(n)
 		return err
 	}
 	e := fl.e
@@ -139,6 +142,29 @@ func (fl *follower) send(b *shipper.Batch, end int64) error {
 		t.budget.release(n)
 		return errStopped
 	}
+}
+
+// reserve is the batcher's reserve: it takes n bytes of the budget for the
+// batch about to be filled, waiting while the pipeline is full
+// (backpressure).
+func (fl *follower) reserve(n int64) error {
+	t := fl.t
+	t.stats.blocked.Add(1)
+	defer t.stats.blocked.Add(-1)
+	return t.budget.acquire(t.ctx, fl.in.stop, n)
+}
+
+// eventSize is what the budget counts for an event besides its line.
+const eventSize = int64(unsafe.Sizeof(shipper.Event{}))
+
+// budgetBytes is what the in-flight budget counts for b: the line bytes and
+// the events holding them.
+func budgetBytes(b *shipper.Batch) int64 {
+	n := int64(len(b.Events)) * eventSize
+	for i := range b.Events {
+		n += int64(len(b.Events[i].Raw))
+	}
+	return n
 }
 
 // fingerprintDurable makes sure the registry file holds a fingerprint
@@ -432,6 +458,11 @@ func (fl *follower) abandon() {
 // exit releases the file and records where a new reader must resume.
 func (fl *follower) exit() {
 	t := fl.t
+	// A batch being filled and never sent gives its reservation back.
+	if r := fl.bt.reserved; r > 0 {
+		fl.bt.reserved = 0
+		t.budget.release(r)
+	}
 	fl.f.Close()
 	if c, ok := fl.r.(io.Closer); ok && fl.gz {
 		c.Close()

@@ -117,7 +117,15 @@ type batcher struct {
 	maxLines int
 	maxBytes int
 	framer   shipper.Framer
-	send     func(b *shipper.Batch, end int64) error
+	// send hands a full batch over; reserved is what reserve took for it.
+	send func(b *shipper.Batch, end int64, reserved int64) error
+	// reserve, if set, takes n bytes of the in-flight budget before a batch
+	// is filled (waiting while it is exhausted), so that a reader's batch
+	// counts while it is being filled and while it waits to be sent, not
+	// only once sent: with many files read at once, those batches were
+	// memory outside any bound.
+	reserve  func(n int64) error
+	reserved int64
 	// sizeHint estimates how many bytes the next batch will hold, to size
 	// its arena in one allocation.
 	sizeHint func() int
@@ -174,7 +182,9 @@ func (bt *batcher) add(line []byte, src shipper.Source, tags shipper.Tags) {
 		return
 	}
 	if bt.b == nil {
-		bt.b = bt.newBatch()
+		if bt.b = bt.newBatch(); bt.b == nil {
+			return
+		}
 	}
 	bt.b.Events = append(bt.b.Events, shipper.Event{
 		Source:   src,
@@ -212,6 +222,22 @@ func (bt *batcher) newBatch() *shipper.Batch {
 	if n < 4096 {
 		n = 4096
 	}
+	if bt.reserve != nil {
+		// The budget's measure (budgetBytes): line bytes and events.
+		avg := int64(64)
+		if bt.seenLines > 0 {
+			avg = max(bt.seenBytes/bt.seenLines, 1)
+		}
+		lines := min(int64(bt.maxLines), int64(n)/avg+1)
+		// Plus one line and event: a batch is sent once it reaches
+		// batch_max_bytes, so it may hold a line past n.
+		est := int64(n) + avg + (lines+1)*eventSize
+		if err := bt.reserve(est); err != nil {
+			bt.err = err
+			return nil
+		}
+		bt.reserved = est
+	}
 	var b *shipper.Batch
 	if bt.pool != nil {
 		b = bt.pool.get(n)
@@ -240,7 +266,9 @@ func (bt *batcher) flush() {
 	b := bt.b
 	bt.b = nil
 	bt.bytes = 0
-	bt.err = bt.send(b, bt.end)
+	reserved := bt.reserved
+	bt.reserved = 0
+	bt.err = bt.send(b, bt.end, reserved)
 	if bt.recycle {
 		bt.spare = b
 	}

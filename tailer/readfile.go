@@ -99,7 +99,7 @@ func ReadStream(ctx context.Context, r io.Reader, name string, opts ReadOptions,
 		maxLines: orDefault(opts.BatchMaxLines, def.BatchMaxLines),
 		maxBytes: orDefault(opts.BatchMaxBytes, def.BatchMaxBytes),
 		recycle:  true,
-		send: func(b *shipper.Batch, _ int64) error {
+		send: func(b *shipper.Batch, _, _ int64) error {
 			return fn(b)
 		},
 	}
