@@ -67,6 +67,9 @@ type TLSConfig struct {
 // BulkConfig sizes and paces bulk requests.
 type BulkConfig struct {
 	// MaxBytes is the uncompressed size at which a bulk request is sent.
+	// Some thousands of documents per request already amortise a request's
+	// cost; larger requests only hold more memory (and tail.max_inflight_bytes
+	// must stay above twice this, see there).
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxDocs is the number of documents at which a bulk request is sent;
 	// 0 means no limit besides max_bytes.
@@ -81,6 +84,8 @@ type BulkConfig struct {
 	Compression bool `yaml:"compression"`
 	// MaxInFlightBytes bounds the uncompressed bytes buffered, being sent or
 	// waiting for a retry; past it, writes block and reading slows down.
+	// The documents in those bodies are also held by tail.max_inflight_bytes,
+	// which usually binds first; a larger value here buys nothing but memory.
 	MaxInFlightBytes int `yaml:"max_in_flight_bytes"`
 }
 
@@ -169,12 +174,12 @@ func DefaultConfig() Config {
 		Hosts: []string{"http://localhost:9200"},
 		Mode:  ModeIndex,
 		Bulk: BulkConfig{
-			MaxBytes:         5 << 20,
+			MaxBytes:         2 << 20,
 			MaxDocs:          0,
 			FlushInterval:    time.Second,
 			Workers:          2,
 			Compression:      true,
-			MaxInFlightBytes: 64 << 20,
+			MaxInFlightBytes: 8 << 20,
 		},
 		Retry: RetryConfig{
 			InitialBackoff: 100 * time.Millisecond,
