@@ -133,6 +133,8 @@ func (fl *follower) send(b *shipper.Batch, end int64, reserved int64) error {
 	}
 	// b is not ours once sent: it may be acknowledged and recycled at once.
 	lines := int64(len(b.Events))
+	t.stats.blocked.Add(1)
+	defer t.stats.blocked.Add(-1)
 	select {
 	case fl.in.spec.Out <- b:
 		fl.sentEnd = end
