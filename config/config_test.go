@@ -185,3 +185,14 @@ func TestSemanticWarnings(t *testing.T) {
 		t.Errorf("%d warnings, want 6:\n%s", n, all)
 	}
 }
+
+func TestTailBudgetBelowItsFloorIsAWarning(t *testing.T) {
+	data := []byte("tail: {max_inflight_bytes: 3145728}\nelasticsearch: {bulk: {max_bytes: 2097152}}\npipelines:\n  - name: a\n")
+	_, problems, err := Parse("b.yaml", data, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := problems.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Error(), "b.yaml:1:28: warning: tail.max_inflight_bytes: 3145728 is below") {
+		t.Fatalf("warnings = %v", w)
+	}
+}

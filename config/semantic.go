@@ -90,6 +90,11 @@ func (c *Config) semanticWarnings() Problems {
 			}
 		}
 	}
+	// The tail budget must hold two bulk requests and a batch, or readers
+	// wait for acks of a request that waits for its flush interval.
+	if floor := int64(2*c.Elasticsearch.Bulk.MaxBytes + c.Tail.BatchMaxBytes); c.Tail.MaxInflightBytes < floor {
+		warn("tail.max_inflight_bytes", "%d is below 2 × elasticsearch.bulk.max_bytes + tail.batch_max_bytes (%d): reading stalls on the sink's flush interval; raise it or lower bulk.max_bytes", c.Tail.MaxInflightBytes, floor)
+	}
 	files := make([]string, 0, len(claims))
 	for f := range claims {
 		files = append(files, f)
