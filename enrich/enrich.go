@@ -494,26 +494,9 @@ func (l *opList) apply(b *shipper.Batch, ev *shipper.Event, x *explainer) {
 // withoutMembers returns obj without the members whose ordinal is set in
 // drop, written into b's memory, and whether nothing is left.
 func withoutMembers(b *shipper.Batch, obj []byte, drop uint64) ([]byte, bool) {
-	out := b.Alloc(len(obj))[:0]
-	out = append(out, '{')
-	n, ord := 0, 0
-	jsonscan.EachMember(obj, func(k, v []byte) bool {
-		skip := ord < 64 && drop&(1<<ord) != 0
-		ord++
-		if skip {
-			return true
-		}
-		if n > 0 {
-			out = append(out, ',')
-		}
-		n++
-		out = append(out, '"')
-		out = append(out, k...)
-		out = append(out, '"', ':')
-		out = append(out, v...)
-		return true
+	out, n := jsonscan.AppendObjectWithout(b.Alloc(len(obj))[:0], obj, func(i int, _ []byte) bool {
+		return i < 64 && drop&(1<<i) != 0
 	})
-	out = append(out, '}')
 	return out, n == 0
 }
 

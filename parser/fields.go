@@ -289,24 +289,10 @@ func (s *state) cut(obj []byte, key string) (value, rest []byte, ok bool) {
 	if !ok {
 		return nil, obj, false
 	}
-	out := s.b.Alloc(len(obj))[:0]
-	out = append(out, '{')
-	n := 0
-	jsonscan.EachMember(obj, func(k, v []byte) bool {
-		if jsonscan.KeyEqual(k, key) {
-			return true
-		}
-		if n > 0 {
-			out = append(out, ',')
-		}
-		n++
-		out = append(out, '"')
-		out = append(out, k...)
-		out = append(out, '"', ':')
-		out = append(out, v...)
-		return true
+	rest, _ = jsonscan.AppendObjectWithout(s.b.Alloc(len(obj))[:0], obj, func(_ int, k []byte) bool {
+		return jsonscan.KeyEqual(k, key)
 	})
-	return value, append(out, '}'), true
+	return value, rest, true
 }
 
 // compact drops the members whose Key was set to nil.

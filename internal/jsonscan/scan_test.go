@@ -211,3 +211,15 @@ func hasDupKeysBelowTop(obj []byte) bool {
 	})
 	return dup
 }
+
+func TestAppendObjectWithout(t *testing.T) {
+	obj := []byte(`{"a":1, "b":{"c":[2]},"c":"x"}`)
+	got, n := AppendObjectWithout([]byte("pre:"), obj, func(i int, k []byte) bool { return i == 1 || KeyEqual(k, "c") })
+	if string(got) != `pre:{"a":1}` || n != 1 {
+		t.Errorf("got %s, %d", got, n)
+	}
+	got, n = AppendObjectWithout(nil, obj, func(int, []byte) bool { return true })
+	if string(got) != `{}` || n != 0 {
+		t.Errorf("dropping all: %s, %d", got, n)
+	}
+}

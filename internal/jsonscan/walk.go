@@ -315,3 +315,28 @@ func DedupeKeys(dst, v []byte) []byte {
 	}
 	return append(dst, v[i:Skip(v, i)]...)
 }
+
+// AppendObjectWithout appends the valid JSON object obj to dst without the
+// members for which drop reports true (given each member's position and raw
+// key), compacted; it returns the result and how many members were kept.
+func AppendObjectWithout(dst, obj []byte, drop func(i int, key []byte) bool) ([]byte, int) {
+	dst = append(dst, '{')
+	n, i := 0, 0
+	EachMember(obj, func(k, v []byte) bool {
+		skip := drop(i, k)
+		i++
+		if skip {
+			return true
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, '"', ':')
+		dst = append(dst, v...)
+		return true
+	})
+	return append(dst, '}'), n
+}
