@@ -82,7 +82,7 @@ func (c *Config) semanticWarnings() Problems {
 				}
 				matches, _ := doublestar.FilepathGlob(glob, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
 				for _, m := range matches {
-					if excluded(in.Exclude, m) {
+					if in.Excludes(m) {
 						continue
 					}
 					claims[m] = append(claims[m], claim{p.Name, gat})
@@ -131,19 +131,6 @@ func contains(list []string, s string) bool {
 func matchName(pattern, name string) bool {
 	ok, err := filepath.Match(pattern, name)
 	return err == nil && ok
-}
-
-func excluded(excludes []string, path string) bool {
-	for _, ex := range excludes {
-		if strings.Contains(ex, "/") {
-			if ok, _ := doublestar.PathMatch(ex, path); ok {
-				return true
-			}
-		} else if matchName(ex, filepath.Base(path)) {
-			return true
-		}
-	}
-	return false
 }
 
 // staticDir is the longest leading directory of glob without wildcards.

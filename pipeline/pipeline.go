@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bmatcuk/doublestar/v4"
 	"go.uber.org/zap"
 
 	"github.com/traceship/shipper"
@@ -139,32 +138,18 @@ func (p *Pipeline) ChainFor(path string) *Chain {
 	return p.Default
 }
 
-// Matches reports whether path is matched by one of in's path globs and
-// none of its excludes (filepath.Match syntax, plus ** for any depth).
+// Matches reports whether the input reads path, by the tailer's rules
+// (tailer.Input.Matches); a relative path is also tried as an absolute one,
+// since inputs name absolute paths.
 func Matches(in *config.Input, path string) bool {
 	if in == nil {
 		return false
 	}
+	if in.Matches(path) {
+		return true
+	}
 	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	for _, g := range in.Exclude {
-		if globMatch(g, abs) || globMatch(g, path) {
-			return false
-		}
-	}
-	for _, g := range in.Paths {
-		if globMatch(g, abs) || globMatch(g, path) {
-			return true
-		}
-	}
-	return false
-}
-
-func globMatch(pattern, path string) bool {
-	ok, err := doublestar.PathMatch(pattern, path)
-	return err == nil && ok
+	return err == nil && in.Matches(abs)
 }
 
 func newSampler(c config.SampleConfig, env Env) (*sample.Sampler, error) {

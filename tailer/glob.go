@@ -120,6 +120,32 @@ func statDir(path string) (dirID, bool) {
 
 func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
+// Matches reports whether the input reads the file at path: one of its
+// paths matches and none of its excludes does. These are the rules the
+// Tailer applies; commands that pick an input for a file (dry-run, test,
+// validate) use them too.
+func (in Input) Matches(path string) bool {
+	if in.Excludes(path) {
+		return false
+	}
+	for _, p := range in.Paths {
+		if matchPath(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// Excludes reports whether one of the input's exclude patterns matches path.
+func (in Input) Excludes(path string) bool {
+	for _, x := range in.Exclude {
+		if matchPath(x, path) {
+			return true
+		}
+	}
+	return false
+}
+
 // matchPath reports whether path matches pattern, where `**` matches any
 // number of path elements. A pattern without '/' is matched against the
 // file name only.

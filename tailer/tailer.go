@@ -519,14 +519,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	seen := make(map[uint64]map[uint64]bool)
 	var files []found
 	for _, p := range paths {
-		excluded := false
-		for _, x := range spec.Exclude {
-			if matchPath(x, p) {
-				excluded = true
-				break
-			}
-		}
-		if excluded {
+		if spec.Excludes(p) {
 			continue
 		}
 		st, err := os.Stat(p)
