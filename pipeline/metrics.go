@@ -45,13 +45,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) count(pipeline string, b *shipper.Batch) {
-	if m == nil {
-		return
-	}
-	var sent, parseErr, red int
+// count adds one processed batch to the pipeline's counters, in one pass
+// over its events, and returns how many events were sent and dropped (for
+// the status rates).
+func (m *Metrics) count(pipeline string, b *shipper.Batch) (sent, dropped int) {
+	var parseErr, red int
 	var lastDrop string
 	var dropN int
+	flush := func() {
+		if m != nil && dropN > 0 {
+			m.dropped.WithLabelValues(pipeline, lastDrop).Add(float64(dropN))
+		}
+		dropN = 0
+	}
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.Tags&shipper.TagJSONParseFailure != 0 {
@@ -64,15 +70,16 @@ func (m *Metrics) count(pipeline string, b *shipper.Batch) {
 			sent++
 			continue
 		}
-		if ev.Drop != lastDrop && dropN > 0 {
-			m.dropped.WithLabelValues(pipeline, lastDrop).Add(float64(dropN))
-			dropN = 0
+		dropped++
+		if ev.Drop != lastDrop {
+			flush()
 		}
 		lastDrop = ev.Drop
 		dropN++
 	}
-	if dropN > 0 {
-		m.dropped.WithLabelValues(pipeline, lastDrop).Add(float64(dropN))
+	flush()
+	if m == nil {
+		return sent, dropped
 	}
 	m.read.WithLabelValues(pipeline).Add(float64(len(b.Events)))
 	m.shipped.WithLabelValues(pipeline).Add(float64(sent))
@@ -82,4 +89,5 @@ func (m *Metrics) count(pipeline string, b *shipper.Batch) {
 	if red > 0 {
 		m.redacted.WithLabelValues(pipeline).Add(float64(red))
 	}
+	return sent, dropped
 }

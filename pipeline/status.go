@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/traceship/shipper"
 	"github.com/traceship/shipper/tailer"
 )
 
@@ -24,16 +23,10 @@ type rateSample struct {
 	read, sent uint64
 }
 
-func (c *counters) add(b *shipper.Batch) {
-	var dropped uint64
-	for i := range b.Events {
-		if b.Events[i].Drop != "" {
-			dropped++
-		}
-	}
-	c.read.Add(uint64(len(b.Events)))
-	c.sent.Add(uint64(len(b.Events)) - dropped)
-	c.dropped.Add(dropped)
+func (c *counters) add(read, sent, dropped int) {
+	c.read.Add(uint64(read))
+	c.sent.Add(uint64(sent))
+	c.dropped.Add(uint64(dropped))
 }
 
 // sample records the totals at now and forgets samples older than the window.
