@@ -454,3 +454,21 @@ func (s *state) levelInLog(m *shipper.Member) {
 	s.ev.Level = l
 	_, m.Value, _ = s.cut(m.Value, "level")
 }
+
+// FieldRole says what the parser takes an application field named key to
+// be: "time", "level", "message", or "" for none of them. For explanations
+// (dry-run --explain); the hot path uses classify directly.
+func (p *Parser) FieldRole(key string) string {
+	if p.timeField != "" && key == p.timeField {
+		return "time"
+	}
+	switch r := classify([]byte(key)); {
+	case r >= firstTimeRole && r <= lastTimeRole:
+		return "time"
+	case r >= firstLevelRole && r <= lastLevelRole:
+		return "level"
+	case r >= roleMessage && r <= roleFields:
+		return "message"
+	}
+	return ""
+}

@@ -51,7 +51,7 @@ func (c *Chain) Explain(b *shipper.Batch) [][]string {
 			var what []string
 			switch names[si] {
 			case "parse":
-				what = explainParse(ev, before[i])
+				what = explainParse(ev, c.Parser.FieldRole)
 			case "enrich":
 				what = enrichNotes[i]
 			case "redact":
@@ -72,7 +72,9 @@ func (c *Chain) Explain(b *shipper.Batch) [][]string {
 	return notes
 }
 
-func explainParse(ev *shipper.Event, _ snapshot) []string {
+// explainParse says how the parser read ev; role is the parser's own
+// classification of field names (Parser.FieldRole).
+func explainParse(ev *shipper.Event, role func(key string) string) []string {
 	var out []string
 	orig, err := jsonscan.Members(nil, ev.Raw, 0)
 	switch {
@@ -105,13 +107,13 @@ func explainParse(ev *shipper.Event, _ snapshot) []string {
 	case ev.Tags.Has(shipper.TagTimestampMissing):
 		out = append(out, "@timestamp: no time field; the read time is used")
 	default:
-		out = append(out, "@timestamp "+string(shipper.AppendTimestamp(nil, ev.Time))+from(consumed, "@timestamp", "timestamp", "ts", "time", "@t", "timeMillis", "instant", "date"))
+		out = append(out, "@timestamp "+string(shipper.AppendTimestamp(nil, ev.Time))+from(consumed, role, "time"))
 	}
 	if ev.Level != shipper.LevelUnknown {
-		out = append(out, "log.level "+ev.Level.String()+from(consumed, "level", "lvl", "severity", "loglevel", "log.level", "@l", "levelname", "severity_text"))
+		out = append(out, "log.level "+ev.Level.String()+from(consumed, role, "level"))
 	}
 	if _, ok := ev.Doc.Get("message"); ok {
-		out = append(out, "message"+from(consumed, "msg", "@m", "@mt", "log", "Message", "msg_text"))
+		out = append(out, "message"+from(consumed, role, "message"))
 	}
 	for _, t := range ev.Tags.Names() {
 		if t == "_line_truncated" || t == "_invalid_utf8" || t == "multiline" || t == "_partial_too_long" {
@@ -121,13 +123,12 @@ func explainParse(ev *shipper.Event, _ snapshot) []string {
 	return out
 }
 
-// from names the consumed field among candidates, if any.
-func from(consumed []string, candidates ...string) string {
+// from names the consumed field the parser read as want ("time",
+// "level", "message"), if any.
+func from(consumed []string, role func(string) string, want string) string {
 	for _, c := range consumed {
-		for _, k := range candidates {
-			if c == k {
-				return fmt.Sprintf(" from field %q", c)
-			}
+		if role(c) == want {
+			return fmt.Sprintf(" from field %q", c)
 		}
 	}
 	return ""
