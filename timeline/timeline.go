@@ -31,6 +31,7 @@ import (
 
 	"github.com/traceship/shipper"
 	"github.com/traceship/shipper/enrich"
+	"github.com/traceship/shipper/index"
 )
 
 // Entry is one log line of the trace, as stored: the fields are the
@@ -110,28 +111,21 @@ func FetchWith(ctx context.Context, client *elasticsearch.Client, indexPattern, 
 	return f.run(ctx)
 }
 
-// SearchPattern turns a Logstash-style index name into the wildcard that
-// matches every index it expands to: each %{...} becomes *.
+// SearchPattern turns a Logstash-style index name, or a comma list of them,
+// into the wildcard that matches every index it expands to: each %{...}
+// becomes * (index.Pattern.Glob). A part that is already a wildcard, or does
+// not compile, is kept as written.
 func SearchPattern(indexPattern string) string {
-	var b strings.Builder
-	for s := indexPattern; s != ""; {
-		i := strings.Index(s, "%{")
-		if i < 0 {
-			b.WriteString(s)
-			break
+	parts := strings.Split(indexPattern, ",")
+	for i, part := range parts {
+		if !strings.Contains(part, "%{") {
+			continue
 		}
-		b.WriteString(s[:i])
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			b.WriteString(s[i:])
-			break
+		if p, err := index.Compile(part, "unknown"); err == nil {
+			parts[i] = p.Glob()
 		}
-		if !strings.HasSuffix(b.String(), "*") {
-			b.WriteByte('*')
-		}
-		s = s[i+j+1:]
 	}
-	return b.String()
+	return strings.Join(parts, ",")
 }
 
 type fetcher struct {

@@ -34,15 +34,16 @@ digits, a UUID, a traceparent).`,
 			}
 			pattern := indexPattern
 			if pattern == "" {
-				var pats []string
-				for _, p := range cfg.Pipelines {
-					if cfg.Elasticsearch.Mode == "data_stream" {
-						pats = append(pats, "logs-*")
-					} else {
-						pats = append(pats, p.Index.Pattern)
-					}
+				// Where the pipelines write, in index or data stream mode.
+				pats, err := indexPatterns(cfg)
+				if err != nil {
+					return err
 				}
-				pattern = strings.Join(dedupe(pats), ",")
+				var globs []string
+				for _, p := range pats {
+					globs = append(globs, p.Glob())
+				}
+				pattern = strings.Join(dedupe(globs), ",")
 			}
 			log, _, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
 			if err != nil {
