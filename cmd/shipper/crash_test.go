@@ -25,16 +25,12 @@ func TestCrashesRotationAndFaultsLoseNothing(t *testing.T) {
 		t.Skip("writes and ships 40,000 lines through a killed and restarted agent; skipped with -short")
 	}
 	const lines = 40000
-	es := estest.New(t, estest.WithFaults(estest.Faults{
+	ag := newAgentSetup(t, estest.WithFaults(estest.Faults{
 		Seed: 7, StatusRatio: 0.10, Item429Ratio: 0.05, DropRatio: 0.02, DropAfterStore: true,
 	}))
-	dir, state := t.TempDir(), t.TempDir()
-	logs := filepath.Join(dir, "logs")
+	logs := filepath.Join(ag.dir, "logs")
 	os.MkdirAll(logs, 0o755)
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	httpAddr := freeAddr(t)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr,
-		fmt.Sprintf("  - name: app\n    inputs:\n      - paths: [%q, %q]\n        scan_interval: 100ms\n", logs+"/*.log", logs+"/*.log.gz")))
+	ag.configure(t, fmt.Sprintf("  - name: app\n    inputs:\n      - paths: [%q, %q]\n        scan_interval: 100ms\n", logs+"/*.log", logs+"/*.log.gz"))
 
 	// The application.
 	var written atomic.Int64
@@ -55,24 +51,21 @@ func TestCrashesRotationAndFaultsLoseNothing(t *testing.T) {
 
 	// Kill the agent at several points of progress, not at points in time.
 	for kill := 1; kill <= 4; kill++ {
-		p := startAgent(t, cfgPath, httpAddr)
+		p := ag.start(t)
 		target := kill * lines / 6
-		eventually(t, fmt.Sprintf("%d documents before kill %d", target, kill), p.logs, func() bool { return es.Count("shipper-pay-*") >= target })
+		eventually(t, fmt.Sprintf("%d documents before kill %d", target, kill), p.logs, func() bool { return ag.es.Count("shipper-pay-*") >= target })
 		p.signal(syscall.SIGKILL)
 		p.wait()
 	}
 	if err := <-writerDone; err != nil {
 		t.Fatalf("writer: %v", err)
 	}
-	p := startAgent(t, cfgPath, httpAddr)
-	eventually(t, fmt.Sprintf("all %d lines", lines), p.logs, func() bool { return es.Count("shipper-pay-*") >= lines })
-	p.signal(syscall.SIGTERM)
-	if code := p.wait(); code != 0 {
-		t.Fatalf("exit %d after SIGTERM", code)
-	}
+	p := ag.start(t)
+	eventually(t, fmt.Sprintf("all %d lines", lines), p.logs, func() bool { return ag.es.Count("shipper-pay-*") >= lines })
+	p.stop(syscall.SIGTERM)
 
 	seen := make([]int, lines)
-	for _, d := range es.Docs("shipper-pay-*") {
+	for _, d := range ag.es.Docs("shipper-pay-*") {
 		var src struct{ N int }
 		if err := json.Unmarshal(d.Source, &src); err != nil {
 			t.Fatal(err)
@@ -94,6 +87,6 @@ func TestCrashesRotationAndFaultsLoseNothing(t *testing.T) {
 			}
 		}
 	}
-	st := es.Requests()
+	st := ag.es.Requests()
 	t.Logf("%d lines written; %d missing, %d indexed twice; double: %+v", lines, missing, doubled, st)
 }

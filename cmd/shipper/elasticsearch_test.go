@@ -54,25 +54,19 @@ func TestMappingRejectsGoToTheDeadLetterFileRedacted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the agent as a process; skipped with -short")
 	}
-	es := estest.New(t)
-	dir, state := t.TempDir(), t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	httpAddr := freeAddr(t)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", dir+"/*.log")))
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
 	lines := `{"ts":1795339800,"msg":"first","service":"pay","amount":12}
 {"ts":1795339801,"msg":"card 4111111111111111 bad amount","service":"pay","amount":"twelve"}
 {"ts":1795339802,"msg":"third","service":"pay","amount":13}
 `
-	os.WriteFile(filepath.Join(dir, "app.log"), []byte(lines), 0o644)
-	p := startAgent(t, cfgPath, httpAddr)
+	os.WriteFile(filepath.Join(ag.dir, "app.log"), []byte(lines), 0o644)
+	p := ag.start(t)
 	eventually(t, "2 documents and 1 dead letter", p.logs, func() bool {
-		return es.Count("shipper-pay-*") == 2 && p.metric("shipper_dead_letter_total") == 1
+		return ag.es.Count("shipper-pay-*") == 2 && p.metric("shipper_dead_letter_total") == 1
 	})
-	p.signal(syscall.SIGTERM)
-	if code := p.wait(); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	dlq := filepath.Join(state, "dlq", "dead-letter.ndjson")
+	p.stop(syscall.SIGTERM)
+	dlq := filepath.Join(ag.state, "dlq", "dead-letter.ndjson")
 	data, err := os.ReadFile(dlq)
 	if err != nil {
 		t.Fatalf("no dead-letter file: %v", err)
@@ -91,7 +85,7 @@ func TestMappingRejectsGoToTheDeadLetterFileRedacted(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d dead letters, want 1", n)
 	}
-	out, _, code := runCLI(t, "dlq", "replay", "-c", cfgPath)
+	out, _, code := runCLI(t, "dlq", "replay", "-c", ag.cfgPath)
 	if !strings.Contains(out, "1 refused again") {
 		t.Errorf("replay of a still-refused document: exit %d, %q", code, out)
 	}
@@ -104,25 +98,22 @@ func TestTraceShowsOneRequestAcrossServices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the agent as a process; skipped with -short")
 	}
-	es := estest.New(t)
-	dir, state := t.TempDir(), t.TempDir()
+	ag := newAgentSetup(t)
 	for _, f := range []string{"checkout.log", "payment.log", "inventory.log"} {
 		data, err := os.ReadFile(filepath.Join("../../testdata", f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+		os.WriteFile(filepath.Join(ag.dir, f), data, 0o644)
 	}
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	httpAddr := freeAddr(t)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("shop", dir+"/*.log")))
-	p := startAgent(t, cfgPath, httpAddr)
-	eventually(t, "the shop's documents", p.logs, func() bool { return es.Count("shipper-*") == 54 })
+	ag.configure(t, inputYAML("shop", ag.dir+"/*.log"))
+	p := ag.start(t)
+	eventually(t, "the shop's documents", p.logs, func() bool { return ag.es.Count("shipper-*") == 54 })
 	p.signal(syscall.SIGTERM)
 	p.wait()
 
 	const trace = "a4c123b1612dd272d1371c17149d4395"
-	out, stderr, code := runCLI(t, "trace", trace, "-c", cfgPath)
+	out, stderr, code := runCLI(t, "trace", trace, "-c", ag.cfgPath)
 	if code != 0 {
 		t.Fatalf("trace: exit %d\n%s%s", code, out, stderr)
 	}
@@ -140,7 +131,7 @@ func TestTraceShowsOneRequestAcrossServices(t *testing.T) {
 			t.Errorf("the timeline lacks service %s:\n%s", svc, out)
 		}
 	}
-	if _, _, code := runCLI(t, "trace", "00000000000000000000000000000001", "-c", cfgPath); code != 1 {
+	if _, _, code := runCLI(t, "trace", "00000000000000000000000000000001", "-c", ag.cfgPath); code != 1 {
 		t.Errorf("an unknown trace: exit %d, want 1", code)
 	}
 	t.Log("\n" + out)

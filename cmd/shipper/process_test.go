@@ -108,6 +108,43 @@ func (p *agentProc) metric(name string) float64 {
 	return sum
 }
 
+// stop sends sig (SIGTERM or SIGINT) and fails the test unless the agent
+// exits 0.
+func (p *agentProc) stop(sig os.Signal) {
+	p.t.Helper()
+	p.signal(sig)
+	if code := p.wait(); code != 0 {
+		p.t.Fatalf("exit code %d after %v; logs:\n%s", code, sig, p.logs())
+	}
+}
+
+// agentSetup is what a process test starts from: an Elasticsearch double, a
+// directory for logs and the config, a state directory, and a free HTTP
+// address for the agent's endpoint.
+type agentSetup struct {
+	es                  *estest.Server
+	dir, state, cfgPath string
+	http                string
+}
+
+func newAgentSetup(t *testing.T, opts ...estest.Option) *agentSetup {
+	t.Helper()
+	s := &agentSetup{es: estest.New(t, opts...), dir: t.TempDir(), state: t.TempDir(), http: freeAddr(t)}
+	s.cfgPath = filepath.Join(s.dir, "pipelines.yaml")
+	return s
+}
+
+// configure writes the agent's configuration with these pipelines.
+func (s *agentSetup) configure(t *testing.T, pipelines string) {
+	t.Helper()
+	writeConfig(t, s.cfgPath, agentYAML(s.state, s.es.URL(), s.http, pipelines))
+}
+
+func (s *agentSetup) start(t *testing.T) *agentProc {
+	t.Helper()
+	return startAgent(t, s.cfgPath, s.http)
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -181,56 +218,47 @@ func TestProcessShipsReloadsAndStopsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the agent as a process; skipped with -short")
 	}
-	es := estest.New(t)
-	dir, state := t.TempDir(), t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	httpAddr := freeAddr(t)
-	a := filepath.Join(dir, "a")
-	b := filepath.Join(dir, "b")
+	ag := newAgentSetup(t)
+	a := filepath.Join(ag.dir, "a")
+	b := filepath.Join(ag.dir, "b")
 	os.MkdirAll(a, 0o755)
 	os.MkdirAll(b, 0o755)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", a+"/*.log")))
+	ag.configure(t, inputYAML("a", a+"/*.log"))
 	appendLines(t, filepath.Join(a, "app.log"), "alpha", 0, 300)
 
-	p := startAgent(t, cfgPath, httpAddr)
-	eventually(t, "300 documents of alpha", p.logs, func() bool { return es.Count("shipper-alpha-*") == 300 })
+	p := ag.start(t)
+	eventually(t, "300 documents of alpha", p.logs, func() bool { return ag.es.Count("shipper-alpha-*") == 300 })
 	eventually(t, "the read counter on /metrics", p.logs, func() bool { return p.metric("shipper_events_read_total") >= 300 })
 
 	// Reload with a second pipeline; the first is unchanged and keeps going.
 	appendLines(t, filepath.Join(b, "app.log"), "beta", 0, 200)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", a+"/*.log")+inputYAML("b", b+"/*.log")))
+	ag.configure(t, inputYAML("a", a+"/*.log")+inputYAML("b", b+"/*.log"))
 	p.signal(syscall.SIGHUP)
-	eventually(t, "200 documents of beta after the reload", p.logs, func() bool { return es.Count("shipper-beta-*") == 200 })
+	eventually(t, "200 documents of beta after the reload", p.logs, func() bool { return ag.es.Count("shipper-beta-*") == 200 })
 	appendLines(t, filepath.Join(a, "app.log"), "alpha", 300, 400)
-	eventually(t, "alpha still flowing after the reload", p.logs, func() bool { return es.Count("shipper-alpha-*") == 400 })
+	eventually(t, "alpha still flowing after the reload", p.logs, func() bool { return ag.es.Count("shipper-alpha-*") == 400 })
 
 	// A broken configuration is refused; the running one keeps running.
-	writeConfig(t, cfgPath, "pipelines:\n  - name: a\n    workres: 2\n")
+	writeConfig(t, ag.cfgPath, "pipelines:\n  - name: a\n    workres: 2\n")
 	p.signal(syscall.SIGHUP)
 	eventually(t, "the refusal in the logs", p.logs, func() bool { return strings.Contains(p.logs(), "configuration not reloaded") })
 	if !strings.Contains(p.logs(), `workres`) {
 		t.Errorf("the refusal does not say what is wrong:\n%s", p.logs())
 	}
 	appendLines(t, filepath.Join(b, "app.log"), "beta", 200, 250)
-	eventually(t, "beta still flowing after the refused reload", p.logs, func() bool { return es.Count("shipper-beta-*") == 250 })
+	eventually(t, "beta still flowing after the refused reload", p.logs, func() bool { return ag.es.Count("shipper-beta-*") == 250 })
 
-	p.signal(syscall.SIGTERM)
-	if code := p.wait(); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM; logs:\n%s", code, p.logs())
-	}
-	if st := es.Requests(); st.Conflicts != 0 {
+	p.stop(syscall.SIGTERM)
+	if st := ag.es.Requests(); st.Conflicts != 0 {
 		t.Errorf("%d documents were sent twice", st.Conflicts)
 	}
 	// The checkpoints were written: a new process ships only new lines.
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", a+"/*.log")+inputYAML("b", b+"/*.log")))
+	ag.configure(t, inputYAML("a", a+"/*.log")+inputYAML("b", b+"/*.log"))
 	appendLines(t, filepath.Join(a, "app.log"), "alpha", 400, 410)
-	p2 := startAgent(t, cfgPath, httpAddr)
-	eventually(t, "the 10 new lines", p2.logs, func() bool { return es.Count("shipper-alpha-*") == 410 })
-	p2.signal(syscall.SIGINT)
-	if code := p2.wait(); code != 0 {
-		t.Fatalf("exit code %d after SIGINT", code)
-	}
-	if st := es.Requests(); st.Conflicts != 0 {
+	p2 := ag.start(t)
+	eventually(t, "the 10 new lines", p2.logs, func() bool { return ag.es.Count("shipper-alpha-*") == 410 })
+	p2.stop(syscall.SIGINT)
+	if st := ag.es.Requests(); st.Conflicts != 0 {
 		t.Errorf("after a clean stop, the restart re-sent %d acknowledged lines", st.Conflicts)
 	}
 	checkLogsAreJSON(t, p.logs())
@@ -256,20 +284,17 @@ func TestMetricsEndpointServesStageMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the agent as a process; skipped with -short")
 	}
-	es := estest.New(t)
-	dir, state := t.TempDir(), t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	httpAddr := freeAddr(t)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", dir+"/*.log")))
-	f := filepath.Join(dir, "app.log")
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
+	f := filepath.Join(ag.dir, "app.log")
 	appendLines(t, f, "alpha", 0, 50)
-	os.WriteFile(filepath.Join(dir, "card.log"), []byte(`{"msg":"paid with 4111 1111 1111 1111","service":"alpha"}`+"\n"), 0o644)
-	p := startAgent(t, cfgPath, httpAddr)
-	eventually(t, "51 documents", p.logs, func() bool { return es.Count("shipper-alpha-*") == 51 })
+	os.WriteFile(filepath.Join(ag.dir, "card.log"), []byte(`{"msg":"paid with 4111 1111 1111 1111","service":"alpha"}`+"\n"), 0o644)
+	p := ag.start(t)
+	eventually(t, "51 documents", p.logs, func() bool { return ag.es.Count("shipper-alpha-*") == 51 })
 	for _, m := range []string{"shipper_events_read_total", "shipper_events_parsed_total", "shipper_redactions_total", "shipper_documents_indexed_total", "shipper_bulk_requests_total", "shipper_events_trace_ids_total"} {
 		eventually(t, m+" > 0", p.logs, func() bool { return p.metric(m) > 0 })
 	}
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	resp, err := http.Get("http://" + ag.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,17 +306,14 @@ func TestMetricsEndpointServesStageMetrics(t *testing.T) {
 		}
 	}
 	for _, probe := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get("http://" + httpAddr + probe)
+		resp, err := http.Get("http://" + ag.http + probe)
 		if err != nil || resp.StatusCode != 200 {
 			t.Errorf("%s: %v %v", probe, err, resp)
 		} else {
 			resp.Body.Close()
 		}
 	}
-	p.signal(syscall.SIGTERM)
-	if code := p.wait(); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stop(syscall.SIGTERM)
 }
 
 // TestReadyzFollowsElasticsearch: /readyz is 503 while Elasticsearch is
@@ -300,15 +322,12 @@ func TestReadyzFollowsElasticsearch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the agent as a process; skipped with -short")
 	}
-	es := estest.New(t)
-	dir, state := t.TempDir(), t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	httpAddr := freeAddr(t)
-	writeConfig(t, cfgPath, agentYAML(state, es.URL(), httpAddr, inputYAML("a", dir+"/*.log")))
-	es.Down()
-	p := startAgent(t, cfgPath, httpAddr)
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
+	ag.es.Down()
+	p := ag.start(t)
 	status := func(path string) int {
-		resp, err := http.Get("http://" + httpAddr + path)
+		resp, err := http.Get("http://" + ag.http + path)
 		if err != nil {
 			return 0
 		}
@@ -319,12 +338,9 @@ func TestReadyzFollowsElasticsearch(t *testing.T) {
 	if code := status("/healthz"); code != 200 {
 		t.Errorf("/healthz = %d while Elasticsearch is down; the agent itself is alive", code)
 	}
-	if err := es.Up(); err != nil {
+	if err := ag.es.Up(); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "/readyz 200 after Elasticsearch is back", p.logs, func() bool { return status("/readyz") == 200 })
-	p.signal(syscall.SIGTERM)
-	if code := p.wait(); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	p.stop(syscall.SIGTERM)
 }
