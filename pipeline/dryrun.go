@@ -5,8 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,25 +96,16 @@ func (s *Summary) WriteTo(w io.Writer) (int64, error) {
 	if s.Held > 0 {
 		fmt.Fprintf(&b, "held for trace: %d (%d shipped because their trace failed)\n", s.Held, s.Promoted)
 	}
-	for _, reason := range sortedKeys(s.Dropped) {
+	for _, reason := range slices.Sorted(maps.Keys(s.Dropped)) {
 		if !strings.HasPrefix(reason, "sample") {
 			fmt.Fprintf(&b, "dropped (%s): %d\n", reason, s.Dropped[reason])
 		}
 	}
-	for _, idx := range sortedKeys(s.PerIndex) {
+	for _, idx := range slices.Sorted(maps.Keys(s.PerIndex)) {
 		fmt.Fprintf(&b, "  %-40s %d\n", idx, s.PerIndex[idx])
 	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // DryRun reads each file from its beginning to its end once, runs it through

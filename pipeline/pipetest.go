@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,7 +149,7 @@ func check(t config.Test, docs []testDoc) []string {
 		if exp.Redacted != nil && *exp.Redacted != d.tags.Has(shipper.TagRedacted) {
 			fail("expected redacted: %v, got %v", *exp.Redacted, d.tags.Has(shipper.TagRedacted))
 		}
-		for _, field := range sortedFields(exp.Fields) {
+		for _, field := range slices.Sorted(maps.Keys(exp.Fields)) {
 			want := normalize(exp.Fields[field])
 			got, ok := lookupField(d.source, field)
 			switch {
@@ -168,7 +169,7 @@ func check(t config.Test, docs []testDoc) []string {
 				fail("field %s: expected absent, got %s", field, show(v))
 			}
 		}
-		for _, field := range sortedKeys(mapLen(exp.Matches)) {
+		for _, field := range slices.Sorted(maps.Keys(exp.Matches)) {
 			re, err := regexp.Compile(exp.Matches[field])
 			if err != nil {
 				fail("matches %s: invalid regular expression: %v", field, err)
@@ -197,23 +198,6 @@ func allDocs(docs []testDoc) string {
 		fmt.Fprintf(&b, "%s %s\n", d.index, d.raw)
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func mapLen(m map[string]string) map[string]int {
-	out := make(map[string]int, len(m))
-	for k := range m {
-		out[k] = 0
-	}
-	return out
-}
-
-func sortedFields(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // lookupField finds a dotted path in a decoded document, through nested
