@@ -242,3 +242,26 @@ func TestBulkFilterFastPathMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscardModeCounts: with -discard the double keeps ids only, and still
+// answers the _count the benchmark polls (so polling costs the agent
+// nothing), and refuses what it cannot answer instead of answering 0.
+func TestDiscardModeCounts(t *testing.T) {
+	srv := New(t, WithDiscard())
+	r := call(t, "POST", srv.URL()+"/_bulk", ndjson(
+		`{"create":{"_index":"logs-a","_id":"1"}}`, `{"m":1}`,
+		`{"create":{"_index":"logs-b","_id":"2"}}`, `{"m":2}`,
+		`{"create":{"_index":"logs-b","_id":"2"}}`, `{"m":2}`), "Content-Type", "application/x-ndjson")
+	if r.status != 200 {
+		t.Fatalf("bulk: %d %s", r.status, r.body)
+	}
+	if n, _ := at(call(t, "GET", srv.URL()+"/_count", "").obj(t), "count").(float64); n != 2 {
+		t.Errorf("_count = %v, want 2 (the 409 not counted)", n)
+	}
+	if n, _ := at(call(t, "GET", srv.URL()+"/logs-b/_count", "").obj(t), "count").(float64); n != 1 {
+		t.Errorf("logs-b/_count = %v, want 1", n)
+	}
+	if r := call(t, "GET", srv.URL()+"/_search", ""); r.status != 400 {
+		t.Errorf("_search in discard mode: %d, want 400 (no documents kept)", r.status)
+	}
+}
