@@ -42,7 +42,7 @@ func TestValidate(t *testing.T) {
 		{"mode", func(c *Config) { c.Mode = "stream" }, "mode", false, `"index", "data_stream"`},
 		{"workers", func(c *Config) { c.Bulk.Workers = 0 }, "bulk.workers", false, "between 1 and 64"},
 		{"flush interval", func(c *Config) { c.Bulk.FlushInterval = 0 }, "bulk.flush_interval", false, "positive"},
-		{"budget below request", func(c *Config) { c.Bulk.MaxInFlightBytes = 1 << 20 }, "bulk.max_in_flight_bytes", false, "less than bulk.max_bytes"},
+		{"budget below request", func(c *Config) { c.Bulk.MaxInFlightBytes = 512 << 10 }, "bulk.max_in_flight_bytes", false, "less than bulk.max_bytes"},
 		{"backoff order", func(c *Config) { c.Retry.MaxBackoff = time.Millisecond }, "retry.max_backoff", false, "less than retry.initial_backoff"},
 		{"negative retries", func(c *Config) { c.Retry.MaxRetries = -1 }, "retry.max_retries", false, "0 retries without limit"},
 		{"dlq size", func(c *Config) { c.DeadLetter.MaxSizeMB = 0 }, "dead_letter.max_size_mb", false, "at least 1"},

@@ -17,11 +17,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"go.uber.org/zap"
 
 	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/freelist"
 	"github.com/traceship/shipper/internal/jsonscan"
 )
 
@@ -65,8 +67,10 @@ type Sink struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 
-	encoders sync.Pool // *encoder
-	requests sync.Pool // *request, finished
+	// Recycled scratch space and request buffers, bounded by the bytes in
+	// flight (freelist says why not a sync.Pool).
+	encoders *freelist.List[*encoder]
+	requests *freelist.List[*request] // finished
 
 	st counters
 
@@ -117,7 +121,8 @@ func newSink(cfg Config, es performer, dlq *dlqWriter, logger *zap.Logger) *Sink
 		work:    make(chan struct{}, 1),
 		closing: make(chan struct{}),
 	}
-	s.encoders.New = func() any { return new(encoder) }
+	held := int64(cfg.Bulk.MaxInFlightBytes + cfg.Bulk.MaxBytes)
+	s.encoders, s.requests = freelist.New[*encoder](held), freelist.New[*request](held)
 	return s
 }
 
@@ -204,8 +209,11 @@ type encoder struct {
 // taken (except that events without an index, a pipeline bug, are
 // dead-lettered at once). It does not retain b, its events or their bytes.
 func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
-	enc := s.encoders.Get().(*encoder)
-	defer s.encoders.Put(enc)
+	enc, ok := s.encoders.Get()
+	if !ok {
+		enc = new(encoder)
+	}
+	defer s.encoders.Put(enc, int64(cap(enc.buf)+cap(enc.items)*int(unsafe.Sizeof(item{}))))
 	s.encode(enc, b)
 	if len(enc.unrouted) > 0 {
 		if err := s.deadLetterUnrouted(ctx, b, enc.unrouted); err != nil {
@@ -385,7 +393,7 @@ func (s *Sink) armFlush(r *request) {
 // newRequest returns an empty request, reusing the buffers of a finished
 // one when it can.
 func (s *Sink) newRequest() *request {
-	if r, ok := s.requests.Get().(*request); ok {
+	if r, ok := s.requests.Get(); ok {
 		return r
 	}
 	return &request{body: make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))}
@@ -400,7 +408,7 @@ func (s *Sink) recycle(r *request) {
 	clear(r.items)
 	clear(r.acks)
 	*r = request{body: r.body[:0], items: r.items[:0], acks: r.acks[:0]}
-	s.requests.Put(r)
+	s.requests.Put(r, int64(cap(r.body)))
 }
 
 // Start starts the bulk workers and returns. ctx is for starting only: the

@@ -48,8 +48,9 @@ func TestBackpressure(t *testing.T) {
 
 // TestBackpressureManyFiles: with many files read at once and the consumer
 // stalled, what is read ahead stays bounded by the budget, not by the number
-// of files times a batch: a reader takes its budget before it fills a
-// batch, so batches being filled or waiting to be sent count too.
+// of files: a reader takes its budget before it fills a batch, so batches
+// being filled or waiting to be sent count too, and only the readers holding
+// a reading slot hold a read buffer.
 func TestBackpressureManyFiles(t *testing.T) {
 	h := newHarness(t, false)
 	h.cfg.MaxInflightBytes = 512 << 10
@@ -57,20 +58,21 @@ func TestBackpressureManyFiles(t *testing.T) {
 	h.cfg.BatchMaxLines = 100_000 // batches end at batch_max_bytes
 	pause := make(chan struct{})
 	h.c.paused = pause
-	const files, n = 8, 20_000 // ~0.8 MB each
+	const files, n = 64, 5_000 // ~0.2 MB each
 	for f := range files {
 		appendFile(t, h.path(fmt.Sprintf("f%d.log", f)), numbered(f*n, (f+1)*n))
 	}
 	h.outCap = 1000
 	h.start()
 	defer h.stop()
-	waitFor(t, 10*time.Second, "every reader to wait for budget", func() bool {
+	waitFor(t, 10*time.Second, "every reader to wait for budget or a reading slot", func() bool {
 		return h.tl.Stats().ReadersWaiting == files
 	})
 	st := h.tl.Stats()
 	// Ahead of a stalled consumer: the budget, one estimate's error, and
-	// what each reader's last read buffer (64 KiB) holds beyond its batch.
-	bound := h.cfg.MaxInflightBytes + int64(h.cfg.BatchMaxBytes) + files*64<<10
+	// what the read buffers of the readers holding a slot hold beyond their
+	// batches: not a buffer per file.
+	bound := h.cfg.MaxInflightBytes + int64(h.cfg.BatchMaxBytes) + int64(readSlots()*readBufSize)
 	if st.BytesRead > bound {
 		t.Errorf("read %d bytes from %d files ahead of a stalled consumer; want at most %d", st.BytesRead, files, bound)
 	}

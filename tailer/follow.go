@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,10 +25,24 @@ var (
 )
 
 // readBufSize is a reader's read buffer: a reader waiting for budget in the
-// middle of a buffer holds it, so with many files it is memory per file
-// (64 KiB cost 4 MiB at 64 files); 16 KiB costs a read(2) per 16 KiB,
-// about 1% of the CPU of shipping the lines.
+// middle of a buffer holds it; 16 KiB costs a read(2) per 16 KiB, about 1%
+// of the CPU of shipping the lines.
 const readBufSize = 16 << 10
+
+// Reading slots. A follower reads only while it holds one of a few slots,
+// and gives it back after readChunk bytes. A reader holds a read buffer and
+// the batch it fills, and may wait for budget holding both: without slots,
+// a backlog of a thousand files is a thousand buffers and partial batches
+// (the agent's memory grew with the number of files, and a heap near the
+// memory limit made the collector run constantly). Lines are parsed by the
+// pipeline's workers, not here, so a few readers keep them busy; slots are
+// handed out in arrival order (a channel's waiters are), and readChunk
+// keeps one busy file from holding a slot for long, so a line written to a
+// quiet file is not stuck behind a backlog.
+func readSlots() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// readChunk is how much a follower reads per slot, in batches.
+const readChunk = 4
 
 var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
@@ -79,7 +94,7 @@ func (fl *follower) start(start int64) error {
 		send:     fl.send,
 		reserve:  fl.reserve,
 		sizeHint: func() int { return int(fl.sizeA.Load()-fl.pos) + 256 },
-		pool:     &fl.t.batches,
+		pool:     fl.t.batches,
 	}
 	if fl.in.spec.NewFramer != nil {
 		fl.bt.framer = fl.in.spec.NewFramer(fl.file.Path)
@@ -200,14 +215,42 @@ func (fl *follower) fingerprintDurable(end int64) error {
 
 // readAvailable reads to the current end of the stream, sending batches,
 // and sends the last partial batch. It returns the bytes read.
+//
+// It reads while holding a reading slot, and returns after readChunk
+// batches' worth of bytes even if more is available (the caller calls it
+// again): a .gz file, which is read to its end at once, excepted.
 func (fl *follower) readAvailable() (int64, error) {
+	t := fl.t
+	select {
+	case t.readers <- struct{}{}:
+	default:
+		// Waiting for a slot is waiting on backpressure too: every slot is
+		// held by a reader that is reading or waiting for budget.
+		t.stats.blocked.Add(1)
+		select {
+		case t.readers <- struct{}{}:
+			t.stats.blocked.Add(-1)
+		case <-t.ctx.Done():
+			t.stats.blocked.Add(-1)
+			return 0, t.ctx.Err()
+		case <-fl.in.stop:
+			t.stats.blocked.Add(-1)
+			return 0, errStopped
+		}
+	}
+	defer func() { <-t.readers }()
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
+	chunk := int64(readChunk * t.cfg.BatchMaxBytes)
 	var total int64
 	for {
 		if err := fl.t.ctx.Err(); err != nil {
 			return total, err
+		}
+		if total >= chunk && !fl.gz {
+			fl.bt.flush()
+			return total, fl.bt.err
 		}
 		n, err := fl.r.Read(buf)
 		if n > 0 && !fl.gz && !fl.checkFingerprint() {

@@ -50,6 +50,16 @@ func (c *consumer) run(ctx context.Context, in <-chan *shipper.Batch, wg *sync.W
 				return
 			}
 		}
+		// Held batches are acknowledged once nothing else is waiting, as a
+		// sink flushes a partial request: a consumer that only acknowledges
+		// when more arrives deadlocks once what it holds fills the budget.
+		select {
+		case b := <-in:
+			c.take(b)
+			continue
+		default:
+			c.flushHeld()
+		}
 		select {
 		case b := <-in:
 			c.take(b)

@@ -2,9 +2,10 @@ package tailer
 
 import (
 	"math/bits"
-	"sync"
+	"sync/atomic"
 
 	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/internal/freelist"
 )
 
 // batchPool recycles the batches a follower sends once their Ack is done.
@@ -20,11 +21,21 @@ import (
 // classes, so a follower of a small file does not pin a batch sized for a
 // busy one: the in-flight budget counts line bytes, not arenas, and a
 // thousand one-line batches each holding a MiB arena would be a GiB.
-// Each class is a sync.Pool: what an idle agent no longer uses is dropped
-// by the garbage collector after two cycles, so memory is not held for
-// good after a burst.
+// The classes are free lists sharing one bound, the in-flight budget in
+// arena bytes: a garbage collection does not empty them (internal/freelist
+// says why that matters), and what they keep after a burst stays within
+// what the budget let the burst use.
 type batchPool struct {
-	classes [poolClasses]sync.Pool
+	classes [poolClasses]*freelist.List[*shipper.Batch]
+}
+
+func newBatchPool(maxBytes int64) *batchPool {
+	p := &batchPool{}
+	held := new(atomic.Int64)
+	for i := range p.classes {
+		p.classes[i] = freelist.Shared[*shipper.Batch](maxBytes, held)
+	}
+	return p
 }
 
 const (
@@ -57,7 +68,7 @@ func (p *batchPool) get(n int) *shipper.Batch {
 	// Or one class up: a batch whose arena grew past its class (a stage's
 	// Allocs on top of a full batch of lines) lands there.
 	for k := c; k <= c+1 && k < poolClasses; k++ {
-		if b, _ := p.classes[k].Get().(*shipper.Batch); b != nil {
+		if b, ok := p.classes[k].Get(); ok {
 			return b
 		}
 	}
@@ -81,5 +92,5 @@ func (p *batchPool) put(b *shipper.Batch) {
 	if c >= poolClasses {
 		return
 	}
-	p.classes[c].Put(b)
+	p.classes[c].Put(b, int64(size))
 }

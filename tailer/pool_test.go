@@ -1,14 +1,12 @@
 package tailer
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/traceship/shipper"
 )
 
-// sync.Pool drops some Puts at random under the race detector, so these
-// tests ask for reuse at least once in many tries, and check every batch
-// got, reused or not.
 func TestBatchPoolReusesBySize(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -24,9 +22,9 @@ func TestBatchPoolReusesBySize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var p batchPool
+			p := newBatchPool(8 << 20)
 			reused := false
-			for range 100 {
+			for range 3 {
 				b := &shipper.Batch{}
 				b.Alloc(tt.have)
 				b.Events = append(b.Events, shipper.Event{Raw: []byte("x")})
@@ -40,12 +38,41 @@ func TestBatchPoolReusesBySize(t *testing.T) {
 				}
 				if got == b {
 					reused = true
+				} else if tt.reuseable {
+					t.Fatalf("get(%d) allocated a batch with one of %d bytes pooled", tt.want, tt.have)
 				}
 			}
 			if reused != tt.reuseable {
 				t.Errorf("reused %v, want %v", reused, tt.reuseable)
 			}
 		})
+	}
+}
+
+// TestBatchPoolIsBounded: what the pool keeps is bounded by the budget,
+// and a garbage collection does not empty it.
+func TestBatchPoolIsBounded(t *testing.T) {
+	p := newBatchPool(3 << 20)
+	var put []*shipper.Batch
+	for range 5 {
+		b := &shipper.Batch{}
+		b.Alloc(1 << 20)
+		put = append(put, b)
+		p.put(b)
+	}
+	runtime.GC()
+	runtime.GC()
+	kept := 0
+	for range 5 {
+		got := p.get(1 << 20)
+		for _, b := range put {
+			if got == b {
+				kept++
+			}
+		}
+	}
+	if kept != 3 {
+		t.Errorf("%d batches of 1 MiB reused from a pool bounded at 3 MiB, after two collections; want 3", kept)
 	}
 }
 

@@ -74,7 +74,8 @@ type Tailer struct {
 	ctx     context.Context
 	scanReq chan struct{}
 	budget  *inflight
-	batches batchPool // recycled batches, see pool.go
+	readers chan struct{} // reading slots, see readAvailable
+	batches *batchPool    // recycled batches, see pool.go
 	wg      sync.WaitGroup
 	dirty   atomic.Bool
 	stats   counters
@@ -148,6 +149,8 @@ func New(cfg Config, logger *zap.Logger) (*Tailer, error) {
 		watched:  make(map[string]struct{}),
 		scanReq:  make(chan struct{}, 1),
 		budget:   newInflight(cfg.MaxInflightBytes),
+		readers:  make(chan struct{}, readSlots()),
+		batches:  newBatchPool(cfg.MaxInflightBytes),
 		ctx:      context.Background(),
 	}, nil
 }
