@@ -38,6 +38,15 @@ type Config struct {
 	// written and the agent exits. Lines not acknowledged by then are read
 	// again at the next start (deduplicated by their _id).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MemoryLimit is the agent's soft memory limit (Go's GOMEMLIMIT): as the
+	// heap nears it the garbage collector runs earlier, so memory stays flat
+	// under load. auto derives it from the memory budgets: 24 MiB + 2 ×
+	// (tail.max_inflight_bytes + elasticsearch.bulk.max_in_flight_bytes +
+	// each pipeline's sample.keep_trace_on_error.max_bytes) + 8 KiB per
+	// tail.max_open_files, 48 MiB with the defaults. off leaves the Go runtime's default; a size such as 96MiB
+	// sets it. It is not a hard cap: the budgets bound what is held. A
+	// GOMEMLIMIT environment variable wins over this setting.
+	MemoryLimit string `yaml:"memory_limit"`
 	// HTTP configures the endpoint that serves /metrics, /healthz, /readyz
 	// and /status.
 	HTTP HTTPConfig `yaml:"http"`
@@ -137,6 +146,7 @@ func Default() Config {
 func (c *Config) setDefaults() {
 	c.StateDir = "/var/lib/shipper"
 	c.ShutdownTimeout = 30 * time.Second
+	c.MemoryLimit = MemoryLimitAuto
 	c.Log = LogConfig{Level: "info", Format: "json", MaxSizeMB: 100, MaxBackups: 5}
 	c.HTTP = HTTPConfig{Listen: "127.0.0.1:5066"}
 	c.Tail = defaultTail()
@@ -315,6 +325,13 @@ func (c *Config) validate() Problems {
 	}
 	if c.ShutdownTimeout <= 0 {
 		add("shutdown_timeout", "must be positive, got %s", c.ShutdownTimeout)
+	}
+	if c.MemoryLimit != MemoryLimitAuto && c.MemoryLimit != MemoryLimitOff {
+		if n, err := ParseSize(c.MemoryLimit); err != nil {
+			add("memory_limit", "%v", err)
+		} else if n < 16<<20 {
+			add("memory_limit", "%s is below 16MiB, less than the agent needs to run; the collector would run constantly", c.MemoryLimit)
+		}
 	}
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		add("log.level", "unknown level %q (valid: debug, info, warn, error)", c.Log.Level)

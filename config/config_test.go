@@ -196,3 +196,36 @@ func TestTailBudgetBelowItsFloorIsAWarning(t *testing.T) {
 		t.Fatalf("warnings = %v", w)
 	}
 }
+
+// TestMemoryLimit checks what memory_limit resolves to: derived from the
+// budgets by default (so raising a budget raises the limit instead of making
+// the collector run constantly), a size as written, nothing when off.
+func TestMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	const app = "pipelines:\n  - name: app\n"
+	for _, tc := range []struct {
+		yaml string
+		want int64
+	}{
+		{app, 24*mib + 2*(4*mib+4*mib) + 1024*8<<10},
+		{"memory_limit: auto\ntail: {max_inflight_bytes: 33554432}\n" + app, 24*mib + 2*(32*mib+4*mib) + 1024*8<<10},
+		{"tail: {max_open_files: 10000}\n" + app, 24*mib + 2*(4*mib+4*mib) + 10000*8<<10},
+		{"pipelines:\n  - name: held\n    sample: {ratio: 0.5, keep_trace_on_error: {max_bytes: 1048576}}\n", 24*mib + 2*(4*mib+4*mib+1*mib) + 1024*8<<10},
+		{"memory_limit: 96MiB\n" + app, 96 * mib},
+		{"memory_limit: 1GiB\n" + app, 1 << 30},
+		{"memory_limit: 100000000\n" + app, 100000000},
+		{"memory_limit: off\n" + app, 0},
+	} {
+		cfg, _, err := Parse("pipelines.yaml", []byte(tc.yaml), noEnv)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if got := cfg.MemoryLimitBytes(); got != tc.want {
+			t.Errorf("%q: memory limit %d, want %d", tc.yaml, got, tc.want)
+		}
+	}
+	_, _, err := Parse("pipelines.yaml", []byte("memory_limit: 8MiB\n"+app), noEnv)
+	if err == nil || !strings.Contains(err.Error(), "pipelines.yaml:1:15: memory_limit: 8MiB is below 16MiB") {
+		t.Errorf("memory_limit: 8MiB: error %v, want it below the floor at 1:15", err)
+	}
+}

@@ -174,12 +174,12 @@ func DefaultConfig() Config {
 		Hosts: []string{"http://localhost:9200"},
 		Mode:  ModeIndex,
 		Bulk: BulkConfig{
-			MaxBytes:         2 << 20,
+			MaxBytes:         1 << 20,
 			MaxDocs:          0,
 			FlushInterval:    time.Second,
 			Workers:          2,
 			Compression:      true,
-			MaxInFlightBytes: 8 << 20,
+			MaxInFlightBytes: 4 << 20,
 		},
 		Retry: RetryConfig{
 			InitialBackoff: 100 * time.Millisecond,

@@ -42,7 +42,7 @@ type Config struct {
 	// Elasticsearch is slow or down, and it is what the agent's memory
 	// mostly scales with (about 4 to 5 times it, batches and request bodies
 	// together). Throughput is bounded by it divided by the bulk round trip
-	// (6 MiB at 50 ms: some 200,000 events a second), so raise it for a
+	// (4 MiB at 50 ms: some 130,000 events a second), so raise it for a
 	// distant cluster. Keep it above twice elasticsearch.bulk.max_bytes plus
 	// one batch: below that, a partly filled bulk request waits for
 	// bulk.flush_interval while reading waits for its acks, and throughput
@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 		CheckpointInterval: 5 * time.Second,
 		BatchMaxLines:      2048,
 		BatchMaxBytes:      1 << 20,
-		MaxInflightBytes:   6 << 20,
+		MaxInflightBytes:   4 << 20,
 		CleanRemoved:       24 * time.Hour,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -51,6 +52,7 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 		return err
 	}
 	defer closeLog()
+	defer setMemoryLimit(cfg, e.getenv, log)()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -135,6 +137,23 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	log.Info("shipper started", zap.String("version", versionString()), zap.String("config", cfg.File), zap.Int("pipelines", len(cfg.Pipelines)))
 	return agent.Run(runCtx)
+}
+
+// setMemoryLimit applies memory_limit as the Go runtime's soft memory limit,
+// unless GOMEMLIMIT set one, and returns the function that restores the
+// previous limit.
+func setMemoryLimit(cfg config.Config, getenv func(string) string, log *zap.Logger) (restore func()) {
+	if v := getenv("GOMEMLIMIT"); v != "" {
+		log.Info("memory limit from GOMEMLIMIT", zap.String("GOMEMLIMIT", v), zap.String("memory_limit", cfg.MemoryLimit+" (not applied)"))
+		return func() {}
+	}
+	limit := cfg.MemoryLimitBytes()
+	if limit == 0 {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(limit)
+	log.Info("memory limit", zap.String("memory_limit", cfg.MemoryLimit), zap.Int64("bytes", limit))
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // reload re-reads the configuration file; an invalid one is rejected with a

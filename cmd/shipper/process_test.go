@@ -294,6 +294,13 @@ func TestMetricsEndpointServesStageMetrics(t *testing.T) {
 	for _, m := range []string{"shipper_events_read_total", "shipper_events_parsed_total", "shipper_redactions_total", "shipper_documents_indexed_total", "shipper_bulk_requests_total", "shipper_events_trace_ids_total"} {
 		eventually(t, m+" > 0", p.logs, func() bool { return p.metric(m) > 0 })
 	}
+	// memory_limit: auto, with the default budgets: 24 MiB + 2 × (4 + 4) MiB
+	// + 8 KiB × 1024 open files.
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Log("GOMEMLIMIT is set, and wins over memory_limit: not checking the agent's memory limit")
+	} else if got := p.metric("go_gc_gomemlimit_bytes"); got != 48<<20 {
+		t.Errorf("go_gc_gomemlimit_bytes = %.0f, want 48 MiB (memory_limit: auto with the default budgets)", got)
+	}
 	resp, err := http.Get("http://" + ag.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
