@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,7 @@ type result struct {
 	wall      time.Duration
 	cpu       time.Duration
 	maxRSSMiB float64
+	outage    outageResult
 }
 
 func (r result) perCPUSecond() float64 { return float64(r.docs) / r.cpu.Seconds() }
@@ -57,6 +59,7 @@ func run() error {
 	tailInflight := flag.Int("tail-inflight", 0, "tail.max_inflight_bytes for the agent (0: the default)")
 	sinkInflight := flag.Int("sink-inflight", 0, "elasticsearch.bulk.max_in_flight_bytes for the agent (0: the default)")
 	bulkBytes := flag.Int("bulk-bytes", 0, "elasticsearch.bulk.max_bytes for the agent (0: the default)")
+	outage := flag.Duration("outage", 0, "keep Elasticsearch down for this long while the agent starts on the backlog, sampling its RSS, then bring it up (plain variant only)")
 	agentEnv := flag.String("agent-env", "", "comma-separated VAR=value pairs added to the agent's environment only (GOGC=50,GODEBUG=gctrace=1)")
 	flag.Parse()
 
@@ -95,11 +98,11 @@ func run() error {
 		if *only == "plain" && v.gzip || *only == "gzip" && !v.gzip {
 			continue
 		}
-		prof := ""
+		prof, down := "", time.Duration(0)
 		if !v.gzip {
-			prof = *profile
+			prof, down = *profile, *outage
 		}
-		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *agentEnv})
+		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *agentEnv, down})
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
@@ -112,6 +115,12 @@ func run() error {
 	for _, r := range results {
 		fmt.Printf("%-36s %12d %10.2f %14.2f %12.0f %8.0f MiB %11.2fx\n",
 			r.name, r.docs, r.wall.Seconds(), r.cpu.Seconds()/float64(r.docs)*1e6, r.perCPUSecond(), r.maxRSSMiB, r.perCPUSecond()/base.perCPUSecond())
+	}
+	for _, r := range results {
+		if o := r.outage; o.duration > 0 {
+			fmt.Printf("\n%s, Elasticsearch down for its first %s: RSS %.0f MiB after 1 s, %.0f MiB at the end, %.0f MiB at most; %.2f CPU-s (%.1f%% of a core) while down; then every document delivered\n",
+				r.name, o.duration, o.firstRSSMiB, o.lastRSSMiB, o.maxRSSMiB, o.cpu.Seconds(), 100*o.cpu.Seconds()/o.duration.Seconds())
+		}
 	}
 	return nil
 }
@@ -238,6 +247,7 @@ func freePort() (string, error) {
 type tuning struct {
 	tailInflight, sinkInflight, bulkBytes int
 	env                                   string
+	outage                                time.Duration
 }
 
 func (t tuning) yaml() (tail, bulk string) {
@@ -258,14 +268,25 @@ func agent(bin, work, data string, lines int, gzip bool, profile string, tune tu
 	if err != nil {
 		return result{}, err
 	}
-	es := exec.Command(filepath.Join(bin, "esdouble"), "-listen", esAddr, "-discard")
-	es.Stdout, es.Stderr = os.Stderr, os.Stderr
-	if err := es.Start(); err != nil {
-		return result{}, err
+	startES := func() (stop func(), err error) {
+		es := exec.Command(filepath.Join(bin, "esdouble"), "-listen", esAddr, "-discard")
+		es.Stdout, es.Stderr = os.Stderr, os.Stderr
+		if err := es.Start(); err != nil {
+			return nil, err
+		}
+		stop = func() { es.Process.Signal(os.Interrupt); es.Wait() }
+		if err := waitHTTP("http://" + esAddr + "/"); err != nil {
+			stop()
+			return nil, err
+		}
+		return stop, nil
 	}
-	defer func() { es.Process.Signal(os.Interrupt); es.Wait() }()
-	if err := waitHTTP("http://" + esAddr + "/"); err != nil {
-		return result{}, err
+	if tune.outage == 0 {
+		stop, err := startES()
+		if err != nil {
+			return result{}, err
+		}
+		defer stop()
 	}
 
 	httpAddr, err := freePort()
@@ -284,6 +305,7 @@ http: {listen: "%s", pprof: true}
 %selasticsearch:
   hosts: [http://%s]
   bulk: {compression: %v%s}
+  retry: {max_backoff: 1s}
   setup: {enabled: false}
 pipelines:
   - name: bench
@@ -305,6 +327,28 @@ pipelines:
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return result{}, err
+	}
+	var out outageResult
+	if tune.outage > 0 {
+		// Elasticsearch is down: the agent must stop reading at its
+		// budget, not buffer the backlog. Sample its RSS and CPU meanwhile.
+		_, cpu0 := procStat(cmd.Process.Pid)
+		for end := time.Now().Add(tune.outage); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			rss, _ := procStat(cmd.Process.Pid)
+			out.maxRSSMiB = max(out.maxRSSMiB, rss)
+			if out.firstRSSMiB == 0 && time.Since(start) > time.Second {
+				out.firstRSSMiB = rss
+			}
+			out.lastRSSMiB = rss
+		}
+		_, cpu1 := procStat(cmd.Process.Pid)
+		out.cpu, out.duration = cpu1-cpu0, tune.outage
+		stop, err := startES()
+		if err != nil {
+			cmd.Process.Kill()
+			return result{}, err
+		}
+		defer stop()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -336,7 +380,38 @@ pipelines:
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{docs: lines, wall: wall, cpu: cpu, maxRSSMiB: float64(ru.Maxrss) / 1024}, nil
+	return result{docs: lines, wall: wall, cpu: cpu, maxRSSMiB: float64(ru.Maxrss) / 1024, outage: out}, nil
+}
+
+// outageResult is what the agent did while Elasticsearch was down.
+type outageResult struct {
+	duration, cpu                      time.Duration
+	firstRSSMiB, lastRSSMiB, maxRSSMiB float64
+}
+
+// procStat reads a process's resident memory (MiB) and CPU time from /proc.
+func procStat(pid int) (rssMiB float64, cpu time.Duration) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				rssMiB = kb / 1024
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the command name (which may hold spaces): utime and
+		// stime are the 12th and 13th, in clock ticks (100 a second).
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			f := strings.Fields(string(b)[i+1:])
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				cpu = time.Duration(u+st) * 10 * time.Millisecond
+			}
+		}
+	}
+	return rssMiB, cpu
 }
 
 func waitHTTP(url string) error {
