@@ -53,12 +53,14 @@ func TestBackpressure(t *testing.T) {
 // a reading slot hold a read buffer.
 func TestBackpressureManyFiles(t *testing.T) {
 	h := newHarness(t, false)
-	h.cfg.MaxInflightBytes = 512 << 10
-	h.cfg.BatchMaxBytes = 256 << 10
+	h.cfg.MaxInflightBytes = 128 << 10
+	h.cfg.BatchMaxBytes = 64 << 10
 	h.cfg.BatchMaxLines = 100_000 // batches end at batch_max_bytes
 	pause := make(chan struct{})
 	h.c.paused = pause
-	const files, n = 64, 5_000 // ~0.2 MB each
+	// Each file is larger than the budget, so no reader can read its file
+	// to the end and go idle: every one ends up waiting.
+	const files, n = 64, 4_000 // ~160 KB each
 	for f := range files {
 		appendFile(t, h.path(fmt.Sprintf("f%d.log", f)), numbered(f*n, (f+1)*n))
 	}
@@ -73,6 +75,7 @@ func TestBackpressureManyFiles(t *testing.T) {
 	// what the read buffers of the readers holding a slot hold beyond their
 	// batches: not a buffer per file.
 	bound := h.cfg.MaxInflightBytes + int64(h.cfg.BatchMaxBytes) + int64(readSlots()*readBufSize)
+	t.Logf("read %d, bound %d", st.BytesRead, bound)
 	if st.BytesRead > bound {
 		t.Errorf("read %d bytes from %d files ahead of a stalled consumer; want at most %d", st.BytesRead, files, bound)
 	}
