@@ -197,6 +197,27 @@ func TestTailBudgetBelowItsFloorIsAWarning(t *testing.T) {
 	}
 }
 
+// TestKeepTraceOnErrorCapIsAWarning: held events keep their batches
+// unacknowledged, so with the default budget reading is capped near 0.4
+// MiB/s; validate says so, and stops saying so once the budget is raised.
+func TestKeepTraceOnErrorCapIsAWarning(t *testing.T) {
+	const p = "pipelines:\n  - name: a\n    sample:\n      ratio: 0.1\n      keep_trace_on_error: {window: 10s}\n"
+	_, problems, err := Parse("k.yaml", []byte(p), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := problems.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Error(), "k.yaml:5:28: warning: pipelines[0].sample.keep_trace_on_error: holds events for up to 10s") || !strings.Contains(w[0].Error(), "0.4 MiB/s") {
+		t.Fatalf("warnings = %v", w)
+	}
+	_, problems, err = Parse("k.yaml", []byte("tail: {max_inflight_bytes: 67108864}\n"+p), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := problems.Warnings(); len(w) != 0 {
+		t.Fatalf("with a 64 MiB budget (6.4 MiB/s): warnings = %v", w)
+	}
+}
+
 // TestMemoryLimit checks what memory_limit resolves to: derived from the
 // budgets by default (so raising a budget raises the limit instead of making
 // the collector run constantly), a size as written, nothing when off.

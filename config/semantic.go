@@ -19,6 +19,10 @@ var sampleFields = []string{"log.level", "service.name", "host.name", "trace.id"
 // them that are not in sampleFields exist only in the final document.
 var agentPrefixes = []string{"log.", "trace.", "span.", "parent.", "service.", "host.", "kubernetes.", "container.", "sample.", "@timestamp"}
 
+// minHeldReadRate is the read rate below which keep_trace_on_error's cap is
+// worth a warning: 4 MiB/s, some 10,000 lines a second.
+const minHeldReadRate = 4 << 20
+
 // semanticWarnings finds what is valid YAML but probably not what the user
 // meant: rules on fields sampling never sees, inputs that match nothing or
 // whose directory is missing, files claimed by two pipelines.
@@ -51,6 +55,14 @@ func (c *Config) semanticWarnings() Problems {
 					warn(path, "%q is written by the agent into the document but sampling rules do not see it (they see %s and the application's own fields): the rule never matches", f, strings.Join(sampleFields, ", "))
 					break
 				}
+			}
+		}
+		// Held events keep their batches unacknowledged for up to a window,
+		// and the tail budget counts them: at a ratio below 1 nearly every
+		// batch holds one, so reading is capped near budget / window.
+		if k := p.Sample.KeepTraceOnError; k != nil && k.Window > 0 && (p.Sample.Ratio < 1 || len(p.Sample.Rules) > 0) {
+			if rate := float64(c.Tail.MaxInflightBytes) / k.Window.Seconds(); rate < minHeldReadRate {
+				warn(at+".sample.keep_trace_on_error", "holds events for up to %s, and their batches count against tail.max_inflight_bytes: reading is capped near %.1f MiB/s (about %d lines of 400 bytes a second); raise tail.max_inflight_bytes to the bytes read per window", k.Window, rate/(1<<20), int(rate/400))
 			}
 		}
 		for k, in := range p.Inputs {
