@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +47,7 @@ type result struct {
 	cpu       time.Duration
 	maxRSSMiB float64
 	outage    outageResult
+	latencies []time.Duration // sorted
 }
 
 func (r result) perCPUSecond() float64 { return float64(r.docs) / r.cpu.Seconds() }
@@ -60,6 +62,7 @@ func run() error {
 	sinkInflight := flag.Int("sink-inflight", 0, "elasticsearch.bulk.max_in_flight_bytes for the agent (0: the default)")
 	bulkBytes := flag.Int("bulk-bytes", 0, "elasticsearch.bulk.max_bytes for the agent (0: the default)")
 	outage := flag.Duration("outage", 0, "keep Elasticsearch down for this long while the agent starts on the backlog, sampling its RSS, then bring it up (plain variant only)")
+	probes := flag.Int("latency", 0, "after the backlog, append this many single lines one at a time and report how long each took to reach Elasticsearch (plain variant only)")
 	agentEnv := flag.String("agent-env", "", "comma-separated VAR=value pairs added to the agent's environment only (GOGC=50,GODEBUG=gctrace=1)")
 	flag.Parse()
 
@@ -98,11 +101,11 @@ func run() error {
 		if *only == "plain" && v.gzip || *only == "gzip" && !v.gzip {
 			continue
 		}
-		prof, down := "", time.Duration(0)
+		prof, down, nprobe := "", time.Duration(0), 0
 		if !v.gzip {
-			prof, down = *profile, *outage
+			prof, down, nprobe = *profile, *outage, *probes
 		}
-		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *agentEnv, down})
+		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *agentEnv, down, nprobe})
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
@@ -117,6 +120,10 @@ func run() error {
 			r.name, r.docs, r.wall.Seconds(), r.cpu.Seconds()/float64(r.docs)*1e6, r.perCPUSecond(), r.maxRSSMiB, r.perCPUSecond()/base.perCPUSecond())
 	}
 	for _, r := range results {
+		if l := r.latencies; len(l) > 0 {
+			fmt.Printf("\n%s, single lines after the backlog: written → indexed in %s at best, %s median, %s at worst (%d probes; bulk.flush_interval 1s)\n",
+				r.name, l[0].Round(time.Millisecond), l[len(l)/2].Round(time.Millisecond), l[len(l)-1].Round(time.Millisecond), len(l))
+		}
 		if o := r.outage; o.duration > 0 {
 			fmt.Printf("\n%s, Elasticsearch down for its first %s: RSS %.0f MiB after 1 s, %.0f MiB at the end, %.0f MiB at most; %.2f CPU-s (%.1f%% of a core) while down; then every document delivered\n",
 				r.name, o.duration, o.firstRSSMiB, o.lastRSSMiB, o.maxRSSMiB, o.cpu.Seconds(), 100*o.cpu.Seconds()/o.duration.Seconds())
@@ -248,6 +255,7 @@ type tuning struct {
 	tailInflight, sinkInflight, bulkBytes int
 	env                                   string
 	outage                                time.Duration
+	probes                                int
 }
 
 func (t tuning) yaml() (tail, bulk string) {
@@ -361,9 +369,16 @@ pipelines:
 			cmd.Process.Kill()
 			return result{}, fmt.Errorf("only %d of %d documents acknowledged after 10 minutes", n, lines)
 		}
-		time.Sleep(50 * time.Millisecond) // polling the agent's metrics, bounded by ctx
+		time.Sleep(50 * time.Millisecond) // polling the double, bounded by ctx
 	}
 	wall := time.Since(start)
+	var latencies []time.Duration
+	if tune.probes > 0 {
+		if latencies, err = probeLatency(esAddr, filepath.Join(data, "app-0.log"), lines, tune.probes); err != nil {
+			cmd.Process.Kill()
+			return result{}, err
+		}
+	}
 	if profile != "" {
 		// The heap as the run ends, for memory work: go tool pprof -sample_index=inuse_space.
 		if resp, err := http.Get("http://" + httpAddr + "/debug/pprof/heap"); err == nil {
@@ -380,7 +395,40 @@ pipelines:
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{docs: lines, wall: wall, cpu: cpu, maxRSSMiB: float64(ru.Maxrss) / 1024, outage: out}, nil
+	return result{docs: lines, wall: wall, cpu: cpu, maxRSSMiB: float64(ru.Maxrss) / 1024, outage: out, latencies: latencies}, nil
+}
+
+// probeLatency appends n lines to a watched file, one at a time, and times
+// each from the write to its document being in the double (which holds
+// have documents before the first). Between probes the agent is idle, as a
+// quiet service's agent is.
+func probeLatency(esAddr, file string, have, n int) ([]time.Duration, error) {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []time.Duration
+	for i := range n {
+		time.Sleep(300 * time.Millisecond) // let the agent go idle between probes
+		start := time.Now()
+		if _, err := fmt.Fprintf(f, `{"level":"info","ts":%d.5,"msg":"latency probe %d","service":"probe"}`+"\n", time.Now().Unix(), i); err != nil {
+			return nil, err
+		}
+		for {
+			c, err := shipped(esAddr)
+			if err == nil && c >= have+i+1 {
+				break
+			}
+			if time.Since(start) > 30*time.Second {
+				return nil, fmt.Errorf("latency probe %d not indexed after 30 s", i)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		out = append(out, time.Since(start))
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // outageResult is what the agent did while Elasticsearch was down.
