@@ -103,9 +103,9 @@ type Stats struct {
 	SkippedMaxOpen           int64
 	RegistryEntries          int64
 	InflightBytes            int64
-	// ReadersWaiting is the number of readers waiting for the in-flight
-	// budget or for the pipeline to take their batch (backpressure); all of
-	// them for long means the pipeline is stuck.
+	// ReadersWaiting is the number of readers waiting for a reading slot,
+	// for the in-flight budget or for the pipeline to take their batch
+	// (backpressure); all of them for long means the pipeline is stuck.
 	ReadersWaiting int64
 }
 
