@@ -323,6 +323,11 @@ func restartOnly(old, cur config.Config) []string {
 	if old.Log != cur.Log {
 		out = append(out, "log")
 	}
+	// Resolved, so that a pipeline's keep_trace_on_error.max_bytes
+	// changing an auto limit is reported too.
+	if old.MemoryLimitBytes() != cur.MemoryLimitBytes() {
+		out = append(out, "memory_limit")
+	}
 	return out
 }
 
