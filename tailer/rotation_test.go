@@ -26,6 +26,42 @@ func tortureLines(t *testing.T) int {
 	return 200_000
 }
 
+// startTorture starts a harness whose consumer acknowledges out of order,
+// watching these names in its directory. TAILER_DEBUG=1 logs the tailer's
+// debug lines.
+func startTorture(t *testing.T, names ...string) *harness {
+	h := newHarness(t, true)
+	if os.Getenv("TAILER_DEBUG") != "" {
+		h.log = zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))
+	}
+	h.input.Paths = nil
+	for _, p := range names {
+		h.input.Paths = append(h.input.Paths, h.path(p))
+	}
+	h.start()
+	return h
+}
+
+// waitAllOnce waits for lines 0..n-1 and for the rotated files to be let go
+// (so that late duplicates, a .gz read again, show up), then checks them
+// with checkAllOnce.
+func waitAllOnce(t *testing.T, h *harness, n int) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "every line", func() bool { return h.c.distinct() >= n })
+	waitFor(t, 10*time.Second, "the rotated files to be let go", func() bool {
+		if h.tl.Stats().FilesOpen <= 1 {
+			return true
+		}
+		for _, f := range h.tl.Files() {
+			if f.Open {
+				t.Logf("open: %+v", f)
+			}
+		}
+		return false
+	})
+	checkAllOnce(t, h.c, n)
+}
+
 // checkAllOnce asserts that lines 0..n-1 all arrived, and that after
 // deduplication by _id none arrived twice (a line under two _ids would be
 // two documents in Elasticsearch).
@@ -74,15 +110,7 @@ func TestTortureLumberjack(t *testing.T) {
 		{"with-backups-and-gz", []string{"app*.log", "app*.log.gz"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, true)
-			if os.Getenv("TAILER_DEBUG") != "" {
-				h.log = zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))
-			}
-			h.input.Paths = nil
-			for _, p := range tc.paths {
-				h.input.Paths = append(h.input.Paths, h.path(p))
-			}
-			h.start()
+			h := startTorture(t, tc.paths...)
 			defer h.stop()
 			n := tortureLines(t)
 			w := &lumberjack.Logger{Filename: h.path("app.log"), MaxSize: 1, MaxBackups: 1000, Compress: true}
@@ -103,10 +131,7 @@ func TestTortureLumberjack(t *testing.T) {
 				}
 			}
 			w.Close()
-			waitFor(t, 60*time.Second, "every line", func() bool { return h.c.distinct() >= n })
-			// Let late duplicates (a .gz read again) show up before checking.
-			waitFor(t, 10*time.Second, "the rotated files to be let go", func() bool { return h.tl.Stats().FilesOpen <= 1 })
-			checkAllOnce(t, h.c, n)
+			waitAllOnce(t, h, n)
 			st := h.tl.Stats()
 			t.Logf("%d lines, %d files opened, %d batches", n, st.FilesOpened, st.BatchesSent)
 		})
@@ -133,15 +158,7 @@ func TestTortureKubelet(t *testing.T) {
 		{"rotated-names-matched", []string{"*.log", "*.log.*"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, true)
-			if os.Getenv("TAILER_DEBUG") != "" {
-				h.log = zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))
-			}
-			h.input.Paths = nil
-			for _, p := range tc.paths {
-				h.input.Paths = append(h.input.Paths, h.path(p))
-			}
-			h.start()
+			h := startTorture(t, tc.paths...)
 			defer h.stop()
 			n := tortureLines(t)
 			live := h.path("0.log")
@@ -185,19 +202,7 @@ func TestTortureKubelet(t *testing.T) {
 			f.Close()
 			close(toGzip)
 			<-gzipDone
-			waitFor(t, 60*time.Second, "every line", func() bool { return h.c.distinct() >= n })
-			waitFor(t, 10*time.Second, "the rotated files to be let go", func() bool {
-				if h.tl.Stats().FilesOpen <= 1 {
-					return true
-				}
-				for _, f := range h.tl.Files() {
-					if f.Open {
-						t.Logf("open: %+v", f)
-					}
-				}
-				return false
-			})
-			checkAllOnce(t, h.c, n)
+			waitAllOnce(t, h, n)
 			t.Logf("%d lines over %d rotations, %d files opened", n, rotations, h.tl.Stats().FilesOpened)
 		})
 	}
@@ -250,9 +255,7 @@ func gzipFile(t *testing.T, p string) {
 // that is copytruncate's unavoidable loss window. The test measures it and
 // asserts that nothing else is lost and nothing is indexed twice.
 func TestTortureCopytruncate(t *testing.T) {
-	h := newHarness(t, true)
-	h.input.Paths = []string{h.path("app.log")}
-	h.start()
+	h := startTorture(t, "app.log")
 	defer h.stop()
 	n := tortureLines(t)
 	live := h.path("app.log")
