@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,13 +108,8 @@ func (c *Config) semanticWarnings() Problems {
 	if floor := int64(2*c.Elasticsearch.Bulk.MaxBytes + c.Tail.BatchMaxBytes); c.Tail.MaxInflightBytes < floor {
 		warn("tail.max_inflight_bytes", "%d is below 2 × elasticsearch.bulk.max_bytes + tail.batch_max_bytes (%d): reading stalls on the sink's flush interval; raise it or lower bulk.max_bytes", c.Tail.MaxInflightBytes, floor)
 	}
-	files := make([]string, 0, len(claims))
-	for f := range claims {
-		files = append(files, f)
-	}
-	sort.Strings(files)
 	reported := map[string]bool{}
-	for _, f := range files {
+	for _, f := range slices.Sorted(maps.Keys(claims)) {
 		cs := claims[f]
 		for _, other := range cs[1:] {
 			if other.pipeline == cs[0].pipeline || reported[cs[0].path+"|"+other.path] {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"maps"
 	"net"
 	"path"
 	"slices"
@@ -164,13 +165,7 @@ func checkCompose(a assets) problems {
 	if len(ps) > 0 {
 		return ps
 	}
-	svcNames := make([]string, 0, len(cf.Services))
-	for n := range cf.Services {
-		svcNames = append(svcNames, n)
-	}
-	slices.Sort(svcNames)
-
-	for _, n := range svcNames {
+	for _, n := range slices.Sorted(maps.Keys(cf.Services)) {
 		s := cf.Services[n]
 		if s.Image != "" && s.Build == nil && !imagePinned(s.Image) {
 			ps.addf("docker-compose.yml: %s image %q is not pinned to a version", n, s.Image)

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,11 +24,11 @@ func TestSetupInstallsPolicyAndTemplate(t *testing.T) {
 		t.Fatalf("setup: exit %d\n%s%s", code, out, stderr)
 	}
 	if _, ok := es.Policies()["shipper"]; !ok {
-		t.Errorf("no ILM policy named shipper; policies: %v", keys(es.Policies()))
+		t.Errorf("no ILM policy named shipper; policies: %v", slices.Sorted(maps.Keys(es.Policies())))
 	}
 	tpl, ok := es.Templates()["shipper"]
 	if !ok {
-		t.Fatalf("no index template named shipper; templates: %v", keys(es.Templates()))
+		t.Fatalf("no index template named shipper; templates: %v", slices.Sorted(maps.Keys(es.Templates())))
 	}
 	for _, want := range []string{`"index_patterns":["shipper-*-*"]`, `"trace":{"properties":{"id":{"ignore_above":1024,"type":"keyword"}}}`, `"lifecycle":{"name":"shipper"}`} {
 		if !strings.Contains(string(tpl), want) {
@@ -37,14 +39,6 @@ func TestSetupInstallsPolicyAndTemplate(t *testing.T) {
 	if _, _, code := runCLI(t, "setup", "-c", cfg); code != 0 {
 		t.Errorf("a second setup failed: exit %d", code)
 	}
-}
-
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // TestMappingRejectsGoToTheDeadLetterFileRedacted: a document Elasticsearch

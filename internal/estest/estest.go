@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -367,12 +368,7 @@ func (s *Server) Get(index, id string) (Doc, bool) {
 func (s *Server) Indices() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.indices))
-	for n := range s.indices {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(s.indices))
 }
 
 // Requests returns a snapshot of the request counters.
@@ -417,12 +413,7 @@ func (s *Server) Policies() map[string]json.RawMessage {
 func (s *Server) DataStreams() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.streams))
-	for n := range s.streams {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(s.streams))
 }
 
 // WaitCount blocks until at least n documents match indexPattern (as for

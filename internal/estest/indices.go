@@ -3,7 +3,6 @@ package estest
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -336,13 +335,4 @@ func decodeStrict(body []byte, v any, what string) (response, bool) {
 		return badRequest("x_content_parse_exception", "[1:1] ["+what+"] failed to parse: "+msg), false
 	}
 	return response{}, true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

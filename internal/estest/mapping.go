@@ -3,6 +3,7 @@ package estest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"math"
 	"math/big"
 	"net/netip"
@@ -77,7 +78,7 @@ func (m *mapping) merge(raw json.RawMessage) *esError {
 			return mapperErr("Failed to parse mapping: " + err.Error())
 		}
 	}
-	for _, k := range sortedKeys(top) {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
 		v := top[k]
 		switch k {
 		case "properties":
@@ -166,7 +167,7 @@ func (m *mapping) mergeProperties(prefix string, raw json.RawMessage) *esError {
 	if err := json.Unmarshal(raw, &props); err != nil {
 		return mapperErr("Failed to parse mapping: properties must be an object of field definitions")
 	}
-	for _, name := range sortedKeys(props) {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		def := props[name]
 		p := name
 		if prefix != "" {
@@ -195,7 +196,7 @@ func (m *mapping) mergeProperties(prefix string, raw json.RawMessage) *esError {
 			return mapperErr("No handler for type [" + typ + "] declared on field [" + name + "]")
 		}
 		f.typ = typ
-		for _, k := range sortedKeys(def) {
+		for _, k := range slices.Sorted(maps.Keys(def)) {
 			v := def[k]
 			switch k {
 			case "type":
@@ -275,7 +276,7 @@ func (m *mapping) render() map[string]any {
 		root["dynamic_templates"] = dts
 	}
 	props := map[string]any{}
-	for _, p := range sortedKeys(m.fields) {
+	for _, p := range slices.Sorted(maps.Keys(m.fields)) {
 		f := m.fields[p]
 		parts := strings.Split(p, ".")
 		cur := props
@@ -863,7 +864,7 @@ func javaPreview(v []byte) string {
 		switch t := x.(type) {
 		case map[string]any:
 			b.WriteByte('{')
-			for i, k := range sortedKeys(t) {
+			for i, k := range slices.Sorted(maps.Keys(t)) {
 				if i > 0 {
 					b.WriteString(", ")
 				}

@@ -3,6 +3,7 @@ package estest
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"net/http"
 	"regexp"
@@ -558,7 +559,7 @@ func fieldClause(name string, body json.RawMessage) (string, map[string]json.Raw
 		n++
 	}
 	if n != 1 {
-		return "", nil, nil, parsingErr("[" + name + "] query doesn't support multiple fields, found [" + strings.Join(sortedKeys(m), "] and [") + "]")
+		return "", nil, nil, parsingErr("[" + name + "] query doesn't support multiple fields, found [" + strings.Join(slices.Sorted(maps.Keys(m)), "] and [") + "]")
 	}
 	if len(v) > 0 && v[0] == '{' {
 		var inner map[string]json.RawMessage

@@ -3,6 +3,7 @@ package estest
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -221,7 +222,7 @@ func (s *Server) putTemplate(r *http.Request, name string, body []byte) response
 	// Elasticsearch refuses two templates of equal priority whose patterns
 	// can match the same index: which one applies would be ambiguous.
 	var clashNames, clashDescs []string
-	for _, other := range sortedKeys(s.templates) {
+	for _, other := range slices.Sorted(maps.Keys(s.templates)) {
 		o := s.templates[other]
 		if other == name || o.priority != t.priority {
 			continue
@@ -257,7 +258,7 @@ func (s *Server) getTemplates(name string) response {
 	defer s.mu.Unlock()
 	b := []byte(`{"index_templates":[`)
 	n := 0
-	for _, k := range sortedKeys(s.templates) {
+	for _, k := range slices.Sorted(maps.Keys(s.templates)) {
 		if name != "" && !matchesAnyName(name, k) {
 			continue
 		}
@@ -291,7 +292,7 @@ func (s *Server) deleteTemplate(name string) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var names []string
-	for _, k := range sortedKeys(s.templates) {
+	for _, k := range slices.Sorted(maps.Keys(s.templates)) {
 		if matchesAnyName(name, k) {
 			names = append(names, k)
 		}
@@ -301,7 +302,7 @@ func (s *Server) deleteTemplate(name string) response {
 	}
 	for _, k := range names {
 		var users []string
-		for _, ds := range sortedKeys(s.streams) {
+		for _, ds := range slices.Sorted(maps.Keys(s.streams)) {
 			if s.streams[ds].template == k {
 				users = append(users, ds)
 			}
@@ -345,7 +346,7 @@ func normalizePolicy(raw json.RawMessage) (map[string]any, *esError) {
 	if !ok {
 		return nil, &esError{Type: "x_content_parse_exception", Reason: "[1:2] [lifecycle_policy] failed to parse field [phases]: phases is required"}
 	}
-	for _, name := range sortedKeys(phases) {
+	for _, name := range slices.Sorted(maps.Keys(phases)) {
 		allowed, known := ilmActions[name]
 		if !known {
 			return nil, &esError{Type: "illegal_argument_exception", Reason: "Timeseries lifecycle does not support phase [" + name + "]"}
@@ -373,7 +374,7 @@ func normalizePolicy(raw json.RawMessage) (map[string]any, *esError) {
 			actions = map[string]any{}
 			ph["actions"] = actions
 		}
-		for _, a := range sortedKeys(actions) {
+		for _, a := range slices.Sorted(maps.Keys(actions)) {
 			if !slices.Contains(allowed, a) {
 				return nil, &esError{Type: "illegal_argument_exception", Reason: "invalid action [" + a + "] defined in phase [" + name + "]"}
 			}
@@ -440,23 +441,23 @@ func (s *Server) getPolicies(name string) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]any{}
-	for _, k := range sortedKeys(s.policies) {
+	for _, k := range slices.Sorted(maps.Keys(s.policies)) {
 		if name != "" && !matchesAnyName(name, k) {
 			continue
 		}
 		p := s.policies[k]
 		var ixs, dss, tpls []string
-		for _, n := range sortedKeys(s.indices) {
+		for _, n := range slices.Sorted(maps.Keys(s.indices)) {
 			if s.indices[n].policy == k {
 				ixs = append(ixs, n)
 			}
 		}
-		for _, n := range sortedKeys(s.streams) {
+		for _, n := range slices.Sorted(maps.Keys(s.streams)) {
 			if t := s.templates[s.streams[n].template]; t != nil && t.policy() == k {
 				dss = append(dss, n)
 			}
 		}
-		for _, n := range sortedKeys(s.templates) {
+		for _, n := range slices.Sorted(maps.Keys(s.templates)) {
 			if s.templates[n].policy() == k {
 				tpls = append(tpls, n)
 			}
@@ -488,7 +489,7 @@ func (s *Server) deletePolicy(name string) response {
 		return resourceNotFound("Lifecycle policy not found: " + name)
 	}
 	var users []string
-	for _, n := range sortedKeys(s.indices) {
+	for _, n := range slices.Sorted(maps.Keys(s.indices)) {
 		if s.indices[n].policy == name {
 			users = append(users, n)
 		}
@@ -504,7 +505,7 @@ func (s *Server) getDataStreams(name string) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []any
-	for _, k := range sortedKeys(s.streams) {
+	for _, k := range slices.Sorted(maps.Keys(s.streams)) {
 		if name != "" && name != "*" && name != "_all" && !matchesAnyName(name, k) {
 			continue
 		}
@@ -572,7 +573,7 @@ func (s *Server) deleteDataStream(name string) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var names []string
-	for _, k := range sortedKeys(s.streams) {
+	for _, k := range slices.Sorted(maps.Keys(s.streams)) {
 		if matchesAnyName(name, k) {
 			names = append(names, k)
 		}
