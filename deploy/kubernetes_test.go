@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/traceship/shipper/config"
 )
 
 const (
@@ -256,22 +258,6 @@ func parseQuantity(s string) (float64, bool) {
 	return v, err == nil
 }
 
-// parseGoMemLimit reads a GOMEMLIMIT value (bytes, optionally with B, KiB,
-// MiB, GiB or TiB).
-func parseGoMemLimit(s string) (float64, bool) {
-	for _, u := range []struct {
-		suffix string
-		mult   float64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
-		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.ParseFloat(n, 64)
-			return v * u.mult, err == nil
-		}
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil
-}
-
 func isTrue(b *bool) bool  { return b != nil && *b }
 func isFalse(b *bool) bool { return b != nil && !*b }
 
@@ -501,11 +487,11 @@ func checkKubernetes(a assets) problems {
 		if e.Name != "GOMEMLIMIT" || e.ValueFrom != nil {
 			continue
 		}
-		gml, okg := parseGoMemLimit(e.Value)
+		gml, err := config.ParseSize(e.Value) // the Go runtime's format
 		lim, okl := parseQuantity(c.Resources.Limits["memory"])
-		if !okg {
+		if err != nil {
 			ps.addf("%s: GOMEMLIMIT %q is not a Go memory limit (e.g. 230MiB)", name, e.Value)
-		} else if okl && gml >= lim {
+		} else if okl && float64(gml) >= lim {
 			ps.addf("%s: GOMEMLIMIT %s is not below the memory limit %s: the pod is OOM-killed before the GC tries harder", name, e.Value, c.Resources.Limits["memory"])
 		}
 	}
