@@ -491,20 +491,9 @@ func (c *docChecker) value(p, key string, v []byte, dyn string) *esError {
 		})
 		return err
 	case '{':
-		f := c.field(p)
+		f, _, err := c.mapped(p, key, v, dyn, "object")
 		if f == nil {
-			if e := c.parentsAreObjects(p, v); e != nil {
-				return e
-			}
-			switch dyn {
-			case "strict":
-				return c.strictErr(p, v)
-			case "false", "runtime":
-				return nil // not indexed, kept in _source
-			}
-			nf := c.dynamicField(p, key, "object")
-			c.added[p] = nf
-			f = nf
+			return err
 		}
 		switch f.typ {
 		case "object", "nested":
@@ -523,24 +512,39 @@ func (c *docChecker) value(p, key string, v []byte, dyn string) *esError {
 		}
 		return c.object(p, v, d)
 	}
-	f := c.field(p)
+	f, isNew, err := c.mapped(p, key, v, dyn, "")
 	if f == nil {
-		if e := c.parentsAreObjects(p, v); e != nil {
-			return e
-		}
-		switch dyn {
-		case "strict":
-			return c.strictErr(p, v)
-		case "false", "runtime":
-			return nil
-		}
-		f = c.dynamicField(p, key, c.detect(v))
-		c.added[p] = f
-		if f.typ == "object" || f.typ == "nested" {
-			return nil
-		}
+		return err
+	}
+	if isNew && (f.typ == "object" || f.typ == "nested") {
+		return nil
 	}
 	return c.concrete(p, key, f, v)
+}
+
+// mapped returns the field at p, mapping it dynamically (as typ, or as
+// detected from v when typ is "") when it is new and dyn allows it; isNew
+// says it was. A nil field with a nil error means the value is not
+// indexed, only kept in _source (dynamic false or runtime).
+func (c *docChecker) mapped(p, key string, v []byte, dyn, typ string) (f *field, isNew bool, err *esError) {
+	if f := c.field(p); f != nil {
+		return f, false, nil
+	}
+	if e := c.parentsAreObjects(p, v); e != nil {
+		return nil, false, e
+	}
+	switch dyn {
+	case "strict":
+		return nil, false, c.strictErr(p, v)
+	case "false", "runtime":
+		return nil, false, nil
+	}
+	if typ == "" {
+		typ = c.detect(v)
+	}
+	f = c.dynamicField(p, key, typ)
+	c.added[p] = f
+	return f, true, nil
 }
 
 // parentsAreObjects refuses a new field under a path whose prefix is mapped
