@@ -14,7 +14,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -27,10 +26,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 func main() {
@@ -358,18 +358,9 @@ pipelines:
 		}
 		defer stop()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	for {
-		n, err := shipped(esAddr)
-		if err == nil && n >= lines {
-			break
-		}
-		if ctx.Err() != nil {
-			cmd.Process.Kill()
-			return result{}, fmt.Errorf("only %d of %d documents acknowledged after 10 minutes", n, lines)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the double, bounded by ctx
+	if err := waitShipped(esAddr, lines, 10*time.Minute, 50*time.Millisecond); err != nil {
+		cmd.Process.Kill()
+		return result{}, err
 	}
 	wall := time.Since(start)
 	var latencies []time.Duration
@@ -415,15 +406,8 @@ func probeLatency(esAddr, file string, have, n int) ([]time.Duration, error) {
 		if _, err := fmt.Fprintf(f, `{"level":"info","ts":%d.5,"msg":"latency probe %d","service":"probe"}`+"\n", time.Now().Unix(), i); err != nil {
 			return nil, err
 		}
-		for {
-			c, err := shipped(esAddr)
-			if err == nil && c >= have+i+1 {
-				break
-			}
-			if time.Since(start) > 30*time.Second {
-				return nil, fmt.Errorf("latency probe %d not indexed after 30 s", i)
-			}
-			time.Sleep(2 * time.Millisecond)
+		if err := waitShipped(esAddr, have+i+1, 30*time.Second, 2*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("latency probe %d: %w", i, err)
 		}
 		out = append(out, time.Since(start))
 	}
@@ -437,29 +421,18 @@ type outageResult struct {
 	firstRSSMiB, lastRSSMiB, maxRSSMiB float64
 }
 
-// procStat reads a process's resident memory (MiB) and CPU time from /proc.
+// procStat reads a process's resident memory (MiB) and CPU time from /proc
+// (with procfs, which the Prometheus client already brings in).
 func procStat(pid int) (rssMiB float64, cpu time.Duration) {
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-				rssMiB = kb / 1024
-			}
-		}
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return 0, 0
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// Fields after the command name (which may hold spaces): utime and
-		// stime are the 12th and 13th, in clock ticks (100 a second).
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
-			f := strings.Fields(string(b)[i+1:])
-			if len(f) > 12 {
-				u, _ := strconv.ParseInt(f[11], 10, 64)
-				st, _ := strconv.ParseInt(f[12], 10, 64)
-				cpu = time.Duration(u+st) * 10 * time.Millisecond
-			}
-		}
+	st, err := p.Stat()
+	if err != nil {
+		return 0, 0
 	}
-	return rssMiB, cpu
+	return float64(st.ResidentMemory()) / (1 << 20), time.Duration(st.CPUTime() * float64(time.Second))
 }
 
 func waitHTTP(url string) error {
@@ -472,6 +445,22 @@ func waitHTTP(url string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return errors.New("the Elasticsearch double did not start")
+}
+
+// waitShipped polls the double every interval until it holds n documents,
+// for at most timeout.
+func waitShipped(esAddr string, n int, timeout, every time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := shipped(esAddr)
+		if err == nil && got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d documents indexed after %s", got, n, timeout)
+		}
+		time.Sleep(every) // polling, bounded by the deadline
+	}
 }
 
 // shipped reads how many documents the double holds. Polling the double
