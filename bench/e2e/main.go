@@ -19,7 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
+
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+
+	"github.com/traceship/shipper/internal/benchgen"
 )
 
 func main() {
@@ -132,16 +134,13 @@ func run() error {
 	return nil
 }
 
-// generate writes lines like real zap and logrus output: ~10 lines per
-// trace, 2% with a card number, some nested objects.
+// generate writes the benchgen data set over files (~10 lines per
+// trace, 2% with a card number, some nested objects).
 func generate(dir string, lines, files int) (int64, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	services := []string{"checkout", "payment", "inventory", "shipping", "auth"}
-	msgs := []string{"request handled", "order placed", "stock reserved", "payment authorized", "cache miss", "calling downstream", "retrying request", "user session refreshed"}
-	paths := []string{"/api/v1/orders", "/api/v1/cart", "/api/v1/pay", "/healthz", "/api/v1/items/42"}
+	gen := benchgen.New(1)
 	var total int64
 	per := (lines + files - 1) / files
 	n := 0
@@ -151,45 +150,10 @@ func generate(dir string, lines, files int) (int64, error) {
 			return 0, err
 		}
 		w := bufio.NewWriterSize(fh, 1<<20)
-		var trace, span string
 		for i := 0; i < per && n < lines; i, n = i+1, n+1 {
-			if n%10 == 0 {
-				trace = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
-			}
-			span = fmt.Sprintf("%016x", rng.Uint64())
-			svc := services[rng.IntN(len(services))]
-			level := "info"
-			switch r := rng.IntN(100); {
-			case r < 3:
-				level = "error"
-			case r < 10:
-				level = "warn"
-			case r < 25:
-				level = "debug"
-			}
-			ts := 1795339800.0 + float64(n)/1000
-			var line string
-			if n%2 == 0 { // zap
-				line = fmt.Sprintf(`{"level":%q,"ts":%.6f,"caller":"%s/handler.go:%d","msg":%q,"service":%q,"trace_id":%q,"span_id":%q,"http":{"method":"GET","path":%q,"status":200},"duration_ms":%d,"user_id":"u-%d","request_id":"%08x-%04x-%04x"`,
-					level, ts, svc, 40+rng.IntN(200), msgs[rng.IntN(len(msgs))], svc, trace, span, paths[rng.IntN(len(paths))], rng.IntN(900), rng.IntN(100000), rng.Uint32(), rng.IntN(65536), rng.IntN(65536))
-			} else { // logrus
-				t := time.Unix(int64(ts), int64((ts-float64(int64(ts)))*1e9)).UTC().Format(time.RFC3339Nano)
-				line = fmt.Sprintf(`{"level":%q,"time":%q,"msg":%q,"app":%q,"traceId":%q,"spanId":%q,"component":"%s-worker","attempt":%d,"peer":{"address":"10.0.%d.%d","port":%d},"bytes":%d`,
-					level, t, msgs[rng.IntN(len(msgs))], svc, trace, span, svc, rng.IntN(3), rng.IntN(255), rng.IntN(255), 1024+rng.IntN(60000), rng.IntN(1<<20))
-			}
-			// Fields real services add (version, region, timings, client),
-			// bringing lines to the ~370 bytes of the issue's data set.
-			if n%2 == 0 {
-				line += fmt.Sprintf(`,"version":"1.%d.%d","region":"eu-west-1","latency":{"db_ms":%d,"cache_hit":%v}`, rng.IntN(20), rng.IntN(10), rng.IntN(50), rng.IntN(2) == 0)
-			} else {
-				line += fmt.Sprintf(`,"user_agent":"shop-web/2.%d (linux; amd64)","region":"eu-central-1"`, rng.IntN(10))
-			}
-			if rng.IntN(100) < 2 {
-				line += `,"card":"4111 1111 1111 1111"`
-			}
-			line += "}\n"
-			m, _ := w.WriteString(line)
-			total += int64(m)
+			m, _ := w.WriteString(gen.Line())
+			w.WriteByte('\n')
+			total += int64(m) + 1
 		}
 		if err := w.Flush(); err != nil {
 			return 0, err

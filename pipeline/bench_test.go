@@ -1,0 +1,79 @@
+package pipeline_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/traceship/shipper"
+	"github.com/traceship/shipper/config"
+	"github.com/traceship/shipper/internal/benchgen"
+	"github.com/traceship/shipper/pipeline"
+)
+
+// benchLines is how many lines of the end-to-end bench's data set each
+// iteration processes: enough distinct lines (traces, shapes, the 2% with
+// a card) that the figure is not one line's best case.
+const benchLines = 4096
+
+// BenchmarkDefaultPipeline runs the default pipeline's stages (parse,
+// trace, redact, sample, route) and the document encoding on the data set
+// of bench/e2e, in process: the agent's per-event work without reading
+// files or writing sockets. Compare ns/event with
+// BenchmarkBaselineEncodingJSON's in the same run.
+func BenchmarkDefaultPipeline(b *testing.B) {
+	lines := benchgen.Lines(1, benchLines)
+	env := pipeline.Env{Getenv: func(string) string { return "node-1" }, Now: time.Now}
+	p, err := pipeline.Build(config.DefaultPipeline(), env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := "/var/log/app/app-0.log"
+	chain := p.ChainFor(path)
+	file := &shipper.File{ID: "8f3a9c1d2e4b5a60", Path: path}
+	batch := &shipper.Batch{File: file}
+	var buf []byte
+	var size int
+	for _, l := range lines {
+		size += len(l) + 1
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	now := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+	for b.Loop() {
+		batch.Reset()
+		var off int64
+		for _, l := range lines {
+			batch.Events = append(batch.Events, shipper.Event{Raw: l, ReadTime: now, Source: shipper.Source{File: file, Offset: off}})
+			off += int64(len(l)) + 1
+		}
+		chain.Process(batch)
+		buf = buf[:0]
+		for i := range batch.Events {
+			ev := &batch.Events[i]
+			if ev.Drop != "" || ev.Index == "" {
+				b.Fatalf("event %d not routed: drop %q", i, ev.Drop)
+			}
+			buf = shipper.AppendID(buf, ev)
+			buf = shipper.AppendSource(buf, ev)
+			buf = append(buf, '\n')
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/event")
+}
+
+// BenchmarkBaselineEncodingJSON is the end-to-end bench's baseline on the
+// same lines: encoding/json into a map[string]any.
+func BenchmarkBaselineEncodingJSON(b *testing.B) {
+	lines := benchgen.Lines(1, benchLines)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			var m map[string]any
+			if err := json.Unmarshal(l, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/event")
+}
