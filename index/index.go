@@ -310,7 +310,12 @@ func (p *Pattern) Fields() []string {
 // name is cached.
 func (p *Pattern) Name(ev *shipper.Event) string {
 	var kb [160]byte
-	key := kb[:0]
+	return p.cached(p.key(kb[:0], ev))
+}
+
+// key appends the cache key of ev's name: the time bucket, then each
+// field's value.
+func (p *Pattern) key(key []byte, ev *shipper.Event) []byte {
 	if p.res > 0 {
 		t := ev.Time
 		if t.IsZero() {
@@ -323,6 +328,12 @@ func (p *Pattern) Name(ev *shipper.Event) string {
 			key = appendValue(key, ev, p.parts[i].fld)
 		}
 	}
+	return key
+}
+
+// cached returns the name of key from the shared cache, building it on a
+// miss.
+func (p *Pattern) cached(key []byte) string {
 	p.mu.RLock()
 	name, ok := p.cache[string(key)]
 	p.mu.RUnlock()
@@ -340,11 +351,58 @@ func (p *Pattern) Name(ev *shipper.Event) string {
 }
 
 // Process sets ev.Index for every event of b: the pipeline's route stage.
-// Safe for concurrent use by several workers.
+// Safe for concurrent use by several workers. The events of one batch come
+// from one file and share a few names (a day, a handful of services), so
+// the batch remembers its recent names and asks the shared cache, whose
+// lock every worker touches, only for a new one.
 func (p *Pattern) Process(b *shipper.Batch) {
+	var kb [160]byte
+	var recent recentNames
 	for i := range b.Events {
-		b.Events[i].Index = p.Name(&b.Events[i])
+		ev := &b.Events[i]
+		key := p.key(kb[:0], ev)
+		name, ok := recent.get(key)
+		if !ok {
+			name = p.cached(key)
+			recent.put(key, name)
+		}
+		ev.Index = name
 	}
+}
+
+// recentNames holds the last few (key, name) pairs of one batch, each key
+// in its slot of buf; a key longer than a slot is not remembered.
+type recentNames struct {
+	buf   [recentSize * recentSlot]byte
+	len   [recentSize]uint8
+	names [recentSize]string
+	n     int // pairs held
+	next  int // the slot put fills next
+}
+
+const (
+	recentSize = 8
+	recentSlot = 64
+)
+
+func (r *recentNames) get(key []byte) (string, bool) {
+	for i := range r.n {
+		if string(r.buf[i*recentSlot:i*recentSlot+int(r.len[i])]) == string(key) {
+			return r.names[i], true
+		}
+	}
+	return "", false
+}
+
+func (r *recentNames) put(key []byte, name string) {
+	if len(key) > recentSlot {
+		return
+	}
+	i := r.next
+	r.next = (i + 1) % recentSize
+	r.n = max(r.n, i+1)
+	r.len[i] = uint8(copy(r.buf[i*recentSlot:], key))
+	r.names[i] = name
 }
 
 func floorDiv(a, b int64) int64 {

@@ -372,3 +372,48 @@ func BenchmarkBaselineJSONMap(b *testing.B) {
 		_ = fmt.Sprintf("shipper-%s-%s", strings.ToLower(svc), day.Format("2006.01.02"))
 	}
 }
+
+// TestProcessManyNamesInOneBatch routes a batch with more distinct names
+// than Process remembers, interleaved, and service names too long to be
+// remembered: every event gets the name Name gives it alone.
+func TestProcessManyNamesInOneBatch(t *testing.T) {
+	p, err := Compile(DefaultPattern, "unknown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("a", 70)
+	b := &shipper.Batch{}
+	for i := range 300 {
+		svc := fmt.Sprint("s", i%13)
+		if i%5 == 0 {
+			svc = long + fmt.Sprint(i%3)
+		}
+		b.Events = append(b.Events, shipper.Event{Time: day.Add(time.Duration(i%4) * 24 * time.Hour), Service: svc})
+	}
+	p.Process(b)
+	for i := range b.Events {
+		ev := b.Events[i]
+		ev.Index = ""
+		if want := p.Name(&ev); b.Events[i].Index != want {
+			t.Fatalf("event %d (%s, %s): Index = %q, want %q", i, ev.Service, ev.Time.Format(time.DateOnly), b.Events[i].Index, want)
+		}
+	}
+}
+
+// BenchmarkProcessParallel routes batches on every core at once, as the
+// pipeline's workers do: the cost of the shared name cache under
+// contention.
+func BenchmarkProcessParallel(b *testing.B) {
+	p, _ := Compile(DefaultPattern, "unknown")
+	services := []string{"checkout", "payment", "inventory", "shipping", "auth"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		batch := &shipper.Batch{}
+		for i := range 1024 {
+			batch.Events = append(batch.Events, shipper.Event{Time: day, Service: services[i*7%len(services)]})
+		}
+		for pb.Next() {
+			p.Process(batch)
+		}
+	})
+}
