@@ -81,7 +81,7 @@ func (e *Enricher) ForInput(service string) *Enricher {
 func (e *Enricher) Process(b *shipper.Batch) {
 	var sc scratch
 	var lc localCounts
-	var svc lastService
+	var svc recentServices
 	var file *shipper.File
 	var kube *shipper.Kubernetes
 	for i := range b.Events {
@@ -107,7 +107,7 @@ func (e *Enricher) kubeFor(f *shipper.File) *shipper.Kubernetes {
 }
 
 // event enriches one event. sc has been reset.
-func (e *Enricher) event(b *shipper.Batch, ev *shipper.Event, kube *shipper.Kubernetes, sc *scratch, svc *lastService, lc *localCounts) {
+func (e *Enricher) event(b *shipper.Batch, ev *shipper.Event, kube *shipper.Kubernetes, sc *scratch, svc *recentServices, lc *localCounts) {
 	members := ev.Doc.Members
 	sc.scanKeys(members)
 	if sc.nc > 0 {
@@ -263,7 +263,7 @@ func (e *Enricher) idOp(ops *opList, sc *scratch, from conv, r ref, slot int, ap
 
 // serviceName returns the first valid service name the event's members
 // give, in the documented order, and the ops that avoid a duplicate.
-func (e *Enricher) serviceName(b *shipper.Batch, members []shipper.Member, sc *scratch, svc *lastService, ops *opList) (string, string) {
+func (e *Enricher) serviceName(b *shipper.Batch, members []shipper.Member, sc *scratch, svc *recentServices, ops *opList) (string, string) {
 	for p, idx := range sc.svc {
 		if idx < 0 {
 			continue
@@ -332,19 +332,25 @@ func (e *Enricher) matchPatterns(text []byte, g *group, r ref) {
 	}
 }
 
-// lastService remembers the last service name of a batch: consecutive
-// events of one file nearly always name the same service, so most events
-// need neither the interner's lock nor an allocation.
-type lastService struct {
-	s string
+// recentServices remembers the last few service names of a batch: the
+// events of one file name one service, or a handful when a process logs
+// for several, so most events need neither the interner's lock (which
+// every worker shares) nor an allocation.
+type recentServices struct {
+	s    [8]string
+	next int
 }
 
-func (l *lastService) get(in *interner, b []byte) string {
-	if l.s != "" && l.s == string(b) {
-		return l.s
+func (r *recentServices) get(in *interner, b []byte) string {
+	for _, s := range r.s {
+		if s != "" && s == string(b) {
+			return s
+		}
 	}
-	l.s = in.get(b)
-	return l.s
+	s := in.get(b)
+	r.s[r.next] = s
+	r.next = (r.next + 1) % len(r.s)
+	return s
 }
 
 // maxInterned bounds the interner: service names are few, and a hostile

@@ -91,7 +91,7 @@ func (e *Enricher) Explain(ev *shipper.Event) []string {
 	var b shipper.Batch
 	var sc scratch
 	var lc localCounts
-	var svc lastService
+	var svc recentServices
 	x := &explainer{}
 	sc.reset()
 	sc.x = x

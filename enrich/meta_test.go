@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,5 +243,22 @@ func TestProcessConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := e.Stats().TraceIDs; got != 200 {
 		t.Errorf("Stats().TraceIDs = %d, want 200", got)
+	}
+}
+
+// TestManyServicesInOneBatch: a batch naming more services than the
+// enricher remembers, interleaved, gives every event its own line's name.
+func TestManyServicesInOneBatch(t *testing.T) {
+	e := newEnricher(t, DefaultConfig(), nil)
+	var lines []string
+	for i := range 100 {
+		lines = append(lines, fmt.Sprintf(`{"service":"svc-%d","msg":"x"}`, i*7%13))
+	}
+	b := batchOf(t, nil, lines...)
+	e.Process(b)
+	for i := range b.Events {
+		if got, want := b.Events[i].Service, fmt.Sprintf("svc-%d", i*7%13); got != want {
+			t.Fatalf("event %d: Service = %q, want %q", i, got, want)
+		}
 	}
 }
