@@ -44,10 +44,83 @@ func AppendID(dst []byte, e *Event) []byte {
 }
 
 // AppendTimestamp appends t as Elasticsearch reads @timestamp: RFC 3339 in
-// UTC with as many fractional digits as needed. (AppendFormat has a fast
-// path for this layout; a hand-written writer measured no faster.)
+// UTC with as many fractional digits as needed.
 func AppendTimestamp(dst []byte, t time.Time) []byte {
 	return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+}
+
+// Encoder writes the documents of events. It remembers what repeats from
+// one event of a batch to the next: the formatted second of the last
+// timestamp, and the escaped text of the last few file paths, host and
+// service names (the same strings on every event of a file). One per
+// worker: it is not safe for concurrent use. The zero value is ready.
+type Encoder struct {
+	sec     int64 // Unix second of secText
+	secText []byte
+	path    escaped
+	host    escaped
+	service [8]escaped
+	next    int // the slot of service replaced next
+}
+
+// escaped is a string and its JSON text, quotes included.
+type escaped struct {
+	s    string
+	json []byte
+}
+
+func (m *escaped) is(s string) bool { return m.json != nil && m.s == s }
+
+func (m *escaped) set(s string) []byte {
+	m.s, m.json = s, jsonscan.AppendString(m.json[:0], s)
+	return m.json
+}
+
+// appendTimestamp is AppendTimestamp, formatting the date and time of day
+// only when the second changes (a batch is mostly one second): the
+// fraction is nine digits with trailing zeros cut, as RFC3339Nano writes it.
+func (c *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != c.sec || c.secText == nil {
+		c.sec = sec
+		c.secText = t.AppendFormat(c.secText[:0], "2006-01-02T15:04:05")
+	}
+	dst = append(dst, c.secText...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	return append(dst, 'Z')
+}
+
+// appendString appends s as a JSON string from memo, which it updates.
+func appendString(dst []byte, memo *escaped, s string) []byte {
+	if !memo.is(s) {
+		memo.set(s)
+	}
+	return append(dst, memo.json...)
+}
+
+// appendService is appendString for service names, of which a file may
+// name a few.
+func (c *Encoder) appendService(dst []byte, s string) []byte {
+	for i := range c.service {
+		if c.service[i].is(s) {
+			return append(dst, c.service[i].json...)
+		}
+	}
+	m := &c.service[c.next]
+	c.next = (c.next + 1) % len(c.service)
+	return append(dst, m.set(s)...)
 }
 
 // memberMessage is classify's answer for the message member (the ECS keys
@@ -56,8 +129,15 @@ const memberMessage = numECSKeys
 
 // AppendSource appends the event's document (the _source) as one JSON
 // object: @timestamp, message, the ECS fields the agent knows, then the
-// application's other fields as they were.
+// application's other fields as they were. It is Encoder.AppendSource
+// without the memo; workers encoding many events keep an Encoder.
 func AppendSource(dst []byte, e *Event) []byte {
+	var c Encoder
+	return c.AppendSource(dst, e)
+}
+
+// AppendSource appends the event's document (see the package function).
+func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	var coll [numECSKeys]int
 	for i := range coll {
 		coll[i] = -1
@@ -92,7 +172,7 @@ func AppendSource(dst []byte, e *Event) []byte {
 	if t.IsZero() {
 		t = e.ReadTime
 	}
-	dst = AppendTimestamp(dst, t)
+	dst = c.appendTimestamp(dst, t)
 	dst = append(dst, '"')
 	if msg >= 0 {
 		dst = appendMember(dst, e.Doc.Members[msg].Key, e.Doc.Members[msg].Value, "")
@@ -107,11 +187,15 @@ func AppendSource(dst []byte, e *Event) []byte {
 	if e.Level != LevelUnknown || e.Source.File != nil {
 		w.open("log", coll[keyLog])
 		if e.Level != LevelUnknown {
-			w.str("level", e.Level.String())
+			w.key("level")
+			w.dst = append(w.dst, '"')
+			w.dst = append(w.dst, e.Level.String()...) // a lower-case word
+			w.dst = append(w.dst, '"')
 		}
 		if e.Source.File != nil {
 			w.openInner("file")
-			w.str("path", e.Source.File.Path)
+			w.key("path")
+			w.dst = appendString(w.dst, &c.path, e.Source.File.Path)
 			w.closeInner()
 			w.num("offset", e.Source.Offset)
 		}
@@ -142,14 +226,16 @@ func AppendSource(dst []byte, e *Event) []byte {
 	}
 	if e.Service != "" {
 		w.open("service", coll[keyService])
-		w.str("name", e.Service)
+		w.key("name")
+		w.dst = c.appendService(w.dst, e.Service)
 		w.close()
 	} else {
 		w.passThrough(coll[keyService])
 	}
 	if e.Host != "" {
 		w.open("host", coll[keyHost])
-		w.str("name", e.Host)
+		w.key("name")
+		w.dst = appendString(w.dst, &c.host, e.Host)
 		w.close()
 	} else {
 		w.passThrough(coll[keyHost])

@@ -271,3 +271,44 @@ func TestAppendSourceManyMembers(t *testing.T) {
 		t.Fatalf("top-level keys %q, want %q", keys, want)
 	}
 }
+
+// TestEncoderMatchesAppendSource encodes a stream of events with one
+// Encoder, as a sink worker does: more distinct paths, services and hosts
+// than it remembers, seconds that repeat and change, fractions with and
+// without trailing zeros, dates before 1970 and far ahead. Every document
+// is the one AppendSource (and time's own RFC3339Nano) writes alone.
+func TestEncoderMatchesAppendSource(t *testing.T) {
+	var enc shipper.Encoder
+	base := []time.Time{
+		time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 100, time.FixedZone("x", -7*3600)),
+		time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC),
+	}
+	nanos := []int{0, 1, 10, 120000000, 123456789, 999999999, 500}
+	files := make([]*shipper.File, 6)
+	for i := range files {
+		files[i] = &shipper.File{ID: "f", Path: "/var/log/app-" + strconv.Itoa(i) + `-"quoted"\.log`}
+	}
+	services := []string{"checkout", "payment", "inventory", "shipping", "auth", "caf\u00e9", "tab\there"}
+	doc := parseDoc(t, `{"msg":"x","n":1}`)
+	var buf []byte
+	for i := range 400 {
+		tm := base[i/100].Add(time.Duration(i%7/3)*time.Second + time.Duration(nanos[i%len(nanos)]))
+		ev := shipper.Event{
+			Source:  shipper.Source{File: files[i*5%len(files)], Offset: int64(i)},
+			Doc:     doc,
+			Time:    tm,
+			Level:   shipper.LevelInfo,
+			Service: services[i*3%len(services)],
+			Host:    "node-" + strconv.Itoa(i%5),
+		}
+		buf = enc.AppendSource(buf[:0], &ev)
+		if want := shipper.AppendSource(nil, &ev); string(buf) != string(want) {
+			t.Fatalf("event %d: Encoder wrote\n%s\nAppendSource writes\n%s", i, buf, want)
+		}
+		if ts := `{"@timestamp":"` + tm.UTC().Format(time.RFC3339Nano) + `"`; !bytes.HasPrefix(buf, []byte(ts)) {
+			t.Fatalf("event %d: document starts %.60s, want %s", i, buf, ts)
+		}
+	}
+}

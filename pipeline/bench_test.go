@@ -61,6 +61,7 @@ type benchWorker struct {
 	file  *shipper.File
 	lines [][]byte
 	batch *shipper.Batch
+	enc   shipper.Encoder
 	buf   []byte
 }
 
@@ -86,7 +87,7 @@ func (w *benchWorker) run(b *testing.B) {
 			b.Fatalf("event %d not routed: drop %q", i, ev.Drop)
 		}
 		w.buf = shipper.AppendID(w.buf, ev)
-		w.buf = shipper.AppendSource(w.buf, ev)
+		w.buf = w.enc.AppendSource(w.buf, ev)
 		w.buf = append(w.buf, '\n')
 	}
 }

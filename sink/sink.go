@@ -199,6 +199,11 @@ type encoder struct {
 	items    []item
 	id       []byte
 	unrouted []int // events without an index
+	doc      shipper.Encoder
+	// action is the bulk action line of index up to its _id: the events
+	// of a batch go to a few indices, so it is written once per change.
+	index  string
+	action []byte
 }
 
 // Write encodes the events of b that are not dropped into bulk requests and
@@ -266,10 +271,15 @@ func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 			continue
 		}
 		it := item{off: int32(len(enc.buf)), ack: ev.Ack}
+		if ev.Index != enc.index || enc.action == nil {
+			enc.index, enc.action = ev.Index, s.appendActionPrefix(enc.action[:0], ev.Index)
+		}
+		enc.buf = append(enc.buf, enc.action...)
 		enc.id = shipper.AppendID(enc.id[:0], ev)
-		enc.buf = s.appendAction(enc.buf, ev.Index, enc.id)
+		enc.buf = jsonscan.AppendString(enc.buf, enc.id)
+		enc.buf = append(enc.buf, "}}\n"...)
 		it.src = int32(len(enc.buf))
-		enc.buf = shipper.AppendSource(enc.buf, ev)
+		enc.buf = enc.doc.AppendSource(enc.buf, ev)
 		enc.buf = append(enc.buf, '\n')
 		it.end = int32(len(enc.buf))
 		enc.items = append(enc.items, it)
@@ -278,13 +288,18 @@ func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 
 // appendAction appends the bulk action line for a document.
 func (s *Sink) appendAction(dst []byte, index string, id []byte) []byte {
+	dst = s.appendActionPrefix(dst, index)
+	dst = jsonscan.AppendString(dst, id)
+	return append(dst, "}}\n"...)
+}
+
+// appendActionPrefix appends the action line up to the _id's value.
+func (s *Sink) appendActionPrefix(dst []byte, index string) []byte {
 	dst = append(dst, `{"`...)
 	dst = append(dst, s.opType...)
 	dst = append(dst, `":{"_index":`...)
 	dst = jsonscan.AppendString(dst, index)
-	dst = append(dst, `,"_id":`...)
-	dst = jsonscan.AppendString(dst, id)
-	return append(dst, "}}\n"...)
+	return append(dst, `,"_id":`...)
 }
 
 // take moves the encoded documents of enc into bulk requests.

@@ -716,3 +716,32 @@ func TestUnroutedEventIsDeadLetteredAlone(t *testing.T) {
 		t.Errorf("dead letters %+v", dl)
 	}
 }
+
+// TestEachDocumentGoesToItsIndex: the events of one batch routed to
+// indices that change from one event to the next are each indexed where
+// they were routed.
+func TestEachDocumentGoesToItsIndex(t *testing.T) {
+	srv := estest.New(t)
+	cfg := testConfig(t, srv.URL())
+	s := newTestSink(t, cfg, nil)
+	h := newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	b := h.batch("f", 30, "")
+	indices := []string{"shipper-checkout-2026.11.22", "shipper-payment-2026.11.22", "shipper-checkout-2026.11.23"}
+	h.mu.Lock()
+	for i := range b.Events {
+		ev := &b.Events[i]
+		ev.Index = indices[i*i%len(indices)]
+		h.ids[string(shipper.AppendID(nil, ev))] = ev.Index
+	}
+	h.mu.Unlock()
+	h.write(s, b)
+	shutdown(t, s)
+	h.check(0)
+	for i := range b.Events {
+		id := string(shipper.AppendID(nil, &b.Events[i]))
+		if _, ok := srv.Get(indices[i*i%len(indices)], id); !ok {
+			t.Errorf("document %s is not in %s", id, indices[i*i%len(indices)])
+		}
+	}
+}
