@@ -302,6 +302,11 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 // with escapes ("tr\u0061ce") is the same key to Elasticsearch, and leaving
 // it unmerged would make a document with two "trace" keys.
 func classify(key []byte) (ecsKey, bool) {
+	// Most application keys start with a letter no name starts with. An
+	// escaped key starts with the letter it decodes to or with '\\'.
+	if len(key) == 0 || !ecsInitial[key[0]] {
+		return 0, false
+	}
 	if c, ok := ecsName(key); ok {
 		return c, true
 	}
@@ -318,7 +323,11 @@ func classify(key []byte) (ecsKey, bool) {
 	return ecsName(dec)
 }
 
-// ecsName matches plain (decoded) key text: an ECS name or message; the switch compiles to a
+// ecsInitial marks the first bytes of the names ecsName knows, and '\\'.
+var ecsInitial = [256]bool{'@': true, 'l': true, 't': true, 's': true, 'p': true, 'h': true, 'k': true, 'c': true, 'm': true, '\\': true}
+
+// ecsName matches plain (decoded) key text: an ECS name or message (a new
+// name needs its first byte in ecsInitial); the switch compiles to a
 // length dispatch, so most keys cost one comparison of lengths.
 func ecsName(key []byte) (ecsKey, bool) {
 	switch string(key) {

@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"encoding/json"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 // benchLines is how many lines of the end-to-end bench's data set each
 // iteration processes: enough distinct lines (traces, shapes, the 2% with
 // a card) that the figure is not one line's best case.
-const benchLines = 4096
+var benchLines = envInt("BENCH_LINES", 4096)
 
 // BenchmarkDefaultPipeline runs the default pipeline's stages (parse,
 // trace, redact, sample, route) and the document encoding on the data set
@@ -106,4 +108,11 @@ func BenchmarkBaselineEncodingJSON(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/event")
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
 }

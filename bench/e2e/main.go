@@ -63,6 +63,7 @@ func run() error {
 	tailInflight := flag.Int("tail-inflight", 0, "tail.max_inflight_bytes for the agent (0: the default)")
 	sinkInflight := flag.Int("sink-inflight", 0, "elasticsearch.bulk.max_in_flight_bytes for the agent (0: the default)")
 	bulkBytes := flag.Int("bulk-bytes", 0, "elasticsearch.bulk.max_bytes for the agent (0: the default)")
+	batchLines := flag.Int("batch-lines", 0, "tail.batch_max_lines for the agent (0: the default)")
 	outage := flag.Duration("outage", 0, "keep Elasticsearch down for this long while the agent starts on the backlog, sampling its RSS, then bring it up (plain variant only)")
 	probes := flag.Int("latency", 0, "after the backlog, append this many single lines one at a time and report how long each took to reach Elasticsearch (plain variant only)")
 	agentEnv := flag.String("agent-env", "", "comma-separated VAR=value pairs added to the agent's environment only (GOGC=50,GODEBUG=gctrace=1)")
@@ -107,7 +108,7 @@ func run() error {
 		if !v.gzip {
 			prof, down, nprobe = *profile, *outage, *probes
 		}
-		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *agentEnv, down, nprobe})
+		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *batchLines, *agentEnv, down, nprobe})
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
@@ -217,14 +218,22 @@ func freePort() (string, error) {
 // tuning overrides memory settings of the agent (0 keeps the default).
 type tuning struct {
 	tailInflight, sinkInflight, bulkBytes int
+	batchLines                            int
 	env                                   string
 	outage                                time.Duration
 	probes                                int
 }
 
 func (t tuning) yaml() (tail, bulk string) {
+	var ts []string
 	if t.tailInflight > 0 {
-		tail = fmt.Sprintf("tail: {max_inflight_bytes: %d}\n", t.tailInflight)
+		ts = append(ts, fmt.Sprintf("max_inflight_bytes: %d", t.tailInflight))
+	}
+	if t.batchLines > 0 {
+		ts = append(ts, fmt.Sprintf("batch_max_lines: %d", t.batchLines))
+	}
+	if len(ts) > 0 {
+		tail = "tail: {" + strings.Join(ts, ", ") + "}\n"
 	}
 	if t.sinkInflight > 0 {
 		bulk += fmt.Sprintf(", max_in_flight_bytes: %d", t.sinkInflight)
