@@ -127,7 +127,7 @@ func classify(k []byte) role {
 // container format adds (stream), appended unless the line has its own.
 func (s *state) json(line []byte, outer time.Time, inContainer bool, extra ...shipper.Member) {
 	ev := s.ev
-	ms, nestedDup, err := jsonscan.ScanObject(s.members.take(s.left), line, s.p.maxDepth)
+	ms, info, err := jsonscan.ScanObject(s.members.take(s.left), line, s.p.maxDepth)
 	if err != nil {
 		if errors.Is(err, jsonscan.ErrDepth) {
 			ev.Tags |= shipper.TagDepthExceeded
@@ -147,7 +147,7 @@ func (s *state) json(line []byte, outer time.Time, inContainer bool, extra ...sh
 	if !inContainer {
 		s.stats.json++
 	}
-	if nestedDup {
+	if info.NestedDup {
 		// Elasticsearch rejects a document with a repeated key at any
 		// depth; keep the last, as for top-level keys.
 		for i := range ms {
@@ -156,7 +156,7 @@ func (s *state) json(line []byte, outer time.Time, inContainer bool, extra ...sh
 			}
 		}
 	}
-	ms = s.fields(ms)
+	ms = s.fields(ms, info.KeyEscapes)
 	for _, x := range extra {
 		if !hasKey(ms, x.Key) {
 			ms = append(ms, x)
@@ -178,9 +178,10 @@ func hasKey(ms []shipper.Member, key []byte) bool {
 }
 
 // fields makes keys unique (last wins), then takes the event's time, level
-// and message from their members. It returns the members left.
-func (s *state) fields(ms []shipper.Member) []shipper.Member {
-	ms = s.dedupe(ms)
+// and message from their members. It returns the members left. keyEscapes
+// is false only when no key has an escape.
+func (s *state) fields(ms []shipper.Member, keyEscapes bool) []shipper.Member {
+	ms = s.dedupe(ms, keyEscapes)
 	var at [numRoles]int // index+1 of the member with each role
 	for i := range ms {
 		r := classify(ms[i].Key)
@@ -309,8 +310,9 @@ func compact(ms []shipper.Member) []shipper.Member {
 
 // dedupe makes keys unique, keeping the last value of a repeated key (as a
 // JSON decoder would) at the position of its last occurrence; keys written
-// with escapes are compared by their decoded text.
-func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
+// with escapes are compared by their decoded text (keyEscapes false: there
+// are none, the scanner saw to it).
+func (s *state) dedupe(ms []shipper.Member, keyEscapes bool) []shipper.Member {
 	if len(ms) < 2 {
 		return ms
 	}
@@ -318,7 +320,7 @@ func (s *state) dedupe(ms []shipper.Member) []shipper.Member {
 	dup := false
 	for i := range ms {
 		k := ms[i].Key
-		if bytes.IndexByte(k, '\\') >= 0 {
+		if keyEscapes && bytes.IndexByte(k, '\\') >= 0 {
 			ms[i].Key = s.canonicalKey(k)
 			k = ms[i].Key
 		}

@@ -72,7 +72,7 @@ func (s *state) logfmt(line []byte, strict bool) bool {
 		return false // not logfmt: the line is text
 	}
 	s.stats.logfmt++
-	ms = s.fields(ms)
+	ms = s.fields(ms, true)
 	s.ev.Doc.Members = s.members.keep(ms)
 	return true
 }

@@ -8,6 +8,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -46,20 +47,34 @@ func Members(dst []Member, data []byte, maxDepth int) ([]Member, error) {
 	return members(dst, data, maxDepth, nil)
 }
 
-// ScanObject is Members that also reports whether an object nested inside
-// a member's value repeats a key (compared as raw key text). Elasticsearch
-// rejects such a document; DedupeKeys rewrites the value. Checking costs a
-// few nanoseconds per nested key. For an object of more than a few keys the
-// report may be a false positive (never a false negative), so that the check
-// stays linear on hostile input.
-func ScanObject(dst []Member, data []byte, maxDepth int) (ms []Member, nestedDup bool, err error) {
-	ms, err = members(dst, data, maxDepth, &nestedDup)
-	return ms, nestedDup, err
+// ObjectInfo is what ScanObject learns about an object beyond its members.
+type ObjectInfo struct {
+	// NestedDup reports that an object nested inside a member's value
+	// may repeat a key (compared as raw key text). Elasticsearch rejects
+	// such a document; DedupeKeys rewrites the value. For an object of
+	// more than a few keys it may be a false positive (never a false
+	// negative), so that the check stays linear on hostile input.
+	NestedDup bool
+	// KeyEscapes reports that a top-level key contains an escape. Without
+	// one, keys that name the same member are the same bytes.
+	KeyEscapes bool
 }
 
-func members(dst []Member, data []byte, maxDepth int, dup *bool) ([]Member, error) {
+// ScanObject is Members that also fills in an ObjectInfo. The checks cost a
+// few nanoseconds per key.
+func ScanObject(dst []Member, data []byte, maxDepth int) ([]Member, ObjectInfo, error) {
+	var info ObjectInfo
+	ms, err := members(dst, data, maxDepth, &info)
+	return ms, info, err
+}
+
+func members(dst []Member, data []byte, maxDepth int, info *ObjectInfo) ([]Member, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
+	}
+	var dup *bool
+	if info != nil {
+		dup = &info.NestedDup
 	}
 	i := skipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
@@ -76,9 +91,12 @@ func members(dst []Member, data []byte, maxDepth int, dup *bool) ([]Member, erro
 		if i >= len(data) || data[i] != '"' {
 			return dst, syntaxErr(i, "expected a string key")
 		}
-		end, err := validString(data, i)
+		end, esc, err := validKey(data, i)
 		if err != nil {
 			return dst, err
+		}
+		if esc && info != nil {
+			info.KeyEscapes = true
 		}
 		key := data[i+1 : end-1]
 		i = skipWS(data, end)
@@ -346,6 +364,27 @@ func validString(data []byte, i int) (int, error) {
 		}
 	}
 	return start, syntaxErr(start, "unterminated string")
+}
+
+// validKey is validString for a key, also reporting whether it holds an
+// escape. Keys are short and rarely escaped: when the first byte that ends
+// plain text is the closing quote, the key is plain; otherwise validString
+// decides, and the key counts as escaped.
+func validKey(data []byte, i int) (end int, escaped bool, err error) {
+	j := i + 1
+	for j+8 <= len(data) {
+		if m := specialBytes(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			if data[j] == '"' {
+				return j + 1, false, nil
+			}
+			end, err = validString(data, i)
+			return end, true, err
+		}
+		j += 8
+	}
+	end, err = validString(data, i)
+	return end, err == nil && bytes.IndexByte(data[i+1:end-1], '\\') >= 0, err
 }
 
 const (

@@ -1,8 +1,10 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -84,7 +86,8 @@ func TestScanObjectFindsNestedDuplicateKeys(t *testing.T) {
 		`{"a":1,"a":2}`:                           false, // top level: the caller's
 		`{"a":{"ab":1,"ba":2,"abab":3,"baba":4}}`: false,
 	} {
-		ms, dup, err := ScanObject(nil, []byte(in), 0)
+		ms, info, err := ScanObject(nil, []byte(in), 0)
+		dup := info.NestedDup
 		if err != nil || dup != want {
 			t.Errorf("ScanObject(%s) = dup %v, err %v; want %v", in, dup, err, want)
 		}
@@ -114,9 +117,13 @@ func TestDedupeKeysKeepsTheLast(t *testing.T) {
 func FuzzDedupeKeys(f *testing.F) {
 	f.Add([]byte(`{"a":{"b":1,"b":[{"c":1,"c":2}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, dup, err := ScanObject(nil, data, 0)
+		ms, info, err := ScanObject(nil, data, 0)
+		dup := info.NestedDup
 		if err != nil {
 			return
+		}
+		if want := slices.ContainsFunc(ms, func(m Member) bool { return bytes.IndexByte(m.Key, '\\') >= 0 }); info.KeyEscapes != want {
+			t.Fatalf("ScanObject(%q): KeyEscapes %v, want %v", data, info.KeyEscapes, want)
 		}
 		out := DedupeKeys(nil, data)
 		if !json.Valid(out) || len(out) > len(data) {
@@ -221,5 +228,28 @@ func TestAppendObjectWithout(t *testing.T) {
 	got, n = AppendObjectWithout(nil, obj, func(int, []byte) bool { return true })
 	if string(got) != `{}` || n != 0 {
 		t.Errorf("dropping all: %s, %d", got, n)
+	}
+}
+
+// TestKeyEscapes: ScanObject tells whether a top-level key is escaped,
+// wherever the escape sits and however long the key; escapes in values and
+// nested keys do not count.
+func TestKeyEscapes(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":1}`:                      false,
+		`{"a\"b":1}`:                   true,
+		`{"\u0061":1}`:                 true,
+		`{"abcdefghijkl\nm":1}`:        true,
+		`{"abcdefghijklmnop":1,"q":2}`: false,
+		`{"x":1,"y\\":2}`:              true,
+		`{"a":{"b\n":1}}`:              false,
+		`{"abcdefghij":"x\\y"}`:        false,
+		`{"k":1, "tail\t" : 2 }`:       true,
+		`{"a":"\u0041"}`:               false,
+	} {
+		_, info, err := ScanObject(nil, []byte(in), 0)
+		if err != nil || info.KeyEscapes != want {
+			t.Errorf("ScanObject(%s): KeyEscapes %v, err %v; want %v", in, info.KeyEscapes, err, want)
+		}
 	}
 }
