@@ -183,13 +183,29 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 		dst = appendMember(dst, e.Doc.Members[i].Key, e.Doc.Members[i].Value, CollisionSuffix)
 	}
 
-	w := objWriter{dst: dst, doc: &e.Doc}
-	if e.Level != LevelUnknown || e.Source.File != nil {
+	// Without an application member of the same name, which is the usual
+	// case, each object is written in one go; objWriter merges otherwise.
+	w := objWriter{doc: &e.Doc}
+	switch {
+	case e.Level == LevelUnknown && e.Source.File == nil:
+		w.dst = dst
+		w.passThrough(coll[keyLog])
+		dst = w.dst
+	case coll[keyLog] < 0 && e.Level != LevelUnknown && e.Source.File != nil:
+		dst = append(dst, `,"log":{"level":"`...)
+		dst = append(dst, e.Level.String()...) // a lower-case word
+		dst = append(dst, `","file":{"path":`...)
+		dst = appendString(dst, &c.path, e.Source.File.Path)
+		dst = append(dst, `},"offset":`...)
+		dst = strconv.AppendInt(dst, e.Source.Offset, 10)
+		dst = append(dst, '}')
+	default:
+		w.dst = dst
 		w.open("log", coll[keyLog])
 		if e.Level != LevelUnknown {
 			w.key("level")
 			w.dst = append(w.dst, '"')
-			w.dst = append(w.dst, e.Level.String()...) // a lower-case word
+			w.dst = append(w.dst, e.Level.String()...)
 			w.dst = append(w.dst, '"')
 		}
 		if e.Source.File != nil {
@@ -200,43 +216,37 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 			w.num("offset", e.Source.Offset)
 		}
 		w.close()
-	} else {
-		w.passThrough(coll[keyLog])
+		dst = w.dst
 	}
-	if !e.TraceID.IsZero() {
-		w.open("trace", coll[keyTrace])
-		w.hex("id", e.TraceID[:])
-		w.close()
-	} else {
-		w.passThrough(coll[keyTrace])
-	}
-	if !e.SpanID.IsZero() {
-		w.open("span", coll[keySpan])
-		w.hex("id", e.SpanID[:])
-		w.close()
-	} else {
-		w.passThrough(coll[keySpan])
-	}
-	if !e.ParentID.IsZero() {
-		w.open("parent", coll[keyParent])
-		w.hex("id", e.ParentID[:])
-		w.close()
-	} else {
-		w.passThrough(coll[keyParent])
-	}
+	dst = w.id(dst, "trace", e.TraceID[:], e.TraceID.IsZero(), coll[keyTrace])
+	dst = w.id(dst, "span", e.SpanID[:], e.SpanID.IsZero(), coll[keySpan])
+	dst = w.id(dst, "parent", e.ParentID[:], e.ParentID.IsZero(), coll[keyParent])
+	w.dst = dst
 	if e.Service != "" {
-		w.open("service", coll[keyService])
-		w.key("name")
-		w.dst = c.appendService(w.dst, e.Service)
-		w.close()
+		if coll[keyService] < 0 {
+			w.dst = append(w.dst, `,"service":{"name":`...)
+			w.dst = c.appendService(w.dst, e.Service)
+			w.dst = append(w.dst, '}')
+		} else {
+			w.open("service", coll[keyService])
+			w.key("name")
+			w.dst = c.appendService(w.dst, e.Service)
+			w.close()
+		}
 	} else {
 		w.passThrough(coll[keyService])
 	}
 	if e.Host != "" {
-		w.open("host", coll[keyHost])
-		w.key("name")
-		w.dst = appendString(w.dst, &c.host, e.Host)
-		w.close()
+		if coll[keyHost] < 0 {
+			w.dst = append(w.dst, `,"host":{"name":`...)
+			w.dst = appendString(w.dst, &c.host, e.Host)
+			w.dst = append(w.dst, '}')
+		} else {
+			w.open("host", coll[keyHost])
+			w.key("name")
+			w.dst = appendString(w.dst, &c.host, e.Host)
+			w.close()
+		}
 	} else {
 		w.passThrough(coll[keyHost])
 	}
@@ -481,6 +491,27 @@ func (w *objWriter) close() {
 		return
 	}
 	w.dst = append(w.dst, '}')
+}
+
+// id appends "name":{"id":"<hex>"}, merged with the application's member
+// app; a zero id is not written, and app then passes through.
+func (w *objWriter) id(dst []byte, name string, id []byte, zero bool, app int) []byte {
+	w.dst = dst
+	switch {
+	case zero:
+		w.passThrough(app)
+	case app < 0:
+		w.dst = append(w.dst, ',', '"')
+		w.dst = append(w.dst, name...)
+		w.dst = append(w.dst, `":{"id":"`...)
+		w.dst = appendHex(w.dst, id)
+		w.dst = append(w.dst, '"', '}')
+	default:
+		w.open(name, app)
+		w.hex("id", id)
+		w.close()
+	}
+	return w.dst
 }
 
 // passThrough writes an application member that collides with nothing the

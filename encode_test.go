@@ -312,3 +312,29 @@ func TestEncoderMatchesAppendSource(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendSourceMergesIDObjects: application members named span and
+// parent meet the agent's span.id and parent.id: an object is merged, a
+// value is kept under parent_app, and with no id of the agent's the
+// application's member passes through unchanged.
+func TestAppendSourceMergesIDObjects(t *testing.T) {
+	ev := shipper.Event{
+		Doc:      parseDoc(t, `{"span":{"kind":"server","id":"app-span"},"parent":"p-1","trace":{"state":"x"}}`),
+		SpanID:   shipper.SpanID{0: 0xaa, 7: 0x01},
+		ParentID: shipper.SpanID{7: 0x02},
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(shipper.AppendSource(nil, &ev), &doc); err != nil {
+		t.Fatal(err)
+	}
+	span, _ := doc["span"].(map[string]any)
+	if span["id"] != "aa00000000000001" || span["kind"] != "server" || span["id_app"] != "app-span" {
+		t.Errorf("span = %v, want the agent's id, kind and id_app", span)
+	}
+	if p, _ := doc["parent"].(map[string]any); p["id"] != "0000000000000002" || doc["parent_app"] != "p-1" {
+		t.Errorf("parent = %v, parent_app = %v", doc["parent"], doc["parent_app"])
+	}
+	if tr, _ := doc["trace"].(map[string]any); len(tr) != 1 || tr["state"] != "x" {
+		t.Errorf("trace = %v, want the application's object unchanged", doc["trace"])
+	}
+}
