@@ -59,7 +59,7 @@ func run() error {
 	lines := flag.Int("lines", 1_000_000, "lines to generate (about 370 bytes each)")
 	files := flag.Int("files", 8, "files to spread them over")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
-	profile := flag.String("profile", "", "write a CPU profile of the uncompressed agent run here")
+	profile := flag.String("profile", "", "write a CPU profile of the uncompressed agent run here (of the gzip run with -only gzip)")
 	only := flag.String("only", "", "run only this agent variant: plain or gzip")
 	tailInflight := flag.Int("tail-inflight", 0, "tail.max_inflight_bytes for the agent (0: the default)")
 	sinkInflight := flag.Int("sink-inflight", 0, "elasticsearch.bulk.max_in_flight_bytes for the agent (0: the default)")
@@ -108,6 +108,8 @@ func run() error {
 		prof, down, nprobe := "", time.Duration(0), 0
 		if !v.gzip {
 			prof, down, nprobe = *profile, *outage, *probes
+		} else if *only == "gzip" {
+			prof = *profile
 		}
 		r, err := agent(bin, work, data, *lines, v.gzip, prof, tuning{*tailInflight, *sinkInflight, *bulkBytes, *batchLines, *agentEnv, down, nprobe})
 		if err != nil {
