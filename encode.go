@@ -61,6 +61,9 @@ type Encoder struct {
 	host    escaped
 	service [8]escaped
 	next    int // the slot of service replaced next
+	// oneShot turns the memo off, for the package's AppendSource: filling
+	// it would cost allocations that only pay back over many events.
+	oneShot bool
 }
 
 // escaped is a string and its JSON text, quotes included.
@@ -80,6 +83,9 @@ func (m *escaped) set(s string) []byte {
 // only when the second changes (a batch is mostly one second): the
 // fraction is nine digits with trailing zeros cut, as RFC3339Nano writes it.
 func (c *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
+	if c.oneShot {
+		return AppendTimestamp(dst, t)
+	}
 	t = t.UTC()
 	if sec := t.Unix(); sec != c.sec || c.secText == nil {
 		c.sec = sec
@@ -103,7 +109,10 @@ func (c *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
 }
 
 // appendString appends s as a JSON string from memo, which it updates.
-func appendString(dst []byte, memo *escaped, s string) []byte {
+func (c *Encoder) appendString(dst []byte, memo *escaped, s string) []byte {
+	if c.oneShot {
+		return jsonscan.AppendString(dst, s)
+	}
 	if !memo.is(s) {
 		memo.set(s)
 	}
@@ -113,6 +122,9 @@ func appendString(dst []byte, memo *escaped, s string) []byte {
 // appendService is appendString for service names, of which a file may
 // name a few.
 func (c *Encoder) appendService(dst []byte, s string) []byte {
+	if c.oneShot {
+		return jsonscan.AppendString(dst, s)
+	}
 	for i := range c.service {
 		if c.service[i].is(s) {
 			return append(dst, c.service[i].json...)
@@ -132,7 +144,7 @@ const memberMessage = numECSKeys
 // application's other fields as they were. It is Encoder.AppendSource
 // without the memo; workers encoding many events keep an Encoder.
 func AppendSource(dst []byte, e *Event) []byte {
-	var c Encoder
+	c := Encoder{oneShot: true}
 	return c.AppendSource(dst, e)
 }
 
@@ -195,7 +207,7 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 		dst = append(dst, `,"log":{"level":"`...)
 		dst = append(dst, e.Level.String()...) // a lower-case word
 		dst = append(dst, `","file":{"path":`...)
-		dst = appendString(dst, &c.path, e.Source.File.Path)
+		dst = c.appendString(dst, &c.path, e.Source.File.Path)
 		dst = append(dst, `},"offset":`...)
 		dst = strconv.AppendInt(dst, e.Source.Offset, 10)
 		dst = append(dst, '}')
@@ -211,7 +223,7 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 		if e.Source.File != nil {
 			w.openInner("file")
 			w.key("path")
-			w.dst = appendString(w.dst, &c.path, e.Source.File.Path)
+			w.dst = c.appendString(w.dst, &c.path, e.Source.File.Path)
 			w.closeInner()
 			w.num("offset", e.Source.Offset)
 		}
@@ -239,12 +251,12 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	if e.Host != "" {
 		if coll[keyHost] < 0 {
 			w.dst = append(w.dst, `,"host":{"name":`...)
-			w.dst = appendString(w.dst, &c.host, e.Host)
+			w.dst = c.appendString(w.dst, &c.host, e.Host)
 			w.dst = append(w.dst, '}')
 		} else {
 			w.open("host", coll[keyHost])
 			w.key("name")
-			w.dst = appendString(w.dst, &c.host, e.Host)
+			w.dst = c.appendString(w.dst, &c.host, e.Host)
 			w.close()
 		}
 	} else {

@@ -226,6 +226,15 @@ func BenchmarkAppendSource(b *testing.B) {
 			buf = shipper.AppendSource(buf[:0], &ev)
 		}
 	})
+	b.Run("Encoder", func(b *testing.B) {
+		var enc shipper.Encoder
+		buf := enc.AppendSource(nil, &ev)
+		b.SetBytes(int64(len(buf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = enc.AppendSource(buf[:0], &ev)
+		}
+	})
 	b.Run("baseline-encoding-json-map", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -336,5 +345,29 @@ func TestAppendSourceMergesIDObjects(t *testing.T) {
 	}
 	if tr, _ := doc["trace"].(map[string]any); len(tr) != 1 || tr["state"] != "x" {
 		t.Errorf("trace = %v, want the application's object unchanged", doc["trace"])
+	}
+}
+
+// TestAppendSourceDoesNotAllocate: writing a document into a buffer with
+// room allocates nothing, through the package function (dry-run, dead
+// letters) or a worker's Encoder once it has seen the event's strings.
+func TestAppendSourceDoesNotAllocate(t *testing.T) {
+	ev := shipper.Event{
+		Source:  shipper.Source{File: &shipper.File{ID: "f1", Path: "/var/log/app.log"}, Offset: 42},
+		Doc:     parseDoc(t, `{"msg":"paid","n":1,"http":{"path":"/pay"}}`),
+		Time:    time.Date(2026, 11, 22, 10, 0, 0, 123000000, time.UTC),
+		Level:   shipper.LevelWarn,
+		TraceID: shipper.TraceID{0: 0xab, 15: 0x01},
+		Service: "checkout",
+		Host:    "node-1",
+	}
+	buf := make([]byte, 0, 4096)
+	if n := testing.AllocsPerRun(100, func() { buf = shipper.AppendSource(buf[:0], &ev) }); n != 0 {
+		t.Errorf("AppendSource: %v allocations per document", n)
+	}
+	var enc shipper.Encoder
+	buf = enc.AppendSource(buf[:0], &ev)
+	if n := testing.AllocsPerRun(100, func() { buf = enc.AppendSource(buf[:0], &ev) }); n != 0 {
+		t.Errorf("Encoder.AppendSource: %v allocations per document", n)
 	}
 }
