@@ -59,8 +59,11 @@ func TestBackpressureManyFiles(t *testing.T) {
 	pause := make(chan struct{})
 	h.c.paused = pause
 	// Each file is larger than the budget, so no reader can read its file
-	// to the end and go idle: every one ends up waiting.
-	const files, n = 64, 4_000 // ~160 KB each
+	// to the end and go idle: every one ends up waiting. There are many
+	// more files than reading slots.
+	slots := readSlots()
+	files := max(64, 4*slots)
+	const n = 4_000 // lines per file, ~160 KB
 	for f := range files {
 		appendFile(t, h.path(fmt.Sprintf("f%d.log", f)), numbered(f*n, (f+1)*n))
 	}
@@ -68,9 +71,14 @@ func TestBackpressureManyFiles(t *testing.T) {
 	h.start()
 	defer h.stop()
 	waitFor(t, 10*time.Second, "every reader to wait for budget or a reading slot", func() bool {
-		return h.tl.Stats().ReadersWaiting == files
+		return h.tl.Stats().ReadersWaiting == int64(files)
 	})
 	st := h.tl.Stats()
+	// Only slot holders hold a read buffer and a partial batch: memory
+	// does not grow with the number of files.
+	if st.ReadersReading > int64(slots) {
+		t.Errorf("%d readers hold a read buffer, want at most the %d reading slots", st.ReadersReading, slots)
+	}
 	// Ahead of a stalled consumer: the budget, one estimate's error, and
 	// what the read buffers of the readers holding a slot hold beyond their
 	// batches: not a buffer per file.

@@ -240,6 +240,8 @@ func (fl *follower) readAvailable() (int64, error) {
 		}
 	}
 	defer func() { <-t.readers }()
+	t.stats.reading.Add(1)
+	defer t.stats.reading.Add(-1)
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp

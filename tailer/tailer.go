@@ -88,6 +88,7 @@ type counters struct {
 	checkpoints, checkpointErrors, skippedMaxOpen atomic.Int64
 	registryEntries                               atomic.Int64
 	blocked                                       atomic.Int64
+	reading                                       atomic.Int64
 }
 
 // Stats is a snapshot of the Tailer's counters.
@@ -107,6 +108,10 @@ type Stats struct {
 	// for the in-flight budget or for the pipeline to take their batch
 	// (backpressure); all of them for long means the pipeline is stuck.
 	ReadersWaiting int64
+	// ReadersReading is the number of readers holding a reading slot, and
+	// with it a read buffer and a batch being filled: at most a few, however
+	// many files have lines to read.
+	ReadersReading int64
 }
 
 // FileStatus describes one file the Tailer knows, for `shipper status` and
@@ -908,6 +913,6 @@ func (t *Tailer) Stats() Stats {
 		Truncations: c.truncations.Load(), OpenErrors: c.openErrors.Load(), ReadErrors: c.readErrors.Load(),
 		Checkpoints: c.checkpoints.Load(), CheckpointErrors: c.checkpointErrors.Load(),
 		SkippedMaxOpen: c.skippedMaxOpen.Load(), RegistryEntries: c.registryEntries.Load(),
-		InflightBytes: t.budget.inUse(), ReadersWaiting: c.blocked.Load(),
+		InflightBytes: t.budget.inUse(), ReadersWaiting: c.blocked.Load(), ReadersReading: c.reading.Load(),
 	}
 }
