@@ -120,10 +120,10 @@ func run() error {
 	}
 
 	fmt.Printf("data set: %d lines, %.0f MiB, %.0f bytes per line, %d files\n\n", *lines, float64(size)/(1<<20), float64(size)/float64(*lines), *files)
-	fmt.Printf("%-36s %12s %10s %14s %10s %12s %10s %12s\n", "", "docs", "wall s", "CPU s/million", "in kernel", "docs/CPU-s", "peak RSS", "vs baseline")
+	fmt.Printf("%-36s %10s %8s %10s %14s %10s %12s %10s %12s\n", "", "docs", "wall s", "docs/s", "CPU s/million", "in kernel", "docs/CPU-s", "peak RSS", "vs baseline")
 	for _, r := range results {
-		fmt.Printf("%-36s %12d %10.2f %14.2f %9.0f%% %12.0f %8.0f MiB %11.2fx\n",
-			r.name, r.docs, r.wall.Seconds(), r.cpu.Seconds()/float64(r.docs)*1e6, 100*r.sys.Seconds()/r.cpu.Seconds(), r.perCPUSecond(), r.maxRSSMiB, r.perCPUSecond()/base.perCPUSecond())
+		fmt.Printf("%-36s %10d %8.2f %10.0f %14.2f %9.0f%% %12.0f %8.0f MiB %11.2fx\n",
+			r.name, r.docs, r.wall.Seconds(), float64(r.docs)/r.wall.Seconds(), r.cpu.Seconds()/float64(r.docs)*1e6, 100*r.sys.Seconds()/r.cpu.Seconds(), r.perCPUSecond(), r.maxRSSMiB, r.perCPUSecond()/base.perCPUSecond())
 	}
 	for _, r := range results {
 		if l := r.latencies; len(l) > 0 {
