@@ -55,28 +55,40 @@ func AppendTimestamp(dst []byte, t time.Time) []byte {
 // service names (the same strings on every event of a file). One per
 // worker: it is not safe for concurrent use. The zero value is ready.
 type Encoder struct {
-	sec     int64 // Unix second of secText
-	secText []byte
-	path    escaped
-	host    escaped
-	service [8]escaped
-	next    int // the slot of service replaced next
+	sec                 int64 // Unix second of secText
+	secText             []byte
+	path, host, service memo
 	// oneShot turns the memo off, for the package's AppendSource: filling
 	// it would cost allocations that only pay back over many events.
 	oneShot bool
 }
 
-// escaped is a string and its JSON text, quotes included.
-type escaped struct {
-	s    string
-	json []byte
+// memo remembers the JSON text (quotes included) of the last few strings
+// it was asked for.
+type memo struct {
+	s    [8]string
+	json [8][]byte
+	next int // the slot replaced next
 }
 
-func (m *escaped) is(s string) bool { return m.json != nil && m.s == s }
+func (m *memo) quoted(s string) []byte {
+	for i := range m.s {
+		if m.json[i] != nil && m.s[i] == s {
+			return m.json[i]
+		}
+	}
+	i := m.next
+	m.next = (i + 1) % len(m.s)
+	m.s[i], m.json[i] = s, jsonscan.AppendString(m.json[i][:0], s)
+	return m.json[i]
+}
 
-func (m *escaped) set(s string) []byte {
-	m.s, m.json = s, jsonscan.AppendString(m.json[:0], s)
-	return m.json
+// appendString appends s as a JSON string, from m unless oneShot.
+func (c *Encoder) appendString(dst []byte, m *memo, s string) []byte {
+	if c.oneShot {
+		return jsonscan.AppendString(dst, s)
+	}
+	return append(dst, m.quoted(s)...)
 }
 
 // appendTimestamp is AppendTimestamp, formatting the date and time of day
@@ -106,33 +118,6 @@ func (c *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
 		dst = append(dst, frac[:n]...)
 	}
 	return append(dst, 'Z')
-}
-
-// appendString appends s as a JSON string from memo, which it updates.
-func (c *Encoder) appendString(dst []byte, memo *escaped, s string) []byte {
-	if c.oneShot {
-		return jsonscan.AppendString(dst, s)
-	}
-	if !memo.is(s) {
-		memo.set(s)
-	}
-	return append(dst, memo.json...)
-}
-
-// appendService is appendString for service names, of which a file may
-// name a few.
-func (c *Encoder) appendService(dst []byte, s string) []byte {
-	if c.oneShot {
-		return jsonscan.AppendString(dst, s)
-	}
-	for i := range c.service {
-		if c.service[i].is(s) {
-			return append(dst, c.service[i].json...)
-		}
-	}
-	m := &c.service[c.next]
-	c.next = (c.next + 1) % len(c.service)
-	return append(dst, m.set(s)...)
 }
 
 // memberMessage is classify's answer for the message member (the ECS keys
@@ -197,22 +182,19 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 
 	// Without an application member of the same name, which is the usual
 	// case, each object is written in one go; objWriter merges otherwise.
-	w := objWriter{doc: &e.Doc}
+	w := objWriter{dst: dst, doc: &e.Doc}
 	switch {
 	case e.Level == LevelUnknown && e.Source.File == nil:
-		w.dst = dst
 		w.passThrough(coll[keyLog])
-		dst = w.dst
 	case coll[keyLog] < 0 && e.Level != LevelUnknown && e.Source.File != nil:
-		dst = append(dst, `,"log":{"level":"`...)
-		dst = append(dst, e.Level.String()...) // a lower-case word
-		dst = append(dst, `","file":{"path":`...)
-		dst = c.appendString(dst, &c.path, e.Source.File.Path)
-		dst = append(dst, `},"offset":`...)
-		dst = strconv.AppendInt(dst, e.Source.Offset, 10)
-		dst = append(dst, '}')
+		w.dst = append(w.dst, `,"log":{"level":"`...)
+		w.dst = append(w.dst, e.Level.String()...) // a lower-case word
+		w.dst = append(w.dst, `","file":{"path":`...)
+		w.dst = c.appendString(w.dst, &c.path, e.Source.File.Path)
+		w.dst = append(w.dst, `},"offset":`...)
+		w.dst = strconv.AppendInt(w.dst, e.Source.Offset, 10)
+		w.dst = append(w.dst, '}')
 	default:
-		w.dst = dst
 		w.open("log", coll[keyLog])
 		if e.Level != LevelUnknown {
 			w.key("level")
@@ -228,39 +210,35 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 			w.num("offset", e.Source.Offset)
 		}
 		w.close()
-		dst = w.dst
 	}
-	dst = w.id(dst, "trace", e.TraceID[:], e.TraceID.IsZero(), coll[keyTrace])
-	dst = w.id(dst, "span", e.SpanID[:], e.SpanID.IsZero(), coll[keySpan])
-	dst = w.id(dst, "parent", e.ParentID[:], e.ParentID.IsZero(), coll[keyParent])
-	w.dst = dst
-	if e.Service != "" {
-		if coll[keyService] < 0 {
-			w.dst = append(w.dst, `,"service":{"name":`...)
-			w.dst = c.appendService(w.dst, e.Service)
-			w.dst = append(w.dst, '}')
-		} else {
-			w.open("service", coll[keyService])
-			w.key("name")
-			w.dst = c.appendService(w.dst, e.Service)
-			w.close()
-		}
-	} else {
-		w.passThrough(coll[keyService])
+	w.id("trace", e.TraceID[:], e.TraceID.IsZero(), coll[keyTrace])
+	w.id("span", e.SpanID[:], e.SpanID.IsZero(), coll[keySpan])
+	w.id("parent", e.ParentID[:], e.ParentID.IsZero(), coll[keyParent])
+	switch app := coll[keyService]; {
+	case e.Service == "":
+		w.passThrough(app)
+	case app < 0:
+		w.dst = append(w.dst, `,"service":{"name":`...)
+		w.dst = c.appendString(w.dst, &c.service, e.Service)
+		w.dst = append(w.dst, '}')
+	default:
+		w.open("service", app)
+		w.key("name")
+		w.dst = c.appendString(w.dst, &c.service, e.Service)
+		w.close()
 	}
-	if e.Host != "" {
-		if coll[keyHost] < 0 {
-			w.dst = append(w.dst, `,"host":{"name":`...)
-			w.dst = c.appendString(w.dst, &c.host, e.Host)
-			w.dst = append(w.dst, '}')
-		} else {
-			w.open("host", coll[keyHost])
-			w.key("name")
-			w.dst = c.appendString(w.dst, &c.host, e.Host)
-			w.close()
-		}
-	} else {
-		w.passThrough(coll[keyHost])
+	switch app := coll[keyHost]; {
+	case e.Host == "":
+		w.passThrough(app)
+	case app < 0:
+		w.dst = append(w.dst, `,"host":{"name":`...)
+		w.dst = c.appendString(w.dst, &c.host, e.Host)
+		w.dst = append(w.dst, '}')
+	default:
+		w.open("host", app)
+		w.key("name")
+		w.dst = c.appendString(w.dst, &c.host, e.Host)
+		w.close()
 	}
 	if k := e.Kube; k != nil {
 		w.open("kubernetes", coll[keyKubernetes])
@@ -505,10 +483,9 @@ func (w *objWriter) close() {
 	w.dst = append(w.dst, '}')
 }
 
-// id appends "name":{"id":"<hex>"}, merged with the application's member
+// id writes "name":{"id":"<hex>"}, merged with the application's member
 // app; a zero id is not written, and app then passes through.
-func (w *objWriter) id(dst []byte, name string, id []byte, zero bool, app int) []byte {
-	w.dst = dst
+func (w *objWriter) id(name string, id []byte, zero bool, app int) {
 	switch {
 	case zero:
 		w.passThrough(app)
@@ -523,7 +500,6 @@ func (w *objWriter) id(dst []byte, name string, id []byte, zero bool, app int) [
 		w.hex("id", id)
 		w.close()
 	}
-	return w.dst
 }
 
 // passThrough writes an application member that collides with nothing the
