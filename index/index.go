@@ -553,17 +553,31 @@ func sanitize(dst, v []byte, first, dataStream bool) []byte {
 // Glob returns the pattern with every field and date replaced by '*': the
 // index_patterns of the index template that matches its names and nothing
 // broader (for example "shipper-*-*").
-func (p *Pattern) Glob() string {
+func (p *Pattern) Glob() string { return Glob(p.src) }
+
+// Glob turns index pattern text into the Elasticsearch wildcard that
+// matches every name it expands to: each %{...} becomes * (runs of * are
+// written once) and the rest is kept. It reads any text, a comma list of
+// patterns or one that would not compile included, so that a search can
+// take what the user typed.
+func Glob(pattern string) string {
 	var b strings.Builder
-	for _, pt := range p.parts {
-		switch pt.kind {
-		case partLiteral:
-			b.WriteString(pt.lit)
-		default:
-			if s := b.String(); !strings.HasSuffix(s, "*") {
-				b.WriteByte('*')
-			}
+	for s := pattern; s != ""; {
+		i := strings.Index(s, "%{")
+		if i < 0 {
+			b.WriteString(s)
+			break
 		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		if !strings.HasSuffix(b.String(), "*") {
+			b.WriteByte('*')
+		}
+		s = s[i+j+1:]
 	}
 	return b.String()
 }

@@ -23,7 +23,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -112,21 +111,9 @@ func FetchWith(ctx context.Context, client *elasticsearch.Client, indexPattern, 
 }
 
 // SearchPattern turns a Logstash-style index name, or a comma list of them,
-// into the wildcard that matches every index it expands to: each %{...}
-// becomes * (index.Pattern.Glob). A part that is already a wildcard, or does
-// not compile, is kept as written.
-func SearchPattern(indexPattern string) string {
-	parts := strings.Split(indexPattern, ",")
-	for i, part := range parts {
-		if !strings.Contains(part, "%{") {
-			continue
-		}
-		if p, err := index.Compile(part, "unknown"); err == nil {
-			parts[i] = p.Glob()
-		}
-	}
-	return strings.Join(parts, ",")
-}
+// into the wildcard that matches every index it expands to (index.Glob):
+// each %{...} becomes *.
+func SearchPattern(indexPattern string) string { return index.Glob(indexPattern) }
 
 type fetcher struct {
 	c       *elasticsearch.Client

@@ -191,6 +191,9 @@ func TestSearchPattern(t *testing.T) {
 		"shipper-*":                                "shipper-*",
 		"a,b":                                      "a,b",
 		"broken-%{x":                               "broken-%{x",
+		// Patterns index.Compile refuses still become wildcards.
+		"logs-*-%{+yyyy.MM.dd}":       "logs-*-*",
+		"LOGS-%{x},other-%{+yyyy.MM}": "LOGS-*,other-*",
 	} {
 		if got := SearchPattern(in); got != want {
 			t.Errorf("SearchPattern(%q) = %q, want %q", in, got, want)
