@@ -146,16 +146,20 @@ func (p *Pipeline) ChainFor(path string) *Chain {
 
 // Matches reports whether the input reads path, by the tailer's rules
 // (tailer.Input.Matches); a relative path is also tried as an absolute one,
-// since inputs name absolute paths.
+// since inputs name absolute paths. An exclude matching either form wins,
+// as the tailer, which sees absolute paths, would skip the file.
 func Matches(in *config.Input, path string) bool {
 	if in == nil {
 		return false
 	}
-	if in.Matches(path) {
-		return true
-	}
 	abs, err := filepath.Abs(path)
-	return err == nil && in.Matches(abs)
+	if err != nil {
+		abs = path
+	}
+	if in.Excludes(abs) {
+		return false
+	}
+	return in.Matches(path) || in.Matches(abs)
 }
 
 func newSampler(c config.SampleConfig, env Env) (*sample.Sampler, error) {
