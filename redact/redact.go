@@ -235,11 +235,12 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 			m.Value = b.Append(sc.out)
 			continue
 		}
-		if !r.worthLooking(m.Value, kc) {
+		flags, ok := r.worthLooking(m.Value, kc)
+		if !ok {
 			continue
 		}
 		var n int
-		sc.out, n = r.value(sc, sc.out[:0], m.Value, kc)
+		sc.out, n = r.flaggedValue(sc, sc.out[:0], m.Value, kc, flags)
 		if n > 0 {
 			m.Value = b.Append(sc.out)
 			total += n
@@ -250,22 +251,43 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 
 // worthLooking is the pre-check for a top-level value, so that the common
 // clean value costs one scan and is not copied: literals and short numbers
-// cannot hold anything; strings and objects go through the trigger scan.
-func (r *Redactor) worthLooking(v []byte, kc keyClass) bool {
+// cannot hold anything; strings and objects go through the trigger scan,
+// whose flags it returns for flaggedValue.
+func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 	switch c := v[0]; {
 	case c == 't' || c == 'f' || c == 'n':
-		return false
+		return 0, false
 	case c == '-' || isDigit(c):
-		return r.cards && len(v) >= minPAN
+		return 0, r.cards && len(v) >= minPAN
 	case c == '"':
 		content := v[1 : len(v)-1]
 		if kc == keyTraceID && safeID(content) {
-			return false
+			return 0, false
 		}
-		return scanFlags(content, &r.keys.filter)&r.need != 0
+		flags = scanFlags(content, &r.keys.filter)
+		return flags, flags&r.need != 0
 	default:
-		return r.alwaysWalk || scanJSONFlags(v, &r.keys.filter)&r.need != 0
+		if r.alwaysWalk {
+			return 0, true
+		}
+		flags = scanJSONFlags(v, &r.keys.filter)
+		return flags, flags&r.need != 0
 	}
+}
+
+// flaggedValue is value for a top-level value worthLooking let through,
+// with the flags it found: the pre-checks value would make again are
+// skipped.
+func (r *Redactor) flaggedValue(sc *scratch, dst, v []byte, kc keyClass, flags uint16) ([]byte, int) {
+	switch v[0] {
+	case '"':
+		return r.flaggedString(sc, dst, v, kc, flags)
+	case '{':
+		return r.object(sc, dst, v)
+	case '[':
+		return r.array(sc, dst, v, kc)
+	}
+	return r.value(sc, dst, v, kc)
 }
 
 // decodeKey returns the key's text with JSON escapes decoded.
@@ -378,7 +400,6 @@ func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 
 func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
 	content := v[1 : len(v)-1]
-	text := content
 	if kc == keyTraceID && safeID(content) {
 		// A hex or decimal trace/span id: nothing to find, and ids are in
 		// every traced line, so they are worth a shorter loop.
@@ -388,6 +409,14 @@ func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte,
 	if flags&r.need == 0 {
 		return append(dst, v...), 0
 	}
+	return r.flaggedString(sc, dst, v, kc, flags)
+}
+
+// flaggedString redacts the string value v whose content scanFlags found
+// flags in (some of them needed).
+func (r *Redactor) flaggedString(sc *scratch, dst, v []byte, kc keyClass, flags uint16) ([]byte, int) {
+	content := v[1 : len(v)-1]
+	text := content
 	escaped := flags&fEsc != 0
 	if escaped {
 		sc.dec, _ = jsonscan.Unquote(sc.dec[:0], content)
