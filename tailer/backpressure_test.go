@@ -31,7 +31,7 @@ func TestBackpressure(t *testing.T) {
 		if st.InflightBytes > h.cfg.MaxInflightBytes {
 			t.Errorf("in-flight bytes %d exceed the budget %d", st.InflightBytes, h.cfg.MaxInflightBytes)
 		}
-		if st.BytesRead > h.cfg.MaxInflightBytes+int64(h.cfg.BatchMaxBytes)+64<<10 {
+		if st.BytesRead > h.cfg.MaxInflightBytes+int64(h.cfg.BatchMaxBytes)+readBufSize {
 			t.Errorf("read %d bytes ahead of a stalled consumer; want it bounded by the budget", st.BytesRead)
 		}
 		h.tl.requestScan() // scans and wake-ups must not let it read more
@@ -95,7 +95,7 @@ func TestBackpressureManyFiles(t *testing.T) {
 	waitFor(t, 10*time.Second, "the budget to be returned", func() bool { return h.tl.Stats().InflightBytes == 0 })
 }
 
-// TestUnackedBatchesHoldTheCheckpoint: the checkpoint follows the longest
+// TestTrackerOrdersAcks: the checkpoint follows the longest
 // acknowledged prefix, whatever order the acks arrive in.
 func TestTrackerOrdersAcks(t *testing.T) {
 	var tr tracker

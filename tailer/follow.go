@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,28 +23,40 @@ var (
 	errTruncated = errors.New("file truncated")
 )
 
-// readBufSize is a reader's read buffer: a reader waiting for budget in the
-// middle of a buffer holds it (one per reading slot). Each read(2) also
+// readBufSize is the size of a reading slot's read buffer: each slot
+// carries its own, allocated on its first use and kept for good (a reader
+// waiting for budget in the middle of a buffer holds it with the slot; a
+// sync.Pool would be emptied by every collection). Each read(2) also
 // re-reads the file's fingerprint, so 64 KiB rather than 16 KiB takes six
 // of every eight syscalls off reading (BenchmarkFollow -28%).
 const readBufSize = 64 << 10
 
 // Reading slots. A follower reads only while it holds one of a few slots,
-// and gives it back after readChunk bytes. A reader holds a read buffer and
-// the batch it fills, and may wait for budget holding both: without slots,
-// a backlog of a thousand files is a thousand buffers and partial batches
-// (the agent's memory grew with the number of files, and a heap near the
-// memory limit made the collector run constantly). Lines are parsed by the
-// pipeline's workers, not here, so a few readers keep them busy; slots are
-// handed out in arrival order (a channel's waiters are), and readChunk
-// keeps one busy file from holding a slot for long, so a line written to a
-// quiet file is not stuck behind a backlog.
+// and gives it back after readChunk bytes. A reader holds its slot's read
+// buffer and the batch it fills, and may wait for budget holding both:
+// without slots, a backlog of a thousand files is a thousand buffers and
+// partial batches (the agent's memory grew with the number of files, and a
+// heap near the memory limit made the collector run constantly). Lines are
+// parsed by the pipeline's workers, not here, so a few readers keep them
+// busy; slots are handed out in arrival order (a channel's waiters are), and
+// readChunk keeps one busy file from holding a slot for long, so a line
+// written to a quiet file is not stuck behind a backlog.
 func readSlots() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // readChunk is how much a follower reads per slot, in batches.
 const readChunk = 4
 
-var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+// newReadSlots returns the reading slots: a channel holding one read buffer
+// per slot. A reader takes a slot by receiving a buffer and gives it back by
+// sending it. The buffers are allocated on first use.
+func newReadSlots() chan *[]byte {
+	n := readSlots()
+	c := make(chan *[]byte, n)
+	for range n {
+		c <- new([]byte)
+	}
+	return c
+}
 
 // follower reads one file (one registry entry) from its resume offset,
 // follows its growth, and exits when the file is closed for inactivity,
@@ -222,14 +233,15 @@ func (fl *follower) fingerprintDurable(end int64) error {
 // again): a .gz file, which is read to its end at once, excepted.
 func (fl *follower) readAvailable() (int64, error) {
 	t := fl.t
+	var bp *[]byte
 	select {
-	case t.readers <- struct{}{}:
+	case bp = <-t.readers:
 	default:
 		// Waiting for a slot is waiting on backpressure too: every slot is
 		// held by a reader that is reading or waiting for budget.
 		t.stats.blocked.Add(1)
 		select {
-		case t.readers <- struct{}{}:
+		case bp = <-t.readers:
 			t.stats.blocked.Add(-1)
 		case <-t.ctx.Done():
 			t.stats.blocked.Add(-1)
@@ -239,11 +251,12 @@ func (fl *follower) readAvailable() (int64, error) {
 			return 0, errStopped
 		}
 	}
-	defer func() { <-t.readers }()
+	defer func() { t.readers <- bp }()
 	t.stats.reading.Add(1)
 	defer t.stats.reading.Add(-1)
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
+	if *bp == nil {
+		*bp = make([]byte, readBufSize)
+	}
 	buf := *bp
 	chunk := int64(readChunk * t.cfg.BatchMaxBytes)
 	var total int64

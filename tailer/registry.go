@@ -297,8 +297,9 @@ func decodeRegistry(rd io.Reader) (*registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
+		// parseEntry has already rejected an fp_len out of range.
 		sum, err := hex.DecodeString(d.FP)
-		if err != nil || len(sum) != 16 || d.FPLen < 0 || d.FPLen > fingerprintSize || !validID(d.ID) || !utf8.ValidString(d.Input) {
+		if err != nil || len(sum) != 16 || !validID(d.ID) || !utf8.ValidString(d.Input) {
 			return nil, fmt.Errorf("line %d: invalid entry", line)
 		}
 		e := &entry{input: d.Input, id: d.ID, path: d.Path, dev: d.Dev, ino: d.Ino, gz: d.Gz,

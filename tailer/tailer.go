@@ -74,8 +74,8 @@ type Tailer struct {
 	ctx     context.Context
 	scanReq chan struct{}
 	budget  *inflight
-	readers chan struct{} // reading slots, see readAvailable
-	batches *batchPool    // recycled batches, see pool.go
+	readers chan *[]byte // reading slots, each with its read buffer, see readAvailable
+	batches *batchPool   // recycled batches, see pool.go
 	wg      sync.WaitGroup
 	dirty   atomic.Bool
 	stats   counters
@@ -154,7 +154,7 @@ func New(cfg Config, logger *zap.Logger) (*Tailer, error) {
 		watched:  make(map[string]struct{}),
 		scanReq:  make(chan struct{}, 1),
 		budget:   newInflight(cfg.MaxInflightBytes),
-		readers:  make(chan struct{}, readSlots()),
+		readers:  newReadSlots(),
 		batches:  newBatchPool(cfg.MaxInflightBytes),
 		ctx:      context.Background(),
 	}, nil
@@ -358,7 +358,11 @@ func (t *Tailer) wakeAll() {
 // Checkpoint writes the registry if anything changed since the last write.
 // Only acknowledged offsets are written. It also drops the entries of files
 // gone for longer than clean_removed.
-func (t *Tailer) Checkpoint() error { return t.checkpoint(false) }
+func (t *Tailer) Checkpoint() error {
+	t.ckMu.Lock()
+	defer t.ckMu.Unlock()
+	return t.checkpointLocked(false)
+}
 
 // syncCheckpoint makes what the caller changed before calling durable. It
 // is a group commit: callers that arrive while a write is in progress share
@@ -378,12 +382,6 @@ func (t *Tailer) syncCheckpoint() error {
 	return nil
 }
 
-func (t *Tailer) checkpoint(force bool) error {
-	t.ckMu.Lock()
-	defer t.ckMu.Unlock()
-	return t.checkpointLocked(force)
-}
-
 func (t *Tailer) checkpointLocked(force bool) error {
 	t.mu.Lock()
 	if t.reg == nil {
@@ -399,9 +397,14 @@ func (t *Tailer) checkpointLocked(force bool) error {
 		e *entry
 		n int
 	}
+	// Only entries whose file does not yet hold their ID, or holds a
+	// shorter fingerprint than they have now, need marking after the write.
+	// A fingerprint only grows (to fingerprintSize at most), and durableFP
+	// is a length it had, so an entry of a small file that is not growing
+	// is not collected at every checkpoint.
 	var written []fpLen
 	for _, e := range t.reg.entries {
-		if !e.durable || e.durableFP < fingerprintSize {
+		if !e.durable || e.durableFP < e.fp.n {
 			written = append(written, fpLen{e, e.fp.n})
 		}
 	}
@@ -721,7 +724,6 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 	e.seen = now.Unix()
 	e.path = fd.path
 	if gz && e.readOffset > 0 && e.size > 0 && e.readOffset >= e.size {
-		keep = false
 		return nil
 	}
 	fl := &follower{t: t, in: in, e: e, f: f, gz: gz, fpn: e.fp.n, wake: make(chan struct{}, 1),
@@ -751,12 +753,12 @@ func (t *Tailer) startFollowers(fls []*follower) {
 		return
 	}
 	t.mu.Lock()
-	sync := false
+	needSync := false
 	for _, fl := range fls {
-		sync = sync || !fl.e.durable
+		needSync = needSync || !fl.e.durable
 	}
 	t.mu.Unlock()
-	if sync {
+	if needSync {
 		if err := t.syncCheckpoint(); err != nil {
 			t.log.Error("cannot record new files in the registry; not reading them until it works",
 				zap.Error(err))
