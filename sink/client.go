@@ -17,7 +17,7 @@ import (
 
 // NewClient builds a go-elasticsearch client from the elasticsearch section
 // (hosts, auth, TLS, Cloud ID) for commands that query the cluster, such as
-// `shipper trace`. Close it with its Close method.
+// `shipper trace`. Close it with CloseClient.
 func NewClient(cfg Config, logger *zap.Logger) (*elasticsearch.Client, error) {
 	return newClient(cfg, logger)
 }
@@ -27,13 +27,9 @@ func NewClient(cfg Config, logger *zap.Logger) (*elasticsearch.Client, error) {
 // product check. Its own retries are off: the sink retries, with backoff and
 // exact acknowledgement.
 func newClient(cfg Config, logger *zap.Logger) (*elasticsearch.Client, error) {
-	password, err := secret(cfg.Password, cfg.PasswordFile)
+	password, apiKey, err := credentials(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("reading password_file: %w", err)
-	}
-	apiKey, err := secret(cfg.APIKey, cfg.APIKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading api_key_file: %w", err)
+		return nil, err
 	}
 	tr, err := newTransport(cfg.TLS, cfg.Bulk.Workers)
 	if err != nil {
@@ -59,6 +55,20 @@ func newClient(cfg Config, logger *zap.Logger) (*elasticsearch.Client, error) {
 		return nil, fmt.Errorf("creating Elasticsearch client: %w", err)
 	}
 	return c, nil
+}
+
+// credentials returns the password and the API key of cfg, read from their
+// files when set so.
+func credentials(cfg Config) (password, apiKey string, err error) {
+	password, err = secret(cfg.Password, cfg.PasswordFile)
+	if err != nil {
+		return "", "", fmt.Errorf("reading password_file: %w", err)
+	}
+	apiKey, err = secret(cfg.APIKey, cfg.APIKeyFile)
+	if err != nil {
+		return "", "", fmt.Errorf("reading api_key_file: %w", err)
+	}
+	return password, apiKey, nil
 }
 
 // secret returns the value, or the contents of file without the trailing

@@ -69,7 +69,7 @@ type BulkConfig struct {
 	// MaxBytes is the uncompressed size at which a bulk request is sent.
 	// Some thousands of documents per request already amortise a request's
 	// cost; larger requests only hold more memory (and tail.max_inflight_bytes
-	// must stay above twice this, see there).
+	// must stay at or above twice this plus tail.batch_max_bytes, see there).
 	MaxBytes int `yaml:"max_bytes"`
 	// MaxDocs is the number of documents at which a bulk request is sent;
 	// 0 means no limit besides max_bytes.

@@ -24,13 +24,9 @@ func SetupKibana(ctx context.Context, kibanaURL string, cfg Config, patterns []*
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	password, err := secret(cfg.Password, cfg.PasswordFile)
+	password, apiKey, err := credentials(cfg)
 	if err != nil {
-		return fmt.Errorf("reading password_file: %w", err)
-	}
-	apiKey, err := secret(cfg.APIKey, cfg.APIKeyFile)
-	if err != nil {
-		return fmt.Errorf("reading api_key_file: %w", err)
+		return err
 	}
 	tr, err := newTransport(cfg.TLS, 1)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"go.uber.org/zap"
 
@@ -109,7 +108,7 @@ func (s *Sink) attempt(ctx context.Context, snd *sender, r *request) (retry []in
 	defer resp.Body.Close()
 	switch st := resp.StatusCode; {
 	case st >= 200 && st < 300:
-		return s.items(ctx, r, resp.Body)
+		return s.items(ctx, snd, r, resp.Body)
 	case st == http.StatusRequestEntityTooLarge:
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return s.split(ctx, r)
@@ -153,10 +152,16 @@ type bulkItemResp struct {
 	Error  *ItemError `json:"error"`
 }
 
-// items reads a 2xx bulk response and sorts the items.
-func (s *Sink) items(ctx context.Context, r *request, body io.Reader) ([]int, error) {
-	buf := respPool.Get().(*bytes.Buffer)
-	defer respPool.Put(buf)
+// items reads a 2xx bulk response, into snd's buffer, and sorts the items.
+func (s *Sink) items(ctx context.Context, snd *sender, r *request, body io.Reader) ([]int, error) {
+	buf := &snd.resp
+	defer func() {
+		// filter_path keeps a response far smaller than its request; one
+		// that grew the buffer past a request's size is not kept.
+		if buf.Cap() > s.cfg.Bulk.MaxBytes {
+			*buf = bytes.Buffer{}
+		}
+	}()
 	buf.Reset()
 	if _, err := buf.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("reading bulk response: %w", err)
@@ -299,8 +304,6 @@ func actionTarget(action []byte) (index, id string) {
 	}
 	return index, id
 }
-
-var respPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // errorsFalse reports whether the bulk response body says "errors":false,
 // looking only at the members before "items" (and validating them).

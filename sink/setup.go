@@ -111,24 +111,20 @@ func checkOwn(t namedTemplate, overwrite bool) error {
 		ManagedBy string `json:"managed_by"`
 	}
 	_ = json.Unmarshal(t.Template.Meta, &meta)
-	if meta.ManagedBy != managedBy {
-		return fmt.Errorf("index template %q exists and was not written by shipper; refusing to replace it (choose another setup.template.name, or set setup.template.overwrite: true)", t.Name)
-	}
-	if t.Template.Version > templateVersion {
-		return fmt.Errorf("index template %q was written by a newer shipper (template version %d, this one writes %d); refusing to downgrade it (set setup.template.overwrite: true to force)",
-			t.Name, t.Template.Version, templateVersion)
-	}
-	return nil
+	return refuseReplace("index template", t.Name, "setup.template.name", "template version", meta.ManagedBy, t.Template.Version)
 }
 
 // checkPolicy refuses to replace an ILM policy shipper did not write, or a
 // newer shipper wrote, unless overwrite.
 func (c *setupClient) checkPolicy(ctx context.Context, name string, overwrite bool) error {
+	if overwrite {
+		return nil // whatever is there is replaced: no need to read it
+	}
 	st, b, err := c.do(ctx, http.MethodGet, "/_ilm/policy/"+name, nil)
 	if err != nil {
 		return err
 	}
-	if st == http.StatusNotFound || overwrite {
+	if st == http.StatusNotFound {
 		return nil
 	}
 	if st != http.StatusOK {
@@ -146,13 +142,24 @@ func (c *setupClient) checkPolicy(ctx context.Context, name string, overwrite bo
 		return fmt.Errorf("reading ILM policy %q: %w", name, err)
 	}
 	p, ok := out[name]
-	switch {
-	case !ok:
+	if !ok {
 		return nil
-	case p.Policy.Meta.ManagedBy != managedBy:
-		return fmt.Errorf("ILM policy %q exists and was not written by shipper; refusing to replace it (choose another setup.ilm.policy_name, or set setup.template.overwrite: true)", name)
-	case p.Policy.Meta.Version > templateVersion:
-		return fmt.Errorf("ILM policy %q was written by a newer shipper (version %d, this one writes %d); refusing to downgrade it (set setup.template.overwrite: true to force)", name, p.Policy.Meta.Version, templateVersion)
+	}
+	return refuseReplace("ILM policy", name, "setup.ilm.policy_name", "version", p.Policy.Meta.ManagedBy, p.Policy.Meta.Version)
+}
+
+// refuseReplace refuses to replace the existing kind ("index template", "ILM
+// policy") called name when its _meta.managed_by, managed, says shipper did
+// not write it, or when its version says a newer shipper did. nameSetting is
+// the setting that chooses another name; versionLabel names the version in
+// the error.
+func refuseReplace(kind, name, nameSetting, versionLabel, managed string, version int) error {
+	if managed != managedBy {
+		return fmt.Errorf("%s %q exists and was not written by shipper; refusing to replace it (choose another %s, or set setup.template.overwrite: true)", kind, name, nameSetting)
+	}
+	if version > templateVersion {
+		return fmt.Errorf("%s %q was written by a newer shipper (%s %d, this one writes %d); refusing to downgrade it (set setup.template.overwrite: true to force)",
+			kind, name, versionLabel, version, templateVersion)
 	}
 	return nil
 }

@@ -603,10 +603,13 @@ func (s *Sink) backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// sender is one worker's reusable state: the gzip writer and its buffer.
+// sender is one worker's reusable state: the gzip writer and its buffer,
+// and the buffer bulk responses are read into (not a sync.Pool: see
+// freelist).
 type sender struct {
-	gz  gzipWriter
-	buf bytes.Buffer
+	gz   gzipWriter
+	buf  bytes.Buffer
+	resp bytes.Buffer
 }
 
 func newSender(s *Sink) *sender {
@@ -724,8 +727,13 @@ func (s *Sink) Stats() Stats {
 
 var _ performer = (*elasticsearch.Client)(nil)
 
-// closeClient stops the client's background work (dead-node resurrection
-// timers).
+// CloseClient closes a client from NewClient: it stops the client's
+// background work (dead-node resurrection timers), waiting at most a
+// second.
+func CloseClient(c *elasticsearch.Client) { closeClient(c) }
+
+// closeClient is CloseClient for any performer; one that cannot be closed
+// is left as it is.
 func closeClient(es performer) {
 	if c, ok := es.(interface{ Close(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

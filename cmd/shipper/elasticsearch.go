@@ -21,7 +21,7 @@ import (
 func indexPatterns(cfg config.Config) ([]*index.Pattern, error) {
 	var out []*index.Pattern
 	for _, p := range cfg.Pipelines {
-		pat, err := p.Index.Compile(cfg.Elasticsearch.Mode == "data_stream")
+		pat, err := p.Index.Compile(cfg.Elasticsearch.Mode == sink.ModeDataStream)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %q: index: %w", p.Name, err)
 		}
@@ -30,9 +30,12 @@ func indexPatterns(cfg config.Config) ([]*index.Pattern, error) {
 	return out, nil
 }
 
-// setupWithRetry installs the ILM policy and index template, retrying while
-// Elasticsearch is unreachable, so that no document is indexed before its
-// mappings exist. Reading has not started: lines wait on disk meanwhile.
+// setupWithRetry installs the ILM policy and index template, so that no
+// document is indexed before its mappings exist. It retries every failed
+// setup, with backoff, until one succeeds or ctx ends: Elasticsearch
+// unreachable, but also refusals only an operator can fix (a foreign
+// template of the same name, say). Reading has not started: lines wait on
+// disk meanwhile.
 func setupWithRetry(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	patterns, err := indexPatterns(cfg)
 	if err != nil {
@@ -195,8 +198,4 @@ func (p *esProbe) check(ctx context.Context) error {
 	return p.last
 }
 
-func (p *esProbe) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = p.client.Close(ctx)
-}
+func (p *esProbe) close() { sink.CloseClient(p.client) }

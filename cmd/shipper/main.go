@@ -18,6 +18,7 @@ import (
 
 	"github.com/traceship/shipper/config"
 	"github.com/traceship/shipper/pipeline"
+	"github.com/traceship/shipper/sink"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -48,7 +49,7 @@ type env struct {
 func processEnv() env { return env{getenv: os.Getenv, now: time.Now} }
 
 func (e env) pipelineEnv(cfg config.Config) pipeline.Env {
-	return pipeline.Env{Getenv: e.getenv, Now: e.now, DataStream: cfg.Elasticsearch.Mode == "data_stream"}
+	return pipeline.Env{Getenv: e.getenv, Now: e.now, DataStream: cfg.Elasticsearch.Mode == sink.ModeDataStream}
 }
 
 // execute runs the command line args and returns the exit code. It is main

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,11 +52,7 @@ digits, a UUID, a traceparent).`,
 			if err != nil {
 				return err
 			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				_ = client.Close(ctx)
-			}()
+			defer sink.CloseClient(client)
 			res, err := timeline.Print(cmd.Context(), cmd.OutOrStdout(), client, pattern, args[0], asJSON, timeline.Options{})
 			if err != nil {
 				return err
