@@ -9,7 +9,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 pkg=$1 re=$2 count=${3:-8} base=${4:-HEAD}

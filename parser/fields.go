@@ -331,7 +331,7 @@ func (s *state) dedupe(ms []shipper.Member, keyEscapes bool) []shipper.Member {
 		if seen[h>>6]&(1<<(h&63)) != 0 && len(ms) > 64 {
 			// The filter is full: the quadratic check would let a
 			// hostile line with many keys cost seconds.
-			return s.dedupeMap(ms)
+			return s.dedupeMap(ms, i+1, keyEscapes)
 		}
 		if seen[h>>6]&(1<<(h&63)) != 0 {
 			for j := 0; j < i; j++ {
@@ -350,8 +350,9 @@ func (s *state) dedupe(ms []shipper.Member, keyEscapes bool) []shipper.Member {
 }
 
 // dedupeMap is dedupe for lines with many members: linear, allocating.
-func (s *state) dedupeMap(ms []shipper.Member) []shipper.Member {
-	for i := range ms {
+// The keys before from are canonical already; keyEscapes is dedupe's.
+func (s *state) dedupeMap(ms []shipper.Member, from int, keyEscapes bool) []shipper.Member {
+	for i := from; keyEscapes && i < len(ms); i++ {
 		if bytes.IndexByte(ms[i].Key, '\\') >= 0 {
 			ms[i].Key = s.canonicalKey(ms[i].Key)
 		}

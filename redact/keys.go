@@ -26,9 +26,9 @@ const (
 	keyPlain keyClass = iota
 	// keySensitive: the value is replaced by the keys rule.
 	keySensitive
-	// keyTraceID: the value is a trace, span or parent id; a value that is
-	// nothing but digits (Datadog's 64-bit decimal ids) is not scanned,
-	// unless the whole value is a valid card (see safeID).
+	// keyTraceID: the value is a trace, span or parent id; a hex or decimal
+	// id (W3C, or Datadog's 64-bit decimal ids) is not scanned, unless the
+	// whole value is a valid card (see safeID).
 	keyTraceID
 )
 

@@ -765,10 +765,7 @@ func (r *Redactor) JSON(dst, src []byte) ([]byte, int) {
 	}
 	// Keep the white space around the value ("…}\n" stays a line).
 	a := skipWS(src, 0)
-	e := len(src)
-	for e > a && (src[e-1] == ' ' || src[e-1] == '\t' || src[e-1] == '\n' || src[e-1] == '\r') {
-		e--
-	}
+	e := a + len(bytes.TrimRight(src[a:], " \t\r\n"))
 	sc.path = sc.path[:0]
 	start := len(dst)
 	dst = append(dst, src[:a]...)

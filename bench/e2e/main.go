@@ -222,9 +222,9 @@ func freePort() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// agent runs the double and `shipper run` over the data until every line is
-// acknowledged, then stops the agent and reads its CPU time and peak RSS.
-// tuning overrides memory settings of the agent (0 keeps the default).
+// tuning is what a run changes in the agent: budgets and batch size (0
+// keeps the default), its environment, an outage of the double at the
+// start, and latency probes after the backlog.
 type tuning struct {
 	tailInflight, sinkInflight, bulkBytes int
 	batchLines                            int
@@ -253,6 +253,9 @@ func (t tuning) yaml() (tail, bulk string) {
 	return tail, bulk
 }
 
+// agent runs the double and `shipper run` over the data until the double
+// counts every line indexed, then stops the agent and reads its CPU time
+// and peak RSS.
 func agent(bin, work, data string, lines int, gzip bool, profile string, tune tuning) (result, error) {
 	esAddr, err := freePort()
 	if err != nil {

@@ -1,8 +1,8 @@
 // Package benchgen generates the benchmark data set: JSON lines as zap and
 // logrus write them, about 370 bytes each, ten lines per trace, 2% with a
 // card number, some nested objects. The end-to-end bench writes them to
-// files; the in-process benchmarks run the same lines through the stages,
-// so both measure the same work.
+// files; the pipeline benchmark (pipeline/bench_test.go) runs the same lines
+// through the stages, so both measure the same work.
 package benchgen
 
 import (
