@@ -230,8 +230,7 @@ func stopWorkers(r *running) {
 func (a *Agent) handle(ctx context.Context, r *running, c *Chain, b *shipper.Batch) {
 	p := r.p
 	c.Process(b)
-	sent, dropped := a.metrics.count(p.Name, b)
-	r.counters.add(len(b.Events), sent, dropped)
+	r.counters.add(len(b.Events), a.metrics.count(p.Name, b))
 	if err := a.sink.Write(ctx, b); err != nil {
 		if ctx.Err() == nil {
 			a.log.Error("sink refused a batch", zap.String("pipeline", p.Name), zap.Error(err))

@@ -52,7 +52,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range pipes {
 		name := r.p.Name
 		var parsed, parseFailures, tsMissing uint64
-		for _, ch := range r.p.chains() {
+		for _, ch := range append(r.p.Inputs(), r.p.Default) {
 			st := ch.Parser.Stats()
 			parsed += st.Events
 			parseFailures += st.JSONParseFailures

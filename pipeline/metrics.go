@@ -46,9 +46,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // count adds one processed batch to the pipeline's counters, in one pass
-// over its events, and returns how many events were sent and dropped (for
-// the status rates).
-func (m *Metrics) count(pipeline string, b *shipper.Batch) (sent, dropped int) {
+// over its events, and returns how many were sent; the rest were dropped
+// (for the status rates).
+func (m *Metrics) count(pipeline string, b *shipper.Batch) (sent int) {
 	var parseErr, red int
 	var lastDrop string
 	var dropN int
@@ -70,7 +70,6 @@ func (m *Metrics) count(pipeline string, b *shipper.Batch) (sent, dropped int) {
 			sent++
 			continue
 		}
-		dropped++
 		if ev.Drop != lastDrop {
 			flush()
 		}
@@ -79,7 +78,7 @@ func (m *Metrics) count(pipeline string, b *shipper.Batch) (sent, dropped int) {
 	}
 	flush()
 	if m == nil {
-		return sent, dropped
+		return sent
 	}
 	m.read.WithLabelValues(pipeline).Add(float64(len(b.Events)))
 	m.shipped.WithLabelValues(pipeline).Add(float64(sent))
@@ -89,5 +88,5 @@ func (m *Metrics) count(pipeline string, b *shipper.Batch) (sent, dropped int) {
 	if red > 0 {
 		m.redacted.WithLabelValues(pipeline).Add(float64(red))
 	}
-	return sent, dropped
+	return sent
 }

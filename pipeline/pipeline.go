@@ -124,14 +124,9 @@ func (p *Pipeline) chain(in *config.Input) (*Chain, error) {
 	return c, nil
 }
 
-// chains returns every chain of the pipeline, the default one last, in a
-// new slice (callers must not append to p.inputs).
-func (p *Pipeline) chains() []*Chain {
-	return append(append(make([]*Chain, 0, len(p.inputs)+1), p.inputs...), p.Default)
-}
-
-// Inputs returns the chain of each configured input, in order.
-func (p *Pipeline) Inputs() []*Chain { return p.inputs }
+// Inputs returns the chain of each configured input, in order. The slice
+// has no spare capacity, so appending to it copies.
+func (p *Pipeline) Inputs() []*Chain { return p.inputs[:len(p.inputs):len(p.inputs)] }
 
 // ChainFor returns the chain of the first input whose globs match path, or
 // the default chain.

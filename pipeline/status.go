@@ -23,10 +23,10 @@ type rateSample struct {
 	read, sent uint64
 }
 
-func (c *counters) add(read, sent, dropped int) {
+func (c *counters) add(read, sent int) {
 	c.read.Add(uint64(read))
 	c.sent.Add(uint64(sent))
-	c.dropped.Add(uint64(dropped))
+	c.dropped.Add(uint64(read - sent))
 }
 
 // sample records the totals at now and forgets samples older than the window.
