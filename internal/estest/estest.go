@@ -279,7 +279,7 @@ func (s *Server) Down() {
 	if hs == nil {
 		return
 	}
-	hs.Close() // closes the listener and all tracked connections
+	hs.Close() // closes the listener and every connection net/http has open
 	<-errc
 }
 
@@ -340,6 +340,10 @@ func (s *Server) Docs(indexPattern string) []Doc {
 func (s *Server) Count(indexPattern string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.countLocked(indexPattern)
+}
+
+func (s *Server) countLocked(indexPattern string) int {
 	n := 0
 	for _, ix := range s.resolveLocked(indexPattern) {
 		n += ix.count()
@@ -422,10 +426,7 @@ func (s *Server) WaitCount(ctx context.Context, indexPattern string, n int) erro
 	for {
 		s.mu.Lock()
 		ch := s.changed
-		have := 0
-		for _, ix := range s.resolveLocked(indexPattern) {
-			have += ix.count()
-		}
+		have := s.countLocked(indexPattern)
 		s.mu.Unlock()
 		if have >= n {
 			return nil

@@ -132,7 +132,7 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 		}
 		n := 0
 		for _, ix := range ixs {
-			n += len(ix.ids)
+			n += ix.count()
 		}
 		return okJSON([]byte(`{"count":` + strconv.Itoa(n) + `,"_shards":` + shards + `}`))
 	}
