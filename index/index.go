@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -554,6 +555,18 @@ func sanitize(dst, v []byte, first, dataStream bool) []byte {
 // index_patterns of the index template that matches its names and nothing
 // broader (for example "shipper-*-*").
 func (p *Pattern) Glob() string { return Glob(p.src) }
+
+// Globs returns the distinct Globs of patterns, in first-seen order: the
+// index patterns a set of pipelines writes to.
+func Globs(patterns []*Pattern) []string {
+	var out []string
+	for _, p := range patterns {
+		if g := p.Glob(); !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
 
 // Glob turns index pattern text into the Elasticsearch wildcard that
 // matches every name it expands to: each %{...} becomes * (runs of * are

@@ -34,13 +34,7 @@ func SetupKibana(ctx context.Context, kibanaURL string, cfg Config, patterns []*
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	seen := map[string]bool{}
-	for _, p := range patterns {
-		glob := p.Glob()
-		if seen[glob] {
-			continue
-		}
-		seen[glob] = true
+	for _, glob := range index.Globs(patterns) {
 		body, _ := json.Marshal(obj{
 			"override": true,
 			"data_view": obj{

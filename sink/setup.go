@@ -59,12 +59,7 @@ func Setup(ctx context.Context, cfg Config, patterns []*index.Pattern, logger *z
 		}
 		logger.Info("ILM policy written", zap.String("policy", cfg.Setup.ILM.PolicyName))
 	}
-	var globs []string
-	for _, p := range patterns {
-		if g := p.Glob(); !slices.Contains(globs, g) {
-			globs = append(globs, g)
-		}
-	}
+	globs := index.Globs(patterns)
 	slices.Sort(globs)
 	existing, err := c.templates(ctx)
 	if err != nil {

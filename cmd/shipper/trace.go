@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/traceship/shipper/index"
 	"github.com/traceship/shipper/sink"
 	"github.com/traceship/shipper/timeline"
 )
@@ -37,11 +38,7 @@ digits, a UUID, a traceparent).`,
 				if err != nil {
 					return err
 				}
-				var globs []string
-				for _, p := range pats {
-					globs = append(globs, p.Glob())
-				}
-				pattern = strings.Join(dedupe(globs), ",")
+				pattern = strings.Join(index.Globs(pats), ",")
 			}
 			log, _, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
 			if err != nil {
@@ -74,16 +71,4 @@ digits, a UUID, a traceparent).`,
 	cmd.Flags().StringVar(&indexPattern, "index", "", "search these indices instead (wildcards and commas allowed)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON lines instead of a timeline")
 	return cmd
-}
-
-func dedupe(s []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
