@@ -242,11 +242,7 @@ func parseB3(s []byte) (c ctx, ok bool) {
 		c.sampled, ok = b3Sampled(s)
 		return c, ok
 	}
-	bounds, n := splitBounds(s, '-')
-	var parts [4][]byte
-	for i := 0; i < n && i < 4; i++ {
-		parts[i] = s[bounds[i][0]:bounds[i][1]]
-	}
+	parts, n := split4(s, '-')
 	if n < 2 {
 		return c, false
 	}
@@ -283,13 +279,9 @@ func parseJaeger(s []byte) (c ctx, ok bool) {
 		return c, false
 	}
 	s = decodeColons(buf[:0], s)
-	bounds, n := splitBounds(s, ':')
+	parts, n := split4(s, ':')
 	if n != 4 {
 		return c, false
-	}
-	var parts [4][]byte
-	for i := range parts {
-		parts[i] = s[bounds[i][0]:bounds[i][1]]
 	}
 	if !decodeHexRight(c.trace[:], parts[0]) || c.trace.IsZero() {
 		return ctx{}, false
@@ -396,24 +388,23 @@ func parseGCPTrace(s []byte) (shipper.TraceID, bool) {
 	return parseTraceID(s, false)
 }
 
-// splitBounds finds the fields of s separated by sep: at most 4, as
-// offsets (n is 5 when there are more). Callers slice s themselves: passing
-// s to a function that stores its sub-slices would make the compiler move
-// the caller's stack buffer to the heap.
-func splitBounds(s []byte, sep byte) (b [4][2]int, n int) {
+// split4 returns the fields of s separated by sep: at most 4 (n is 5 when
+// there are more). It returns them rather than filling a slice argument, so
+// that a caller's stack buffer holding s stays on the stack.
+func split4(s []byte, sep byte) (parts [4][]byte, n int) {
 	start := 0
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && s[i] != sep {
 			continue
 		}
 		if n == 4 {
-			return b, 5
+			return parts, 5
 		}
-		b[n] = [2]int{start, i}
+		parts[n] = s[start:i]
 		n++
 		start = i + 1
 	}
-	return b, n
+	return parts, n
 }
 
 func indexByte(s []byte, c byte) int { return bytes.IndexByte(s, c) }
