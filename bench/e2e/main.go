@@ -15,7 +15,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -171,7 +170,7 @@ func generate(dir string, lines, files int) (int64, error) {
 // a map[string]any, measuring this process's CPU time.
 func baseline(dir string) (result, error) {
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	start, cpu0, sys0 := time.Now(), cpuTime(), sysTime()
+	start, before := time.Now(), selfUsage()
 	docs := 0
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -196,21 +195,23 @@ func baseline(dir string) (result, error) {
 		}
 		f.Close()
 	}
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return result{name: "baseline: read + encoding/json → map", docs: docs, wall: time.Since(start), cpu: cpuTime() - cpu0, sys: sysTime() - sys0, maxRSSMiB: float64(ru.Maxrss) / 1024}, nil
+	wall := time.Since(start)
+	cpu0, sys0, _ := usage(before)
+	cpu, sys, rss := usage(selfUsage())
+	return result{name: "baseline: read + encoding/json → map", docs: docs, wall: wall, cpu: cpu - cpu0, sys: sys - sys0, maxRSSMiB: rss}, nil
 }
 
-func cpuTime() time.Duration {
+func selfUsage() *syscall.Rusage {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return &ru
 }
 
-func sysTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Stime.Nano())
+// usage reads a process's CPU time (user and kernel), the part of it in
+// the kernel, and its peak RSS from its rusage.
+func usage(ru *syscall.Rusage) (cpu, sys time.Duration, maxRSSMiB float64) {
+	sys = time.Duration(ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()) + sys, sys, float64(ru.Maxrss) / 1024
 }
 
 func freePort() (string, error) {
@@ -369,9 +370,8 @@ pipelines:
 	if err := cmd.Wait(); err != nil {
 		return result{}, fmt.Errorf("shipper exited: %w", err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{docs: lines, wall: wall, cpu: cpu, sys: time.Duration(ru.Stime.Nano()), maxRSSMiB: float64(ru.Maxrss) / 1024, outage: out, latencies: latencies}, nil
+	cpu, sys, rss := usage(cmd.ProcessState.SysUsage().(*syscall.Rusage))
+	return result{docs: lines, wall: wall, cpu: cpu, sys: sys, maxRSSMiB: rss, outage: out, latencies: latencies}, nil
 }
 
 // probeLatency appends n lines to a watched file, one at a time, and times
@@ -420,29 +420,48 @@ func procStat(pid int) (rssMiB float64, cpu time.Duration) {
 	return float64(st.ResidentMemory()) / (1 << 20), time.Duration(st.CPUTime() * float64(time.Second))
 }
 
+// waitHTTP waits until url answers.
 func waitHTTP(url string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
+	ok, err := poll(30*time.Second, 20*time.Millisecond, func() (bool, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false, err
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return true, nil
+	})
+	if !ok {
+		return fmt.Errorf("the Elasticsearch double did not start: %v", err)
 	}
-	return errors.New("the Elasticsearch double did not start")
+	return nil
 }
 
-// waitShipped polls the double every interval until it holds n documents,
-// for at most timeout.
+// waitShipped waits until the double at esAddr counts n documents,
+// asking every interval.
 func waitShipped(esAddr string, n int, timeout, every time.Duration) error {
+	var got int
+	ok, err := poll(timeout, every, func() (bool, error) {
+		var err error
+		got, err = shipped(esAddr)
+		return err == nil && got >= n, err
+	})
+	if !ok {
+		return fmt.Errorf("only %d of %d documents indexed after %s (last error: %v)", got, n, timeout, err)
+	}
+	return nil
+}
+
+// poll calls done every interval until it reports true, or timeout passes:
+// then it returns false and the last error done gave.
+func poll(timeout, every time.Duration, done func() (bool, error)) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		got, err := shipped(esAddr)
-		if err == nil && got >= n {
-			return nil
+		ok, err := done()
+		if ok {
+			return true, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d documents indexed after %s", got, n, timeout)
+			return false, err
 		}
 		time.Sleep(every) // polling, bounded by the deadline
 	}
