@@ -43,9 +43,8 @@ func perLine(b *testing.B, lines int, start time.Duration) {
 
 func fillBatch(b *shipper.Batch, lines [][]byte) {
 	b.Reset()
-	rt := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	for _, l := range lines {
-		b.Events = append(b.Events, shipper.Event{Raw: l, ReadTime: rt})
+		b.Events = append(b.Events, shipper.Event{Raw: l, ReadTime: readTime})
 	}
 }
 

@@ -11,10 +11,7 @@ import (
 // decimal id, that is Luhn- and prefix-valid), while ids that cannot be
 // cards stay byte-identical.
 func TestCardInAnIDFieldStillRedacted(t *testing.T) {
-	r, err := New(DefaultConfig(), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newDefault(t)
 	for _, in := range []string{
 		`{"trace_id":"4111111111111111"}`,
 		`{"span_id":"5555555555554444"}`,
