@@ -35,8 +35,10 @@ func (c *Chain) Explain(b *shipper.Batch) [][]string {
 	before := make([]snapshot, len(b.Events))
 	names := []string{"parse", "enrich", "redact", "sample", "route"}
 	for si, stage := range c.stages {
-		for i := range b.Events {
-			before[i] = snap(&b.Events[i])
+		if names[si] == "redact" { // only redaction's notes compare with before
+			for i := range b.Events {
+				before[i] = snap(&b.Events[i])
+			}
 		}
 		var enrichNotes [][]string
 		if stage == shipper.Processor(c.Enrich) {
