@@ -67,10 +67,11 @@ type Sink struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 
-	// Recycled scratch space and request buffers, bounded by the bytes in
-	// flight (freelist says why not a sync.Pool).
+	// Recycled scratch space, request bodies and requests, bounded by the
+	// bytes in flight (freelist says why not a sync.Pool).
 	encoders *freelist.List[*encoder]
-	requests *freelist.List[*request] // finished
+	buffers  *freelist.List[[]byte]   // of finished requests
+	requests *freelist.List[*request] // finished, without their bodies
 
 	st counters
 
@@ -122,7 +123,7 @@ func newSink(cfg Config, es performer, dlq *dlqWriter, logger *zap.Logger) *Sink
 		closing: make(chan struct{}),
 	}
 	held := int64(cfg.Bulk.MaxInFlightBytes + cfg.Bulk.MaxBytes)
-	s.encoders, s.requests = freelist.New[*encoder](held), freelist.New[*request](held)
+	s.encoders, s.buffers, s.requests = freelist.New[*encoder](held), freelist.New[[]byte](held), freelist.New[*request](held)
 	return s
 }
 
@@ -161,6 +162,7 @@ type item struct {
 // once, and reserved bytes of the in-flight budget; finish releases both.
 type request struct {
 	body     []byte
+	shared   *shared // body is part of it; nil when r owns body
 	items    []item
 	acks     []*shipper.Ack
 	reserved int64
@@ -178,6 +180,19 @@ func (r *request) add(body []byte, it item, ack *shipper.Ack) {
 	it.ack = ack
 	r.items = append(r.items, it)
 	r.reserved += int64(it.end - it.off)
+	r.hold(ack)
+}
+
+// shared is the encoding of one large batch, which the requests it was
+// cut into send parts of. Each holds a reference; the last to let go
+// recycles the buffer.
+type shared struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+// hold holds ack for r, once however many of r's items it acknowledges.
+func (r *request) hold(ack *shipper.Ack) {
 	if ack == nil {
 		return
 	}
@@ -218,7 +233,8 @@ func (s *Sink) Write(ctx context.Context, b *shipper.Batch) error {
 	if !ok {
 		enc = new(encoder)
 	}
-	defer s.encoders.Put(enc, int64(cap(enc.buf)+cap(enc.items)*int(unsafe.Sizeof(item{}))))
+	// take may swap enc.buf for another buffer: size it when it is put back.
+	defer func() { s.encoders.Put(enc, int64(cap(enc.buf)+cap(enc.items)*int(unsafe.Sizeof(item{})))) }()
 	s.encode(enc, b)
 	if len(enc.unrouted) > 0 {
 		if err := s.deadLetterUnrouted(ctx, b, enc.unrouted); err != nil {
@@ -316,6 +332,19 @@ func (s *Sink) take(ctx context.Context, enc *encoder) error {
 		s.releaseLocked(int64(len(enc.buf)))
 		return ErrClosed
 	}
+	if len(enc.buf) >= s.cfg.Bulk.MaxBytes/2 {
+		s.adoptLocked(enc)
+	} else {
+		s.copyLocked(enc)
+	}
+	s.st.documents.Add(int64(len(enc.items)))
+	return nil
+}
+
+// copyLocked copies the documents of a small batch into the request being
+// filled, which batches share until it is full or the flush interval
+// passes: at low volume, many small batches make one request.
+func (s *Sink) copyLocked(enc *encoder) {
 	for _, it := range enc.items {
 		size := int(it.end - it.off)
 		if r := s.cur; r != nil && len(r.items) > 0 && len(r.body)+size > s.cfg.Bulk.MaxBytes {
@@ -323,9 +352,9 @@ func (s *Sink) take(ctx context.Context, enc *encoder) error {
 		}
 		if s.cur == nil {
 			s.cur = s.newRequest()
+			s.cur.body = s.newBuffer()
 			if s.started {
-				r := s.cur
-				s.armFlush(r)
+				s.armFlush(s.cur)
 			}
 		}
 		s.cur.add(enc.buf, it, it.ack)
@@ -333,8 +362,50 @@ func (s *Sink) take(ctx context.Context, enc *encoder) error {
 			s.sealLocked()
 		}
 	}
-	s.st.documents.Add(int64(len(enc.items)))
-	return nil
+}
+
+// adoptLocked sends the documents of a batch that fills at least half a
+// request in requests of their own, cut from enc's buffer, which enc gives
+// up for another: copying every document into requests was 5% of the
+// agent's CPU. None of them waits for later batches to fill it: at this
+// volume the tailer may send none until this one is acknowledged (its
+// budget), and the flush interval would then pace the agent.
+func (s *Sink) adoptLocked(enc *encoder) {
+	sh := &shared{buf: enc.buf}
+	sh.refs.Store(1) // adoptLocked's own, until every part holds one
+	enc.buf = s.newBuffer()
+	for items := enc.items; len(items) > 0; {
+		n := s.fit(items)
+		lo, hi := items[0].off, items[n-1].end
+		r := s.newRequest()
+		r.body, r.shared = sh.buf[lo:hi:hi], sh
+		sh.refs.Add(1)
+		for _, it := range items[:n] {
+			it.off, it.src, it.end = it.off-lo, it.src-lo, it.end-lo
+			r.items = append(r.items, it)
+			r.hold(it.ack)
+		}
+		r.reserved = int64(hi - lo)
+		s.queueLocked(r)
+		items = items[n:]
+	}
+	s.unshare(sh)
+}
+
+// fit returns how many of items, at least one, make one request.
+func (s *Sink) fit(items []item) int {
+	base, n := items[0].off, 1
+	for n < len(items) && int(items[n].end-base) <= s.cfg.Bulk.MaxBytes && (s.cfg.Bulk.MaxDocs == 0 || n < s.cfg.Bulk.MaxDocs) {
+		n++
+	}
+	return n
+}
+
+// unshare lets go of a reference to sh, recycling its buffer after the last.
+func (s *Sink) unshare(sh *shared) {
+	if sh.refs.Add(-1) == 0 {
+		s.putBuffer(sh.buf)
+	}
 }
 
 // reserve takes n bytes of the in-flight budget, waiting while it is spent.
@@ -382,6 +453,11 @@ func (s *Sink) sealLocked() {
 	if r.timer != nil {
 		r.timer.Stop()
 	}
+	s.queueLocked(r)
+}
+
+// queueLocked hands a sealed request to the workers.
+func (s *Sink) queueLocked(r *request) {
 	s.queue = append(s.queue, r)
 	select {
 	case s.work <- struct{}{}:
@@ -405,25 +481,41 @@ func (s *Sink) armFlush(r *request) {
 	})
 }
 
-// newRequest returns an empty request, reusing the buffers of a finished
-// one when it can.
+// newRequest returns an empty request without a body, reusing the slices
+// of a finished one when it can.
 func (s *Sink) newRequest() *request {
 	if r, ok := s.requests.Get(); ok {
 		return r
 	}
-	return &request{body: make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))}
+	return &request{}
 }
 
-// recycle keeps a finished request's buffers for the next one.
+// newBuffer returns an empty buffer for a request body or an encoder,
+// reusing a finished request's when it can.
+func (s *Sink) newBuffer() []byte {
+	if b, ok := s.buffers.Get(); ok {
+		return b
+	}
+	return make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))
+}
+
+// putBuffer keeps b for newBuffer, within the list's bound: one that an
+// outsized document grew past it is let go.
+func (s *Sink) putBuffer(b []byte) {
+	s.buffers.Put(b[:0], int64(cap(b)))
+}
+
+// recycle keeps a finished request's body and slices for the next one.
 func (s *Sink) recycle(r *request) {
-	if cap(r.body) > 2*s.cfg.Bulk.MaxBytes {
-		*r = request{}
-		return // an outsized document grew it; let it go
+	if r.shared != nil {
+		s.unshare(r.shared)
+	} else {
+		s.putBuffer(r.body)
 	}
 	clear(r.items)
 	clear(r.acks)
-	*r = request{body: r.body[:0], items: r.items[:0], acks: r.acks[:0]}
-	s.requests.Put(r, int64(cap(r.body)))
+	*r = request{items: r.items[:0], acks: r.acks[:0]}
+	s.requests.Put(r, int64(cap(r.items))*int64(unsafe.Sizeof(item{}))+int64(cap(r.acks))*8)
 }
 
 // Start starts the bulk workers and returns. ctx is for starting only: the
@@ -575,6 +667,7 @@ func (s *Sink) abandon(r *request) {
 // of r's reservation and holds their Acks itself.
 func (s *Sink) sub(r *request, idx []int) *request {
 	n := s.newRequest()
+	n.body = s.newBuffer()
 	n.attempts = r.attempts
 	for _, i := range idx {
 		it := r.items[i]

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,12 +72,13 @@ type harness struct {
 
 	mu      sync.Mutex
 	ids     map[string]string // _id -> index of every document written
+	srcs    map[string]string // _id -> its source, as AppendSource writes it
 	pending int               // batches not acknowledged
 	early   []string
 }
 
 func newHarness(t *testing.T, srv *estest.Server, dlq string) *harness {
-	return &harness{t: t, srv: srv, dlq: dlq, ids: map[string]string{}}
+	return &harness{t: t, srv: srv, dlq: dlq, ids: map[string]string{}, srcs: map[string]string{}}
 }
 
 var lines = []string{
@@ -116,6 +120,7 @@ func (h *harness) batch(fileID string, n int, index string) *shipper.Batch {
 		ids = append(ids, id)
 		h.mu.Lock()
 		h.ids[id] = ev.Index
+		h.srcs[id] = string(shipper.AppendSource(nil, &ev))
 		h.mu.Unlock()
 		b.Events = append(b.Events, ev)
 	}
@@ -224,9 +229,14 @@ func (h *harness) check(wantDead int) {
 		h.t.Errorf("dead-lettered %d documents, want %d", len(dead), wantDead)
 	}
 	for id, index := range h.ids {
-		_, ok := h.srv.Get(index, id)
+		doc, ok := h.srv.Get(index, id)
 		if ok && dead[id] > 0 {
 			h.t.Errorf("%s is both stored and dead-lettered", id)
+		}
+		// Request buffers pass between Write calls and workers: a document
+		// must arrive as it was encoded, not with another's bytes.
+		if want := h.srcs[id]; ok && want != "" && string(doc.Source) != want {
+			h.t.Errorf("%s stored as\n%s\nwant\n%s", id, doc.Source, want)
 		}
 		if dead[id] > 1 {
 			h.t.Errorf("%s dead-lettered %d times", id, dead[id])
@@ -329,29 +339,42 @@ func TestFaults(t *testing.T) {
 		{"issue 8 done-when: 10% 429s and 5% item failures", estest.Faults{Status: 429, StatusRatio: 0.1, Item429Ratio: 0.025, Item5xxRatio: 0.025, Seed: 11}, nil},
 		{"slow responses", estest.Faults{Delay: 20 * time.Millisecond}, nil},
 	}
+	// Two shapes of request: batches split by max_docs and copied into
+	// requests shared with other batches, and batches large enough that
+	// a request takes over the encoded batch's buffer (then the rest is
+	// copied).
+	shapes := []struct {
+		name string
+		set  func(*BulkConfig)
+	}{
+		{"shared requests", func(b *BulkConfig) { b.MaxDocs = 10 }},
+		{"adopted batches", func(b *BulkConfig) { b.MaxBytes = 4096 }},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := estest.New(t, estest.WithFaults(tt.faults))
-			cfg := testConfig(t, srv.URL())
-			cfg.Bulk.MaxDocs = 10
-			s := newTestSink(t, cfg, nil)
-			h := newHarness(t, srv, cfg.DeadLetter.Path)
-			run(t, s)
-			var wg sync.WaitGroup
-			for w := range 3 { // pipeline workers write concurrently
-				wg.Go(func() {
-					for i := range 10 {
-						h.write(s, h.batch(fmt.Sprintf("w%d-f%d", w, i), 17, ""))
-					}
-				})
-			}
-			wg.Wait()
-			shutdown(t, s)
-			h.check(0)
-			if tt.check != nil {
-				tt.check(t, s.Stats(), srv.Requests())
-			}
-		})
+		for _, shape := range shapes {
+			t.Run(tt.name+"/"+shape.name, func(t *testing.T) {
+				srv := estest.New(t, estest.WithFaults(tt.faults))
+				cfg := testConfig(t, srv.URL())
+				shape.set(&cfg.Bulk)
+				s := newTestSink(t, cfg, nil)
+				h := newHarness(t, srv, cfg.DeadLetter.Path)
+				run(t, s)
+				var wg sync.WaitGroup
+				for w := range 3 { // pipeline workers write concurrently
+					wg.Go(func() {
+						for i := range 10 {
+							h.write(s, h.batch(fmt.Sprintf("w%d-f%d", w, i), 17, ""))
+						}
+					})
+				}
+				wg.Wait()
+				shutdown(t, s)
+				h.check(0)
+				if tt.check != nil {
+					tt.check(t, s.Stats(), srv.Requests())
+				}
+			})
+		}
 	}
 }
 
@@ -618,7 +641,11 @@ func (h *harness) batchLines(fileID string, lines ...string) *shipper.Batch {
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		b.Events[i].Raw, b.Events[i].Doc.Members = []byte(l), m
+		ev := &b.Events[i]
+		ev.Raw, ev.Doc.Members = []byte(l), m
+		h.mu.Lock()
+		h.srcs[string(shipper.AppendID(nil, ev))] = string(shipper.AppendSource(nil, ev))
+		h.mu.Unlock()
 	}
 	return b
 }
@@ -744,4 +771,105 @@ func TestEachDocumentGoesToItsIndex(t *testing.T) {
 			t.Errorf("document %s is not in %s", id, indices[i*i%len(indices)])
 		}
 	}
+}
+
+// recorder answers every bulk request with success and keeps its body.
+type recorder struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (r *recorder) Perform(req *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.bodies = append(r.bodies, body)
+	r.mu.Unlock()
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"errors":false}`))}, nil
+}
+
+// Bulk requests are at most max_bytes and carry every document once, as it
+// was encoded: whether small batches share a request, or a batch's encoding
+// becomes a request (its buffer is handed over rather than copied) and the
+// rest of it is copied into the next.
+func TestRequestShapes(t *testing.T) {
+	const maxBytes = 4096
+	for _, tt := range []struct {
+		name     string
+		batches  []int // documents per batch
+		requests int   // 0: as many as max_bytes needs
+	}{
+		{"small batches share one request", []int{2, 2, 2}, 1},
+		{"a batch over half a request", []int{17}, 0},
+		{"a batch several requests long", []int{40}, 0},
+		{"large and small batches", []int{3, 17, 1, 12, 2, 17, 40, 17}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Bulk.MaxBytes = maxBytes
+			cfg.Bulk.Compression = false
+			rec := &recorder{}
+			s := newSink(cfg, rec, &dlqWriter{path: "unused", w: nopCloser{io.Discard}}, zap.NewNop())
+			h := newHarness(t, nil, "")
+			var want []string
+			enc := &encoder{}
+			for i, n := range tt.batches {
+				b := h.batch(fmt.Sprint("f", i), n, "")
+				s.encode(enc, b)
+				want = append(want, bulkDocs(enc.buf)...)
+				h.write(s, b)
+			}
+			shutdown(t, s) // not started: sends in this goroutine
+			if h.unacked() != 0 {
+				t.Errorf("%d batches not acknowledged", h.unacked())
+			}
+			var got []string
+			for i, body := range rec.bodies {
+				got = append(got, bulkDocs(body)...)
+				if len(body) > maxBytes {
+					t.Errorf("request %d is %d bytes, over max_bytes %d", i, len(body), maxBytes)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("requests carried\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if tt.requests > 0 && len(rec.bodies) != tt.requests {
+				t.Errorf("%d requests, want %d", len(rec.bodies), tt.requests)
+			}
+		})
+	}
+}
+
+// A batch that fills more than a request is sent whole at once: the rest of
+// it does not wait in a partly filled request for the flush interval. (The
+// tailer sends no more batches while too many are unacknowledged, so
+// waiting there paced the agent by the flush interval.)
+func TestLargeBatchIsNotHeldForFlush(t *testing.T) {
+	srv := estest.New(t)
+	cfg := testConfig(t, srv.URL())
+	cfg.Bulk.MaxBytes = 4096
+	cfg.Bulk.FlushInterval = time.Hour
+	s := newTestSink(t, cfg, nil)
+	h := newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	for i, n := range []int{17, 40} {
+		h.write(s, h.batch(fmt.Sprint("f", i), n, ""))
+		waitFor(t, "the whole batch to be acknowledged", func() bool { return h.unacked() == 0 })
+	}
+	shutdown(t, s)
+	h.check(0)
+}
+
+// bulkDocs splits a bulk body into its documents: action and source lines.
+func bulkDocs(body []byte) []string {
+	lines := strings.SplitAfter(string(body), "\n")
+	var docs []string
+	for i := 0; i+1 < len(lines); i += 2 {
+		docs = append(docs, lines[i]+lines[i+1])
+	}
+	return docs
 }
