@@ -332,10 +332,19 @@ func (s *Sink) take(ctx context.Context, enc *encoder) error {
 		s.releaseLocked(int64(len(enc.buf)))
 		return ErrClosed
 	}
-	if len(enc.buf) >= s.cfg.Bulk.MaxBytes/2 {
-		s.adoptLocked(enc)
-	} else {
+	switch {
+	case len(enc.buf) < s.cfg.Bulk.MaxBytes/2 && (s.cfg.Bulk.MaxDocs == 0 || len(enc.items) < s.cfg.Bulk.MaxDocs/2):
+		// A small batch, at low volume: it shares a request with others.
 		s.copyLocked(enc)
+	case cap(enc.buf) <= 2*s.cfg.Bulk.MaxBytes:
+		s.adoptLocked(enc)
+	default:
+		// A batch far larger than a request (a small bulk.max_bytes): the
+		// encoder keeps its buffer, or it would grow a new one for every
+		// batch (putBuffer lets buffers this large go). Its documents are
+		// copied, and the rest does not wait for later batches either.
+		s.copyLocked(enc)
+		s.sealLocked()
 	}
 	s.st.documents.Add(int64(len(enc.items)))
 	return nil
@@ -365,11 +374,13 @@ func (s *Sink) copyLocked(enc *encoder) {
 }
 
 // adoptLocked sends the documents of a batch that fills at least half a
-// request in requests of their own, cut from enc's buffer, which enc gives
-// up for another: copying every document into requests was 5% of the
-// agent's CPU. None of them waits for later batches to fill it: at this
-// volume the tailer may send none until this one is acknowledged (its
-// budget), and the flush interval would then pace the agent.
+// request (by bytes or by documents) in requests of their own, cut from
+// enc's buffer, which enc gives up for another: copying every document
+// into requests was 5% of the agent's CPU. None of them waits for later
+// batches to fill it: at this volume the tailer may send none until this
+// one is acknowledged (its budget), and the flush interval would then pace
+// the agent. The whole buffer lives until its last request finishes, so a
+// part being retried keeps the rest of its batch's memory too.
 func (s *Sink) adoptLocked(enc *encoder) {
 	sh := &shared{buf: enc.buf}
 	sh.refs.Store(1) // adoptLocked's own, until every part holds one
@@ -499,10 +510,13 @@ func (s *Sink) newBuffer() []byte {
 	return make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))
 }
 
-// putBuffer keeps b for newBuffer, within the list's bound: one that an
-// outsized document grew past it is let go.
+// putBuffer keeps b for newBuffer, within the list's bound, unless an
+// outsized document or batch grew it past twice a request: it would serve
+// as the body of small requests, larger than the budget counts.
 func (s *Sink) putBuffer(b []byte) {
-	s.buffers.Put(b[:0], int64(cap(b)))
+	if cap(b) <= 2*s.cfg.Bulk.MaxBytes {
+		s.buffers.Put(b[:0], int64(cap(b)))
+	}
 }
 
 // recycle keeps a finished request's body and slices for the next one.

@@ -220,6 +220,9 @@ func (h *harness) check(wantDead int) {
 	dead := map[string]int{}
 	for _, e := range readDLQ(h.t, h.dlq) {
 		dead[e.ID]++
+		if want := h.srcs[e.ID]; want != "" && string(e.Document) != want {
+			h.t.Errorf("%s dead-lettered as\n%s\nwant\n%s", e.ID, e.Document, want)
+		}
 	}
 	stored := h.srv.Count("*")
 	if stored+len(dead) != len(h.ids) {
@@ -339,16 +342,18 @@ func TestFaults(t *testing.T) {
 		{"issue 8 done-when: 10% 429s and 5% item failures", estest.Faults{Status: 429, StatusRatio: 0.1, Item429Ratio: 0.025, Item5xxRatio: 0.025, Seed: 11}, nil},
 		{"slow responses", estest.Faults{Delay: 20 * time.Millisecond}, nil},
 	}
-	// Two shapes of request: batches split by max_docs and copied into
-	// requests shared with other batches, and batches large enough that
-	// a request takes over the encoded batch's buffer (then the rest is
-	// copied).
+	// Three shapes of request: batches split by max_docs and copied into
+	// requests shared with other batches; batches large enough to be cut
+	// into requests that share the encoded batch's buffer; and batches so
+	// much larger than a request that the encoder keeps its buffer and
+	// they are copied.
 	shapes := []struct {
 		name string
 		set  func(*BulkConfig)
 	}{
-		{"shared requests", func(b *BulkConfig) { b.MaxDocs = 10 }},
+		{"shared requests", func(b *BulkConfig) { b.MaxDocs = 40 }},
 		{"adopted batches", func(b *BulkConfig) { b.MaxBytes = 4096 }},
+		{"batches far over max_bytes", func(b *BulkConfig) { b.MaxBytes = 1024 }},
 	}
 	for _, tt := range tests {
 		for _, shape := range shapes {
@@ -654,29 +659,36 @@ func (h *harness) batchLines(fileID string, lines ...string) *shipper.Batch {
 // Elasticsearch for good: it goes to the dead-letter file, with the value
 // Elasticsearch quotes in its reason redacted.
 func TestMappingRejectsGoToDeadLetter(t *testing.T) {
-	srv := estest.New(t)
-	cfg := testConfig(t, srv.URL())
-	s := newTestSink(t, cfg, maskTestCard)
-	h := newHarness(t, srv, cfg.DeadLetter.Path)
-	run(t, s)
-	h.write(s, h.batchLines("f",
-		`{"message":"a","amount":42.5}`,
-		`{"message":"b","amount":"not a number 4111111111111111"}`,
-		`{"message":"c","amount":7}`,
-	))
-	shutdown(t, s)
-	h.check(1)
-	dl := readDLQ(t, cfg.DeadLetter.Path)
-	if len(dl) != 1 || dl[0].ID != "f-100" || dl[0].Status != 400 || dl[0].Error.Type != "document_parsing_exception" {
-		t.Fatalf("dead letters %+v", dl)
+	// max_docs 2: the batch is cut into requests over its own encoding,
+	// and the refused document is read back from the second one.
+	for _, maxDocs := range []int{0, 2} {
+		t.Run(fmt.Sprint("max_docs=", maxDocs), func(t *testing.T) {
+			srv := estest.New(t)
+			cfg := testConfig(t, srv.URL())
+			cfg.Bulk.MaxDocs = maxDocs
+			s := newTestSink(t, cfg, maskTestCard)
+			h := newHarness(t, srv, cfg.DeadLetter.Path)
+			run(t, s)
+			h.write(s, h.batchLines("f",
+				`{"message":"a","amount":42.5}`,
+				`{"message":"b","amount":7}`,
+				`{"message":"c","amount":"not a number 4111111111111111"}`,
+			))
+			shutdown(t, s)
+			h.check(1) // also: the dead letter's document is the one sent, byte for byte
+			dl := readDLQ(t, cfg.DeadLetter.Path)
+			if len(dl) != 1 || dl[0].ID != "f-200" || dl[0].Status != 400 || dl[0].Error.Type != "document_parsing_exception" {
+				t.Fatalf("dead letters %+v", dl)
+			}
+			raw, _ := os.ReadFile(cfg.DeadLetter.Path)
+			if n := bytes.Count(raw, []byte("4111111111111111")); n != 1 {
+				// Once in the document as sent (the pipeline's redactor would
+				// have masked it there); never in the reasons.
+				t.Errorf("card number appears %d times in the dead-letter file: %s", n, raw)
+			}
+			t.Logf("dead letter: %s", raw)
+		})
 	}
-	raw, _ := os.ReadFile(cfg.DeadLetter.Path)
-	if n := bytes.Count(raw, []byte("4111111111111111")); n != 1 {
-		// Once in the document as sent (the pipeline's redactor would
-		// have masked it there); never in the reasons.
-		t.Errorf("card number appears %d times in the dead-letter file: %s", n, raw)
-	}
-	t.Logf("dead letter: %s", raw)
 }
 
 // The agent stops while Elasticsearch is stuck (shutdown deadline passes)
@@ -792,8 +804,8 @@ func (r *recorder) Perform(req *http.Request) (*http.Response, error) {
 
 // Bulk requests are at most max_bytes and carry every document once, as it
 // was encoded: whether small batches share a request, or a batch's encoding
-// becomes a request (its buffer is handed over rather than copied) and the
-// rest of it is copied into the next.
+// is cut into requests (its buffer handed over rather than copied), or a
+// batch far larger than a request is copied into several.
 func TestRequestShapes(t *testing.T) {
 	const maxBytes = 4096
 	for _, tt := range []struct {
@@ -805,6 +817,7 @@ func TestRequestShapes(t *testing.T) {
 		{"a batch over half a request", []int{17}, 0},
 		{"a batch several requests long", []int{40}, 0},
 		{"large and small batches", []int{3, 17, 1, 12, 2, 17, 40, 17}, 0},
+		{"batches far over max_bytes", []int{60, 2, 60}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -844,24 +857,35 @@ func TestRequestShapes(t *testing.T) {
 	}
 }
 
-// A batch that fills more than a request is sent whole at once: the rest of
-// it does not wait in a partly filled request for the flush interval. (The
-// tailer sends no more batches while too many are unacknowledged, so
-// waiting there paced the agent by the flush interval.)
+// A batch that fills more than a request, by bytes or by documents, is sent
+// whole at once: the rest of it does not wait in a partly filled request for
+// the flush interval. (The tailer sends no more batches while too many are
+// unacknowledged, so waiting there paced the agent by the flush interval.)
 func TestLargeBatchIsNotHeldForFlush(t *testing.T) {
-	srv := estest.New(t)
-	cfg := testConfig(t, srv.URL())
-	cfg.Bulk.MaxBytes = 4096
-	cfg.Bulk.FlushInterval = time.Hour
-	s := newTestSink(t, cfg, nil)
-	h := newHarness(t, srv, cfg.DeadLetter.Path)
-	run(t, s)
-	for i, n := range []int{17, 40} {
-		h.write(s, h.batch(fmt.Sprint("f", i), n, ""))
-		waitFor(t, "the whole batch to be acknowledged", func() bool { return h.unacked() == 0 })
+	for _, tt := range []struct {
+		name    string
+		set     func(*BulkConfig)
+		batches []int
+	}{
+		{"max_bytes", func(b *BulkConfig) { b.MaxBytes = 4096 }, []int{17, 40, 60}},
+		{"max_docs", func(b *BulkConfig) { b.MaxDocs = 10 }, []int{17, 5}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := estest.New(t)
+			cfg := testConfig(t, srv.URL())
+			tt.set(&cfg.Bulk)
+			cfg.Bulk.FlushInterval = time.Hour
+			s := newTestSink(t, cfg, nil)
+			h := newHarness(t, srv, cfg.DeadLetter.Path)
+			run(t, s)
+			for i, n := range tt.batches {
+				h.write(s, h.batch(fmt.Sprint("f", i), n, ""))
+				waitFor(t, "the whole batch to be acknowledged", func() bool { return h.unacked() == 0 })
+			}
+			shutdown(t, s)
+			h.check(0)
+		})
 	}
-	shutdown(t, s)
-	h.check(0)
 }
 
 // bulkDocs splits a bulk body into its documents: action and source lines.

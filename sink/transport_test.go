@@ -189,19 +189,28 @@ func TestSeveralHostsSurviveOneDown(t *testing.T) {
 }
 
 func TestTooLargeRequestIsSplit(t *testing.T) {
-	es := &miniES{maxBody: 1500}
-	srv := httptest.NewServer(es)
-	defer srv.Close()
-	cfg := testConfig(t, srv.URL)
-	s, err := shipOne(t, cfg, 12, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if es.count() != 12 || es.n413 == 0 {
-		t.Errorf("stored %d of 12 after %d 413s", es.count(), es.n413)
-	}
-	if st := s.Stats(); st.Indexed != 12 || st.DeadLettered != 0 {
-		t.Errorf("Stats = %+v", st)
+	// max_bytes 4096: the batch is cut into requests over its encoding,
+	// which are split in turn.
+	for _, maxBytes := range []int{0, 4096} {
+		t.Run(fmt.Sprint("max_bytes=", maxBytes), func(t *testing.T) {
+			es := &miniES{maxBody: 1500}
+			srv := httptest.NewServer(es)
+			defer srv.Close()
+			cfg := testConfig(t, srv.URL)
+			if maxBytes > 0 {
+				cfg.Bulk.MaxBytes = maxBytes
+			}
+			s, err := shipOne(t, cfg, 12, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if es.count() != 12 || es.n413 == 0 {
+				t.Errorf("stored %d of 12 after %d 413s", es.count(), es.n413)
+			}
+			if st := s.Stats(); st.Indexed != 12 || st.DeadLettered != 0 {
+				t.Errorf("Stats = %+v", st)
+			}
+		})
 	}
 }
 
