@@ -67,6 +67,8 @@ type TLSConfig struct {
 // BulkConfig sizes and paces bulk requests.
 type BulkConfig struct {
 	// MaxBytes is the uncompressed size at which a bulk request is sent.
+	// A batch whose documents fill half of it (or half of max_docs) is sent
+	// at once, in requests of its own; smaller ones share requests.
 	// Some thousands of documents per request already amortise a request's
 	// cost; larger requests only hold more memory (and tail.max_inflight_bytes
 	// must stay at or above twice this plus tail.batch_max_bytes, see there).
