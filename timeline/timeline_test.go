@@ -161,6 +161,13 @@ func TestFetchAcrossDatedIndices(t *testing.T) {
 		t.Errorf("Print: %v, truncated %v, output:\n%s", err, res.Truncated, out.String())
 	}
 
+	// Two lines a page: through a point in time and search_after, every
+	// line once, in order, and not approximate.
+	paged, err := FetchWith(testCtx(t), c, pattern, traceA, Options{PageSize: 2})
+	if err != nil || paged.Approximate || !cmp.Equal(paged.Entries, got) {
+		t.Errorf("FetchWith(PageSize 2): %v, approximate %v, entries equal %v", err, paged.Approximate, cmp.Equal(paged.Entries, got))
+	}
+
 	// Pasted in another form, the same trace.
 	again, err := Fetch(testCtx(t), c, "shipper-*", "00-"+strings.ToUpper(traceA)+"-1111111111111111-01")
 	if err != nil || len(again) != len(got) {

@@ -111,6 +111,9 @@ func TestTraceShowsOneRequestAcrossServices(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("trace: exit %d\n%s%s", code, out, stderr)
 	}
+	if strings.Contains(stderr, "approximate") {
+		t.Errorf("trace searched without a point in time: %s", stderr)
+	}
 	order := []string{"checkout started", "stock reserved", "payment authorized", "checkout completed"}
 	last := -1
 	for _, msg := range order {

@@ -130,14 +130,16 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 type Server struct {
 	opts options
 
-	mu        sync.Mutex // guards the cluster state below
-	indices   map[string]*index
-	templates map[string]*template
-	policies  map[string]*policy
-	streams   map[string]*dataStream
-	seq       int
-	idCounter uint64
-	changed   chan struct{} // closed and replaced when documents change
+	mu         sync.Mutex // guards the cluster state below
+	indices    map[string]*index
+	templates  map[string]*template
+	policies   map[string]*policy
+	streams    map[string]*dataStream
+	seq        int
+	idCounter  uint64
+	pits       map[string]*pit // open points in time, by id
+	pitCounter uint64
+	changed    chan struct{} // closed and replaced when documents change
 
 	fmu    sync.Mutex // guards faults, rng, gate and held notifications
 	faults Faults

@@ -56,13 +56,18 @@ func FuzzSearch(f *testing.F) {
 	f.Add([]byte(`{"query":{"match_phrase":{"message":"request failed"}},"_source":["trace.*"]}`))
 	f.Add([]byte(`{"query":{"terms":{"log.level":["warn",1,null]}},"from":1}`))
 	f.Add([]byte(`{"sort":"_doc","track_total_hits":2}`))
+	f.Add([]byte(`{"sort":[{"@timestamp":"asc"},"_id"],"search_after":[1763805600000,"1"],"size":1}`))
+	f.Add([]byte(`{"pit":{"id":"ZXN0ZXN0LXBpdC0x","keep_alive":"1m"},"sort":["@timestamp"],"search_after":[null,9223372036854775807]}`))
 	s, _ := NewServer(WithClock(fixed))
 	serve(s, "POST", "/_bulk", []byte(ndjson(
 		`{"create":{"_index":"shipper-a","_id":"1"}}`, `{"@timestamp":"2026-11-22T10:00:00Z","trace":{"id":"`+traceA+`"},"log.level":"warn","message":"request failed","n":[1,2]}`,
 		`{"create":{"_index":"shipper-b","_id":"2"}}`, `{"@timestamp":1763805600000,"trace.id":"`+traceB+`","message":"ok","o":{"p":{"q":true}}}`,
 	)))
+	// A point in time for the pit seed (its id is the first one the
+	// double hands out).
+	serve(s, "POST", "/shipper-*/_pit?keep_alive=1h", nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, path := range []string{"/shipper-*/_search", "/_count"} {
+		for _, path := range []string{"/shipper-*/_search", "/_search", "/_count"} {
 			w := serve(s, "POST", path, body)
 			if !json.Valid(w.Body.Bytes()) {
 				t.Fatalf("%s: status %d, invalid JSON %q", path, w.Code, w.Body.Bytes())

@@ -262,6 +262,13 @@ func (s *Server) route(r *http.Request, segs []string, body []byte, d *requestFa
 		if n == 1 {
 			return s.refresh(r, "")
 		}
+	case "_pit":
+		if n == 1 {
+			if is("DELETE") {
+				return s.closePIT(body)
+			}
+			return methodNotAllowed(r, "DELETE")
+		}
 	}
 	if strings.HasPrefix(segs[0], "_") {
 		return noHandler(r)
@@ -297,6 +304,13 @@ func (s *Server) route(r *http.Request, segs []string, body []byte, d *requestFa
 	case "_refresh":
 		if n == 2 {
 			return s.refresh(r, target)
+		}
+	case "_pit":
+		if n == 2 {
+			if is("POST") {
+				return s.openPIT(r, target)
+			}
+			return methodNotAllowed(r, "POST")
 		}
 	case "_mapping":
 		if n == 2 && is("GET") {

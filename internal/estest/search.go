@@ -43,10 +43,15 @@ type searchRequest struct {
 	Source         json.RawMessage `json:"_source"`
 	TrackTotalHits json.RawMessage `json:"track_total_hits"`
 	Timeout        json.RawMessage `json:"timeout"`
+	SearchAfter    []any           `json:"search_after"`
+	PIT            *struct {
+		ID        string `json:"id"`
+		KeepAlive string `json:"keep_alive"`
+	} `json:"pit"`
 }
 
 var searchKeys = map[string]bool{"query": true, "size": true, "from": true, "sort": true, "_source": true,
-	"track_total_hits": true, "timeout": true}
+	"track_total_hits": true, "timeout": true, "search_after": true, "pit": true}
 
 func (s *Server) search(r *http.Request, expr string, body []byte, count bool) response {
 	q := r.URL.Query()
@@ -119,7 +124,29 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var p *pit
+	if req.PIT != nil {
+		if count {
+			return badRequest("parsing_exception", "request does not support [pit]")
+		}
+		if expr != "" {
+			return illegalArgument("[indices] cannot be used with point in time. Do not specify any index with point in time.")
+		}
+		if p = s.pitLocked(req.PIT.ID); p == nil {
+			return pitMissing(req.PIT.ID)
+		}
+		if req.PIT.KeepAlive != "" {
+			ka, ok := parseTimeValue(req.PIT.KeepAlive)
+			if !ok {
+				return illegalArgument("failed to parse setting [keep_alive] with value [" + req.PIT.KeepAlive + "] as a time value: unit is missing or unrecognized")
+			}
+			p.expires = s.now().Add(ka)
+		}
+	}
 	ixs, missing := s.resolveMissingLocked(expr)
+	if p != nil {
+		ixs, missing = p.indices, ""
+	}
 	if missing != "" && q.Get("ignore_unavailable") != "true" {
 		return indexNotFound(missing)
 	}
@@ -138,11 +165,12 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	}
 	var hits []hit
 	for _, ix := range ixs {
-		docs := make([]*Doc, 0, len(ix.docs))
-		for _, d := range ix.docs {
-			docs = append(docs, d)
+		var docs []*Doc
+		if p != nil {
+			docs = p.docs[ix]
+		} else {
+			docs = ix.sortedDocs()
 		}
-		slices.SortFunc(docs, func(a, b *Doc) int { return a.Seq - b.Seq })
 		for _, d := range docs {
 			h := hit{ix: ix, doc: d}
 			if match(&h) {
@@ -157,6 +185,10 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	sorts, se := parseSort(req.Sort)
 	if se != nil {
 		return errorResponse(se.status, se.e)
+	}
+	if p != nil && len(sorts) > 0 && !slices.ContainsFunc(sorts, func(sk sortSpec) bool { return sk.field == "_shard_doc" }) {
+		// The implicit tiebreaker of sorted searches under a point in time.
+		sorts = append(sorts, sortSpec{field: "_shard_doc"})
 	}
 	for _, sk := range sorts {
 		for _, h := range hits {
@@ -194,6 +226,26 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	if req.From != nil {
 		from = *req.From
 	}
+	if req.SearchAfter != nil {
+		if from > 0 {
+			return illegalArgument("`from` parameter must be set to 0 when `search_after` is used.")
+		}
+		if len(req.SearchAfter) != len(sorts) {
+			return illegalArgument("search_after has " + strconv.Itoa(len(req.SearchAfter)) + " value(s) but sort has " + strconv.Itoa(len(sorts)) + ".")
+		}
+		after := make([]sortValue, len(sorts))
+		for j, v := range req.SearchAfter {
+			after[j] = afterValue(v, sorts[j].desc)
+		}
+		order = slices.DeleteFunc(order, func(i int) bool {
+			for j, sk := range sorts {
+				if c := compareSort(keys[i][j], after[j], sk.desc); c != 0 {
+					return c < 0
+				}
+			}
+			return true // the hit the page ended on
+		})
+	}
 	if size < 0 || from < 0 {
 		return illegalArgument("[from] and [size] parameters cannot be negative")
 	}
@@ -224,7 +276,13 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	includes, excludes, wantSource := parseSourceFilter(req.Source, q.Get("_source"))
 
 	b := make([]byte, 0, 1024)
-	b = append(b, `{"took":1,"timed_out":false,"_shards":`...)
+	b = append(b, '{')
+	if p != nil {
+		b = append(b, `"pit_id":`...)
+		b = jsonscan.AppendString(b, req.PIT.ID)
+		b = append(b, ',')
+	}
+	b = append(b, `"took":1,"timed_out":false,"_shards":`...)
 	b = append(b, shards...)
 	// With track_total_hits: false Elasticsearch leaves "total" out.
 	b = append(b, `,"hits":{`...)
@@ -376,7 +434,7 @@ type sortValue struct {
 }
 
 func sortKey(h *hit, f string) sortValue {
-	if f == "_doc" {
+	if f == "_doc" || f == "_shard_doc" {
 		return sortValue{isNum: true, num: float64(h.doc.Seq)}
 	}
 	if f == "_id" {
@@ -426,6 +484,25 @@ func compareSort(a, b sortValue, desc bool) int {
 		c = -c
 	}
 	return c
+}
+
+// afterValue reads a search_after value, as appendSortValue wrote it.
+func afterValue(v any, desc bool) sortValue {
+	switch x := v.(type) {
+	case float64:
+		if (!desc && x >= math.MaxInt64) || (desc && x <= math.MinInt64) {
+			return sortValue{missing: true}
+		}
+		return sortValue{isNum: true, num: x}
+	case string:
+		if n, err := strconv.ParseFloat(x, 64); err == nil {
+			return sortValue{isNum: true, num: n, str: x}
+		}
+		return sortValue{str: x}
+	case nil:
+		return sortValue{missing: true}
+	}
+	return sortValue{str: string(mustJSON(v))}
 }
 
 func appendSortValue(b []byte, v sortValue, desc bool) []byte {

@@ -2,8 +2,10 @@ package estest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const traceA = "0af7651916cd43dd8448eb211c80319c"
@@ -167,5 +169,116 @@ func TestTotalHitsCap(t *testing.T) {
 	r = call(t, "GET", full.URL()+"/many/_search?size=0&track_total_hits=true", "")
 	if at(r.obj(t), "hits", "total", "value") != 10001.0 {
 		t.Errorf("track_total_hits=true: %s", r.body)
+	}
+}
+
+// A point in time keeps what a search sees fixed while documents keep
+// arriving, and search_after pages through it with the implicit _shard_doc
+// tiebreaker: every document exactly once, even when sort values tie. Runs
+// against a real cluster too.
+func TestPointInTime(t *testing.T) {
+	e := newEnv(t, WithClock(fixed))
+	name := e.ns + "-pit-2026.11.22"
+	var lines []string
+	// Seven documents, three of them at the same millisecond.
+	for i, ts := range []string{"00.001", "00.002", "00.002", "00.002", "00.003", "00.004", "00.005"} {
+		lines = append(lines, `{"create":{"_index":"`+name+`","_id":"d`+strconv.Itoa(i)+`"}}`,
+			`{"@timestamp":"2026-11-22T10:00:`+ts+`Z","message":"m"}`)
+	}
+	call(t, "POST", e.url+"/_bulk?refresh=true", ndjson(lines...))
+
+	r := call(t, "POST", e.url+"/"+e.ns+"-pit-*/_pit?keep_alive=1m", "")
+	id, _ := at(r.obj(t), "id").(string)
+	if r.status != 200 || id == "" {
+		t.Fatalf("open: %d %s", r.status, r.body)
+	}
+	// Written after the point in time: not seen through it.
+	call(t, "POST", e.url+"/_bulk?refresh=true", ndjson(
+		`{"create":{"_index":"`+name+`","_id":"late"}}`, `{"@timestamp":"2026-11-22T10:00:00.000Z","message":"m"}`))
+
+	var got []string
+	var after any
+	for page := 0; page < 10; page++ {
+		body := map[string]any{"size": 2, "sort": []any{map[string]any{"@timestamp": "asc"}},
+			"pit": map[string]any{"id": id, "keep_alive": "1m"}}
+		if after != nil {
+			body["search_after"] = after
+		}
+		r := call(t, "POST", e.url+"/_search", string(mustJSON(body)))
+		if r.status != 200 {
+			t.Fatalf("page %d: %d %s", page, r.status, r.body)
+		}
+		if pid, _ := at(r.obj(t), "pit_id").(string); pid == "" {
+			t.Fatalf("page %d has no pit_id: %s", page, r.body)
+		} else {
+			id = pid
+		}
+		hits, _ := at(r.obj(t), "hits", "hits").([]any)
+		if len(hits) == 0 {
+			break
+		}
+		for _, h := range hits {
+			m := h.(map[string]any)
+			got = append(got, m["_id"].(string))
+			sort, _ := m["sort"].([]any)
+			if len(sort) != 2 {
+				t.Fatalf("hit %s sorts by %v: want the timestamp and the tiebreaker", m["_id"], sort)
+			}
+			after = sort
+		}
+	}
+	if len(got) != 7 {
+		t.Fatalf("paged through %v, want the 7 documents there were when the point in time was opened", got)
+	}
+	slices.Sort(got[1:4]) // the tie's order is the tiebreaker's, whatever it is
+	if want := []string{"d0", "d1", "d2", "d3", "d4", "d5", "d6"}; !slices.Equal(got, want) {
+		t.Errorf("paged through %v, want %v", got, want)
+	}
+	if n := len(hitIDs(t, call(t, "POST", e.url+"/"+e.ns+"-pit-*/_search", `{"size":20}`))); n != 8 {
+		t.Errorf("a search without the point in time sees %d documents, want 8", n)
+	}
+
+	for _, tc := range []struct{ name, path, body, wantType, wantReason string }{
+		{"index with pit", "/" + e.ns + "-pit-*/_search", `{"pit":{"id":"` + id + `"}}`, "illegal_argument_exception", "[indices] cannot be used with point in time"},
+		{"search_after too short", "/_search", `{"pit":{"id":"` + id + `"},"sort":["@timestamp"],"search_after":[1]}`, "illegal_argument_exception", "search_after has 1 value(s) but sort has 2."},
+		{"search_after with from", "/_search", `{"pit":{"id":"` + id + `"},"from":1,"sort":["@timestamp"],"search_after":[1,2]}`, "illegal_argument_exception", "`from` parameter must be set to 0"},
+	} {
+		r := call(t, "POST", e.url+tc.path, tc.body)
+		if r.status != 400 || at(r.obj(t), "error", "type") != tc.wantType || !strings.Contains(at(r.obj(t), "error", "reason").(string), tc.wantReason) {
+			t.Errorf("%s: got %d %s\nwant 400 %s: %s", tc.name, r.status, r.body, tc.wantType, tc.wantReason)
+		}
+	}
+
+	r = call(t, "DELETE", e.url+"/_pit", `{"id":"`+id+`"}`)
+	if r.status != 200 || at(r.obj(t), "num_freed") != float64(1) {
+		t.Errorf("close: %d %s", r.status, r.body)
+	}
+	r = call(t, "DELETE", e.url+"/_pit", `{"id":"`+id+`"}`)
+	if r.status != 404 || at(r.obj(t), "num_freed") != float64(0) {
+		t.Errorf("close again: %d %s, want 404 with num_freed 0", r.status, r.body)
+	}
+	r = call(t, "POST", e.url+"/_search", `{"pit":{"id":"`+id+`"}}`)
+	if r.status != 404 || at(r.obj(t), "error", "type") != "search_context_missing_exception" {
+		t.Errorf("search under a closed point in time: %d %s", r.status, r.body)
+	}
+}
+
+// A point in time not used within its keep_alive is gone.
+func TestPointInTimeExpires(t *testing.T) {
+	now := epoch
+	srv := New(t, WithClock(func() time.Time { return now }))
+	call(t, "POST", srv.URL()+"/_bulk?refresh=true", ndjson(`{"create":{"_index":"a"}}`, `{"message":"m"}`))
+	id := at(call(t, "POST", srv.URL()+"/a/_pit?keep_alive=1m", "").obj(t), "id").(string)
+	now = now.Add(50 * time.Second)
+	// Each search renews it for its keep_alive.
+	if r := call(t, "POST", srv.URL()+"/_search", `{"pit":{"id":"`+id+`","keep_alive":"30s"}}`); r.status != 200 {
+		t.Fatalf("search within keep_alive: %d %s", r.status, r.body)
+	}
+	now = now.Add(31 * time.Second)
+	if r := call(t, "POST", srv.URL()+"/_search", `{"pit":{"id":"`+id+`"}}`); r.status != 404 {
+		t.Errorf("search past keep_alive: %d %s, want 404", r.status, r.body)
+	}
+	if r := call(t, "POST", srv.URL()+"/a/_pit", ""); r.status != 400 {
+		t.Errorf("open without keep_alive: %d %s, want 400", r.status, r.body)
 	}
 }
