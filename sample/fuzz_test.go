@@ -81,7 +81,7 @@ func TestHeldClonesMatchEventClone(t *testing.T) {
 	// A value a stage replaced lives outside the raw line.
 	edited := []byte(`"[redacted]"`)
 	ev.Doc.Set("n", edited)
-	sl := newBatchSlab([]shipper.Event{ev}, 1<<30)
+	sl := batchNeed([]shipper.Event{ev}).alloc()
 	cp := sl.clone(&ev)
 	c := ev.Clone()
 	want := string(shipper.AppendSource(nil, &c))

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -39,7 +40,19 @@ type holder struct {
 	fqueue   []failedEntry
 	fhead    int
 	lastWarn time.Time
+	// free holds batch slabs whose copies were all decided, for the next
+	// batches: allocating a slab per batch was most of the garbage of a
+	// busy sampler, and collecting it most of its CPU.
+	free []*slab
+	// filling is the slab of the batch being processed: its copies may all
+	// be decided before the batch is through, but more are to come.
+	filling *slab
+	spare   []*heldTrace // decided and out of the queue, for newTrace
 }
+
+// maxFreeSlabs bounds the free slabs kept: each is at most a slabDivisor-th
+// of max_bytes, so they hold at most a quarter of it besides what is held.
+const maxFreeSlabs = slabDivisor / 4
 
 type heldTrace struct {
 	id     shipper.TraceID
@@ -121,11 +134,16 @@ const slabDivisor = 8
 func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, levels uint32, c *batchCounts) {
 	var relBuf [16]*shipper.Ack
 	rel := relBuf[:0]
-	var sl *slab
+	var need slabNeed
 	if active {
-		sl = newBatchSlab(b.Events[:n], h.maxBytes/slabDivisor)
+		need = batchNeed(b.Events[:n])
 	}
 	h.mu.Lock()
+	var sl *slab
+	if need.events > 0 && need.size <= h.maxBytes/slabDivisor {
+		sl = h.batchSlab(need)
+		h.filling = sl
+	}
 	rel = h.expire(now, rel, c)
 	for i := 0; active && i < n; i++ {
 		ev := &b.Events[i]
@@ -145,7 +163,8 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 				for _, he := range ht.events {
 					e := he.ev
 					e.Tags |= shipper.TagHeldForTrace
-					b.Events = append(b.Events, *e)
+					// Copied into b: the slab is reused once decided.
+					b.Events = append(b.Events, intoBatch(b, e))
 					if e.Ack != nil {
 						b.Holds = append(b.Holds, e.Ack)
 					}
@@ -154,6 +173,9 @@ func (h *holder) process(b *shipper.Batch, n int, active bool, now time.Time, le
 				h.remove(ht)
 			}
 		}
+	}
+	if h.filling = nil; sl != nil && sl.live == 0 {
+		h.recycle(sl) // nothing of this batch is held
 	}
 	h.mu.Unlock()
 	// Outside the lock: a release may run the batch's done function.
@@ -187,7 +209,7 @@ func (h *holder) add(ev *shipper.Event, sl *slab, now time.Time, rel []*shipper.
 	}
 	ht := h.traces[ev.TraceID]
 	if ht == nil {
-		ht = &heldTrace{id: ev.TraceID, since: now, events: make([]heldEvent, 0, 4)}
+		ht = h.newTrace(ev.TraceID, now)
 		h.traces[ev.TraceID] = ht
 		h.queue = append(h.queue, ht)
 	}
@@ -204,7 +226,9 @@ func (h *holder) add(ev *shipper.Event, sl *slab, now time.Time, rel []*shipper.
 	return rel
 }
 
-// remove forgets a decided trace.
+// remove forgets a decided trace. Nothing points into its copies any
+// more (promoted events were copied into their batch), so a batch slab
+// whose last copy this was goes to the free list.
 func (h *holder) remove(ht *heldTrace) {
 	ht.gone = true
 	delete(h.traces, ht.id)
@@ -212,9 +236,64 @@ func (h *holder) remove(ht *heldTrace) {
 	for _, he := range ht.events {
 		if he.sl.live--; he.sl.live == 0 {
 			h.bytes -= he.sl.size
+			if he.sl != h.filling {
+				h.recycle(he.sl)
+			}
 		}
 	}
-	ht.events = nil
+	clear(ht.events)
+	ht.events = ht.events[:0]
+}
+
+// recycle keeps a batch slab none of whose copies is held any more.
+func (h *holder) recycle(sl *slab) {
+	if sl.batch && len(h.free) < maxFreeSlabs {
+		sl.reset()
+		h.free = append(h.free, sl)
+	}
+}
+
+// batchSlab returns a slab for need: the smallest free one it fits in, or
+// a new one.
+func (h *holder) batchSlab(need slabNeed) *slab {
+	best := -1
+	for i, sl := range h.free {
+		if sl.fits(need) && (best < 0 || sl.capSize() < h.free[best].capSize()) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return need.alloc()
+	}
+	sl := h.free[best]
+	h.free = slices.Delete(h.free, best, best+1)
+	// It keeps its capacity alive: count that, not only what is needed.
+	sl.size = sl.capSize()
+	return sl
+}
+
+// intoBatch returns a copy of the held event e whose bytes are in b.
+func intoBatch(b *shipper.Batch, e *shipper.Event) shipper.Event {
+	c := *e
+	c.Raw = b.Append(e.Raw)
+	ms := b.AllocMembers(len(e.Doc.Members))
+	for _, m := range e.Doc.Members {
+		ms = append(ms, shipper.Member{Key: rebaseInto(b, e.Raw, c.Raw, m.Key), Value: rebaseInto(b, e.Raw, c.Raw, m.Value)})
+	}
+	c.Doc.Members = b.KeepMembers(ms)
+	return c
+}
+
+// rebaseInto is slab.rebase for a batch: p's bytes in raw's copy when p
+// lies inside raw, else a copy in b.
+func rebaseInto(b *shipper.Batch, raw, rawCopy, p []byte) []byte {
+	if off, ok := within(raw, p); ok {
+		return rawCopy[off : off+len(p) : off+len(p)]
+	}
+	if p == nil {
+		return nil
+	}
+	return b.Append(p)
 }
 
 // front returns the oldest undecided trace, or nil.
@@ -226,6 +305,7 @@ func (h *holder) front() *heldTrace {
 		}
 		h.queue[h.qhead] = nil
 		h.qhead++
+		h.reuse(ht) // decided earlier, and now out of the queue too
 	}
 	h.queue, h.qhead = h.queue[:0], 0
 	return nil
@@ -250,7 +330,33 @@ func (h *holder) drop(ht *heldTrace, rel []*shipper.Ack) []*shipper.Ack {
 	}
 	h.pop()
 	h.remove(ht)
+	h.reuse(ht)
 	return rel
+}
+
+// maxSpareTraces bounds the decided traces kept for reuse.
+const maxSpareTraces = 1024
+
+// newTrace returns a trace to hold, reusing a decided one: a trace per
+// held trace id, and its list, were most of the sampler's allocations.
+func (h *holder) newTrace(id shipper.TraceID, now time.Time) *heldTrace {
+	if n := len(h.spare); n > 0 {
+		ht := h.spare[n-1]
+		h.spare = h.spare[:n-1]
+		ht.id, ht.since, ht.gone = id, now, false
+		return ht
+	}
+	return &heldTrace{id: id, since: now, events: make([]heldEvent, 0, 4)}
+}
+
+// reuse keeps a trace that is decided and out of both the map and the
+// queue, so nothing refers to it any more.
+func (h *holder) reuse(ht *heldTrace) {
+	if len(h.spare) < maxSpareTraces {
+		clear(ht.events[:cap(ht.events)])
+		ht.events = ht.events[:0]
+		h.spare = append(h.spare, ht)
+	}
 }
 
 func (h *holder) evictOldest(now time.Time, rel []*shipper.Ack, c *batchCounts) []*shipper.Ack {
@@ -343,6 +449,57 @@ type slab struct {
 	bytes   []byte
 	size    int64 // what it costs: bytes plus Event and Member headers
 	live    int   // copies in it still held
+	batch   bool  // a batch's slab, reused; not one event's
+}
+
+// slabNeed is what the copies of a batch's held events take.
+type slabNeed struct {
+	events, members, bytes int
+	size                   int64
+}
+
+// batchNeed sums what copies of the events of evs marked DropHeld take.
+func batchNeed(evs []shipper.Event) slabNeed {
+	var n slabNeed
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Drop != DropHeld {
+			continue
+		}
+		n.events++
+		n.members += len(ev.Doc.Members)
+		n.bytes += copiedBytes(ev)
+		n.size += heldSize(ev)
+	}
+	return n
+}
+
+func (n slabNeed) alloc() *slab {
+	return &slab{
+		events:  make([]shipper.Event, 0, n.events),
+		members: make([]shipper.Member, 0, n.members),
+		bytes:   make([]byte, 0, n.bytes),
+		size:    n.size,
+		batch:   true,
+	}
+}
+
+func (sl *slab) fits(n slabNeed) bool {
+	return cap(sl.events) >= n.events && cap(sl.members) >= n.members && cap(sl.bytes) >= n.bytes
+}
+
+// capSize is what the slab's memory costs, used or not.
+func (sl *slab) capSize() int64 {
+	return int64(cap(sl.events))*int64(unsafe.Sizeof(shipper.Event{})) +
+		int64(cap(sl.members))*int64(unsafe.Sizeof(shipper.Member{})) + int64(cap(sl.bytes))
+}
+
+// reset empties a decided slab for reuse. The copies' other pointers
+// (acknowledgements, files) are cleared so that a free slab keeps nothing
+// else alive; members point only into the slab's own bytes.
+func (sl *slab) reset() {
+	clear(sl.events)
+	sl.events, sl.members, sl.bytes = sl.events[:0], sl.members[:0], sl.bytes[:0]
 }
 
 // newSlab is a slab for one copy of ev.
@@ -352,32 +509,6 @@ func newSlab(ev *shipper.Event) *slab {
 		members: make([]shipper.Member, 0, len(ev.Doc.Members)),
 		bytes:   make([]byte, 0, copiedBytes(ev)),
 		size:    heldSize(ev),
-	}
-}
-
-// newBatchSlab sizes one slab for the events of evs marked DropHeld, or
-// returns nil when there are none or it would be larger than max.
-func newBatchSlab(evs []shipper.Event, max int64) *slab {
-	var ne, nm, nb int
-	var size int64
-	for i := range evs {
-		ev := &evs[i]
-		if ev.Drop != DropHeld {
-			continue
-		}
-		ne++
-		nm += len(ev.Doc.Members)
-		nb += copiedBytes(ev)
-		size += heldSize(ev)
-	}
-	if ne == 0 || size > max {
-		return nil
-	}
-	return &slab{
-		events:  make([]shipper.Event, 0, ne),
-		members: make([]shipper.Member, 0, nm),
-		bytes:   make([]byte, 0, nb),
-		size:    size,
 	}
 }
 

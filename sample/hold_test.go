@@ -397,7 +397,7 @@ func TestKeepTraceOnErrorCountsTheMemoryActuallyHeld(t *testing.T) {
 	for i := range first {
 		first[i].Drop = DropHeld
 	}
-	slabSize := newBatchSlab(first, 1<<40).size
+	slabSize := batchNeed(first).size
 	cfg.KeepTraceOnError.MaxBytes = slabDivisor * slabSize
 	s := newSampler(t, cfg, clock)
 	w := &worker{s: s}
@@ -418,5 +418,115 @@ func TestKeepTraceOnErrorCountsTheMemoryActuallyHeld(t *testing.T) {
 	}
 	if fmt.Sprint(acked) != "[0]" {
 		t.Errorf("acknowledged batches %v, want [0]", acked)
+	}
+}
+
+// The copies of a failed trace's lines, put into the batch of its error,
+// stay intact while that batch is on its way to the sink, even as the
+// memory the copies were held in is reused for the next batch's (another
+// worker may be sampling it meanwhile).
+func TestPromotedLinesOutliveTheirHeldCopies(t *testing.T) {
+	clock := newFakeClock()
+	s := newSampler(t, holdConfig(0), clock)
+	batch := func(trace shipper.TraceID, level shipper.Level, lines ...string) *shipper.Batch {
+		b := &shipper.Batch{Ack: shipper.NewAck(nil)}
+		for _, l := range lines {
+			ev := event(t, level, trace, l)
+			ev.Ack = b.Ack
+			b.Events = append(b.Events, ev)
+		}
+		return b
+	}
+	t1, t2 := traceID(1, 1), traceID(2, 2)
+	held := []string{`{"message":"cart loaded","user":"u-1"}`, `{"message":"price computed","total":"12.50"}`}
+	s.Process(batch(t1, shipper.LevelInfo, held...))
+	failed := batch(t1, shipper.LevelError, `{"message":"payment failed"}`)
+	s.Process(failed) // brings back the held lines; the batch is not sent yet
+	if len(failed.Events) != 3 {
+		t.Fatalf("the failed trace's batch has %d events, want its error and 2 held lines", len(failed.Events))
+	}
+	// The first batch's copies are all decided: their memory is free and
+	// the next held lines, as long, are copied into it.
+	s.Process(batch(t2, shipper.LevelInfo, `{"message":"XXXX XXXXXX","user":"u-9"}`, `{"message":"XXXXX XXXXXXXX","total":"99.99"}`))
+	for i, want := range held {
+		ev := failed.Events[1+i]
+		if string(ev.Raw) != want {
+			t.Errorf("promoted line %d reads %s, want %s", i, ev.Raw, want)
+		}
+		if got, want := memberText(ev), memberText(event(t, shipper.LevelInfo, t1, want)); got != want {
+			t.Errorf("promoted line %d's members read %s, want %s", i, got, want)
+		}
+	}
+}
+
+func memberText(ev shipper.Event) string {
+	var doc []string
+	for _, m := range ev.Doc.Members {
+		doc = append(doc, string(m.Key)+"="+string(m.Value))
+	}
+	return strings.Join(doc, " ")
+}
+
+// A batch's copies can all be evicted while the batch is still being held
+// (here by max_traces 1); its lines held after that, in the same memory,
+// are intact when their trace fails two batches later.
+func TestCopiesHeldAfterAnEvictionInTheirBatchSurvive(t *testing.T) {
+	clock := newFakeClock()
+	cfg := holdConfig(0)
+	cfg.KeepTraceOnError.MaxTraces = 1
+	s := newSampler(t, cfg, clock)
+	w := &worker{s: s}
+	a, b := traceID(1, 1), traceID(2, 2)
+	w.run([]shipper.Event{
+		event(t, shipper.LevelInfo, a, `{"message":"a's line, evicted by b's"}`),
+		event(t, shipper.LevelInfo, b, `{"message":"b's first line"}`),
+	}, nil)
+	w.run([]shipper.Event{event(t, shipper.LevelInfo, b, `{"message":"b's second line, held beside"}`)}, nil)
+	out, _ := w.run([]shipper.Event{event(t, shipper.LevelError, b, `{"message":"b failed"}`)}, nil)
+	var got []string
+	for _, ev := range out.events {
+		if ev.Tags&shipper.TagHeldForTrace == 0 {
+			got = append(got, line(ev)) // its members point into its reused batch
+			continue
+		}
+		got = append(got, line(ev)+" "+memberText(ev))
+	}
+	want := []string{
+		`{"message":"b failed"}`,
+		`{"message":"b's first line"} message="b's first line"`,
+		`{"message":"b's second line, held beside"} message="b's second line, held beside"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sent\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Traces expire in the order they were first held, also when one in the
+// middle was decided by its error and a new trace is held after it.
+func TestExpiryOrderAfterAPromotion(t *testing.T) {
+	clock := newFakeClock()
+	cfg := holdConfig(0)
+	window := cfg.KeepTraceOnError.Window
+	s := newSampler(t, cfg, clock)
+	w := &worker{s: s}
+	acked := map[string]bool{}
+	run := func(name string, level shipper.Level, trace shipper.TraceID) {
+		w.run([]shipper.Event{event(t, level, trace, `{"message":"`+name+`"}`)}, func() { acked[name] = true })
+		clock.Advance(time.Second)
+	}
+	a, b, c, d := traceID(1, 1), traceID(2, 2), traceID(3, 3), traceID(4, 4)
+	run("a held", shipper.LevelInfo, a)    // t0
+	run("b held", shipper.LevelInfo, b)    // t1
+	run("c held", shipper.LevelInfo, c)    // t2
+	run("b failed", shipper.LevelError, b) // t3: b is decided, its line sent
+	run("d held", shipper.LevelInfo, d)    // t4
+	// a's and c's windows are over, d's is not.
+	clock.Advance(window - 3*time.Second) // t2 + window
+	s.Tick(clock.Now())
+	if !acked["a held"] || !acked["c held"] || acked["d held"] {
+		t.Errorf("acknowledged %v: want a's and c's batches (their windows are over) and not d's", acked)
+	}
+	if st := s.Stats(); st.Expired != 2 || st.HeldTraces != 1 {
+		t.Errorf("Stats = %+v, want a's and c's lines expired and d's trace still held", st)
 	}
 }
