@@ -15,9 +15,10 @@ import (
 // sorted ones get the implicit _shard_doc tiebreaker, so that search_after
 // pages through them exactly once each.
 type pit struct {
-	indices []*index
-	docs    map[*index][]*Doc // by Seq
-	expires time.Time
+	indices   []*index
+	docs      map[*index][]*Doc // by Seq
+	keepAlive time.Duration
+	expires   time.Time
 }
 
 // openPIT serves POST /<target>/_pit?keep_alive=...
@@ -39,12 +40,15 @@ func (s *Server) openPIT(r *http.Request, target string) response {
 	if missing != "" && q.Get("ignore_unavailable") != "true" {
 		return indexNotFound(missing)
 	}
-	p := &pit{indices: ixs, docs: make(map[*index][]*Doc, len(ixs)), expires: s.now().Add(ka)}
+	p := &pit{indices: ixs, docs: make(map[*index][]*Doc, len(ixs)), keepAlive: ka, expires: s.now().Add(ka)}
 	for _, ix := range ixs {
 		p.docs[ix] = ix.sortedDocs()
 	}
 	if s.pits == nil {
 		s.pits = map[string]*pit{}
+	}
+	for id := range s.pits {
+		s.pitLocked(id) // forgets the expired ones, which nobody closed
 	}
 	s.pitCounter++
 	id := base64.URLEncoding.EncodeToString([]byte("estest-pit-" + strconv.FormatUint(s.pitCounter, 10)))

@@ -130,18 +130,22 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 			return badRequest("parsing_exception", "request does not support [pit]")
 		}
 		if expr != "" {
-			return illegalArgument("[indices] cannot be used with point in time. Do not specify any index with point in time.")
+			return errorResponse(400, &esError{Type: "action_request_validation_exception",
+				Reason: "Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;"})
 		}
 		if p = s.pitLocked(req.PIT.ID); p == nil {
 			return pitMissing(req.PIT.ID)
 		}
+		// Every search keeps the point in time alive; a keep_alive given
+		// can lengthen it, not shorten it.
 		if req.PIT.KeepAlive != "" {
 			ka, ok := parseTimeValue(req.PIT.KeepAlive)
 			if !ok {
 				return illegalArgument("failed to parse setting [keep_alive] with value [" + req.PIT.KeepAlive + "] as a time value: unit is missing or unrecognized")
 			}
-			p.expires = s.now().Add(ka)
+			p.keepAlive = max(p.keepAlive, ka)
 		}
+		p.expires = s.now().Add(p.keepAlive)
 	}
 	ixs, missing := s.resolveMissingLocked(expr)
 	if p != nil {
@@ -186,8 +190,13 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	if se != nil {
 		return errorResponse(se.status, se.e)
 	}
-	if p != nil && len(sorts) > 0 && !slices.ContainsFunc(sorts, func(sk sortSpec) bool { return sk.field == "_shard_doc" }) {
-		// The implicit tiebreaker of sorted searches under a point in time.
+	if p == nil && slices.ContainsFunc(sorts, func(sk sortSpec) bool { return sk.field == "_shard_doc" }) {
+		return illegalArgument("[_shard_doc] sort field cannot be used without [point in time]")
+	}
+	if p != nil && len(sorts) > 0 && sorts[len(sorts)-1].field != "_shard_doc" &&
+		(req.SearchAfter == nil || len(req.SearchAfter) == len(sorts)+1) {
+		// The implicit tiebreaker of sorted searches under a point in
+		// time; not when search_after was written for the sort as given.
 		sorts = append(sorts, sortSpec{field: "_shard_doc"})
 	}
 	for _, sk := range sorts {
@@ -229,6 +238,12 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 	if req.SearchAfter != nil {
 		if from > 0 {
 			return illegalArgument("`from` parameter must be set to 0 when `search_after` is used.")
+		}
+		if len(req.SearchAfter) == 0 {
+			return illegalArgument("Values must contains at least one value.")
+		}
+		if len(sorts) == 0 {
+			return illegalArgument("Sort must contain at least one field.")
 		}
 		if len(req.SearchAfter) != len(sorts) {
 			return illegalArgument("search_after has " + strconv.Itoa(len(req.SearchAfter)) + " value(s) but sort has " + strconv.Itoa(len(sorts)) + ".")

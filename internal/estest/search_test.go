@@ -239,9 +239,14 @@ func TestPointInTime(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ name, path, body, wantType, wantReason string }{
-		{"index with pit", "/" + e.ns + "-pit-*/_search", `{"pit":{"id":"` + id + `"}}`, "illegal_argument_exception", "[indices] cannot be used with point in time"},
-		{"search_after too short", "/_search", `{"pit":{"id":"` + id + `"},"sort":["@timestamp"],"search_after":[1]}`, "illegal_argument_exception", "search_after has 1 value(s) but sort has 2."},
+		{"index with pit", "/" + e.ns + "-pit-*/_search", `{"pit":{"id":"` + id + `"}}`, "action_request_validation_exception", "[indices] cannot be used with point in time"},
+		// Three values are neither the sort's one nor one more (the
+		// tiebreaker's): no tiebreaker is added, and they do not fit.
+		{"search_after too long", "/_search", `{"pit":{"id":"` + id + `"},"sort":["@timestamp"],"search_after":[1,2,3]}`, "illegal_argument_exception", "search_after has 3 value(s) but sort has 1."},
+		{"search_after empty", "/_search", `{"pit":{"id":"` + id + `"},"sort":["@timestamp"],"search_after":[]}`, "illegal_argument_exception", "Values must contains at least one value."},
+		{"search_after without sort", "/_search", `{"pit":{"id":"` + id + `"},"search_after":[1]}`, "illegal_argument_exception", "Sort must contain at least one field."},
 		{"search_after with from", "/_search", `{"pit":{"id":"` + id + `"},"from":1,"sort":["@timestamp"],"search_after":[1,2]}`, "illegal_argument_exception", "`from` parameter must be set to 0"},
+		{"_shard_doc without pit", "/" + e.ns + "-pit-*/_search", `{"sort":["_shard_doc"]}`, "illegal_argument_exception", "[_shard_doc] sort field cannot be used without [point in time]"},
 	} {
 		r := call(t, "POST", e.url+tc.path, tc.body)
 		if r.status != 400 || at(r.obj(t), "error", "type") != tc.wantType || !strings.Contains(at(r.obj(t), "error", "reason").(string), tc.wantReason) {
@@ -269,14 +274,22 @@ func TestPointInTimeExpires(t *testing.T) {
 	srv := New(t, WithClock(func() time.Time { return now }))
 	call(t, "POST", srv.URL()+"/_bulk?refresh=true", ndjson(`{"create":{"_index":"a"}}`, `{"message":"m"}`))
 	id := at(call(t, "POST", srv.URL()+"/a/_pit?keep_alive=1m", "").obj(t), "id").(string)
-	now = now.Add(50 * time.Second)
-	// Each search renews it for its keep_alive.
-	if r := call(t, "POST", srv.URL()+"/_search", `{"pit":{"id":"`+id+`","keep_alive":"30s"}}`); r.status != 200 {
-		t.Fatalf("search within keep_alive: %d %s", r.status, r.body)
+	search := func(body string) int {
+		return call(t, "POST", srv.URL()+"/_search", `{"pit":{"id":"`+id+`"`+body+`}}`).status
 	}
-	now = now.Add(31 * time.Second)
-	if r := call(t, "POST", srv.URL()+"/_search", `{"pit":{"id":"`+id+`"}}`); r.status != 404 {
-		t.Errorf("search past keep_alive: %d %s, want 404", r.status, r.body)
+	// Every search keeps it alive for the longest keep_alive given: 30s
+	// does not shorten the 1m it was opened with.
+	now = now.Add(50 * time.Second)
+	if st := search(`,"keep_alive":"30s"`); st != 200 {
+		t.Fatalf("search within keep_alive: %d", st)
+	}
+	now = now.Add(55 * time.Second)
+	if st := search(""); st != 200 {
+		t.Fatalf("search 55 s after the last, keep_alive 1m: %d", st)
+	}
+	now = now.Add(61 * time.Second)
+	if st := search(""); st != 404 {
+		t.Errorf("search 61 s after the last: %d, want 404", st)
 	}
 	if r := call(t, "POST", srv.URL()+"/a/_pit", ""); r.status != 400 {
 		t.Errorf("open without keep_alive: %d %s, want 400", r.status, r.body)
