@@ -63,8 +63,10 @@ func (b *Batch) Append(p []byte) []byte {
 // members of a batch's documents are otherwise most of the garbage of a
 // busy agent. Its capacity may extend past n to the end of the batch's
 // current chunk. Append to it, then pass the result to KeepMembers; until
-// then the next AllocMembers returns the same memory again. One stage per
-// batch (the parser) fills its events' members this way.
+// then the next AllocMembers returns the same memory again. The parser
+// fills its events' members this way; a later stage may too (the sampler
+// copies a failed trace's held events into the batch), once per event,
+// since the parser is done with the batch by then.
 func (b *Batch) AllocMembers(n int) []Member {
 	if cap(b.members)-len(b.members) < n {
 		size := max(2*cap(b.members), n, 256)

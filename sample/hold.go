@@ -334,8 +334,12 @@ func (h *holder) drop(ht *heldTrace, rel []*shipper.Ack) []*shipper.Ack {
 	return rel
 }
 
-// maxSpareTraces bounds the decided traces kept for reuse.
-const maxSpareTraces = 1024
+// maxSpareTraces bounds the decided traces kept for reuse, and
+// maxSpareEvents the list of each.
+const (
+	maxSpareTraces = 1024
+	maxSpareEvents = 64
+)
 
 // newTrace returns a trace to hold, reusing a decided one: a trace per
 // held trace id, and its list, were most of the sampler's allocations.
@@ -350,9 +354,13 @@ func (h *holder) newTrace(id shipper.TraceID, now time.Time) *heldTrace {
 }
 
 // reuse keeps a trace that is decided and out of both the map and the
-// queue, so nothing refers to it any more.
+// queue, so nothing refers to it any more. A long trace's list is let go:
+// kept, it would be memory max_bytes does not count.
 func (h *holder) reuse(ht *heldTrace) {
 	if len(h.spare) < maxSpareTraces {
+		if cap(ht.events) > maxSpareEvents {
+			ht.events = nil
+		}
 		clear(ht.events[:cap(ht.events)])
 		ht.events = ht.events[:0]
 		h.spare = append(h.spare, ht)
