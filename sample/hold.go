@@ -276,24 +276,24 @@ func (h *holder) batchSlab(need slabNeed) *slab {
 func intoBatch(b *shipper.Batch, e *shipper.Event) shipper.Event {
 	c := *e
 	c.Raw = b.Append(e.Raw)
-	ms := b.AllocMembers(len(e.Doc.Members))
-	for _, m := range e.Doc.Members {
-		ms = append(ms, shipper.Member{Key: rebaseInto(b, e.Raw, c.Raw, m.Key), Value: rebaseInto(b, e.Raw, c.Raw, m.Value)})
-	}
-	c.Doc.Members = b.KeepMembers(ms)
+	c.Doc.Members = b.KeepMembers(cloneMembers(b.AllocMembers(len(e.Doc.Members)), e, c.Raw, b.Append))
 	return c
 }
 
-// rebaseInto is slab.rebase for a batch: p's bytes in raw's copy when p
-// lies inside raw, else a copy in b.
-func rebaseInto(b *shipper.Batch, raw, rawCopy, p []byte) []byte {
-	if off, ok := within(raw, p); ok {
-		return rawCopy[off : off+len(p) : off+len(p)]
+// cloneMembers appends to ms the members of ev for a copy of ev whose raw
+// line is rawCopy: members inside the raw line (all the parser made) point
+// into rawCopy, and the others are copied by copyBytes.
+func cloneMembers(ms []shipper.Member, ev *shipper.Event, rawCopy []byte, copyBytes func([]byte) []byte) []shipper.Member {
+	rebase := func(p []byte) []byte {
+		if off, ok := within(ev.Raw, p); ok {
+			return rawCopy[off : off+len(p) : off+len(p)]
+		}
+		return copyBytes(p)
 	}
-	if p == nil {
-		return nil
+	for _, m := range ev.Doc.Members {
+		ms = append(ms, shipper.Member{Key: rebase(m.Key), Value: rebase(m.Value)})
 	}
-	return b.Append(p)
+	return ms
 }
 
 // front returns the oldest undecided trace, or nil.
@@ -529,20 +529,9 @@ func (sl *slab) clone(ev *shipper.Event) *shipper.Event {
 	c := &sl.events[len(sl.events)-1]
 	c.Raw = sl.copy(ev.Raw)
 	start := len(sl.members)
-	for _, m := range ev.Doc.Members {
-		sl.members = append(sl.members, shipper.Member{Key: sl.rebase(ev.Raw, c.Raw, m.Key), Value: sl.rebase(ev.Raw, c.Raw, m.Value)})
-	}
+	sl.members = cloneMembers(sl.members, ev, c.Raw, sl.copy)
 	c.Doc.Members = sl.members[start:len(sl.members):len(sl.members)]
 	return c
-}
-
-// rebase returns p's copy: the same bytes in raw's copy when p lies inside
-// raw, else a new copy.
-func (sl *slab) rebase(raw, rawCopy, p []byte) []byte {
-	if off, ok := within(raw, p); ok {
-		return rawCopy[off : off+len(p) : off+len(p)]
-	}
-	return sl.copy(p)
 }
 
 func (sl *slab) copy(p []byte) []byte {
