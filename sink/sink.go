@@ -171,16 +171,22 @@ type request struct {
 	gen      uint64 // tells a recycled request from its earlier life
 }
 
-func (r *request) add(body []byte, it item, ack *shipper.Ack) {
-	base := int32(len(r.body)) - it.off
+// add copies item it, which lies in body, to the end of r.
+func (r *request) add(body []byte, it item) {
+	shift := int32(len(r.body)) - it.off
 	r.body = append(r.body, body[it.off:it.end]...)
-	it.off += base
-	it.src += base
-	it.end += base
-	it.ack = ack
+	r.push(it, shift)
+}
+
+// push takes item it, whose bytes are already in r.body, shift bytes from
+// where its offsets say: it counts them as reserved and holds its Ack.
+func (r *request) push(it item, shift int32) {
+	it.off += shift
+	it.src += shift
+	it.end += shift
 	r.items = append(r.items, it)
 	r.reserved += int64(it.end - it.off)
-	r.hold(ack)
+	r.hold(it.ack)
 }
 
 // shared is the encoding of one large batch, which the requests it was
@@ -287,13 +293,12 @@ func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 			continue
 		}
 		it := item{off: int32(len(enc.buf)), ack: ev.Ack}
-		if ev.Index != enc.index || enc.action == nil {
+		if ev.Index != enc.index {
 			enc.index, enc.action = ev.Index, s.appendActionPrefix(enc.action[:0], ev.Index)
 		}
 		enc.buf = append(enc.buf, enc.action...)
 		enc.id = shipper.AppendID(enc.id[:0], ev)
-		enc.buf = jsonscan.AppendString(enc.buf, enc.id)
-		enc.buf = append(enc.buf, "}}\n"...)
+		enc.buf = appendActionEnd(enc.buf, enc.id)
 		it.src = int32(len(enc.buf))
 		enc.buf = enc.doc.AppendSource(enc.buf, ev)
 		enc.buf = append(enc.buf, '\n')
@@ -304,7 +309,11 @@ func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 
 // appendAction appends the bulk action line for a document.
 func (s *Sink) appendAction(dst []byte, index string, id []byte) []byte {
-	dst = s.appendActionPrefix(dst, index)
+	return appendActionEnd(s.appendActionPrefix(dst, index), id)
+}
+
+// appendActionEnd appends the rest of an action line after its prefix.
+func appendActionEnd(dst, id []byte) []byte {
 	dst = jsonscan.AppendString(dst, id)
 	return append(dst, "}}\n"...)
 }
@@ -366,7 +375,7 @@ func (s *Sink) copyLocked(enc *encoder) {
 				s.armFlush(s.cur)
 			}
 		}
-		s.cur.add(enc.buf, it, it.ack)
+		s.cur.add(enc.buf, it)
 		if len(s.cur.body) >= s.cfg.Bulk.MaxBytes || (s.cfg.Bulk.MaxDocs > 0 && len(s.cur.items) >= s.cfg.Bulk.MaxDocs) {
 			s.sealLocked()
 		}
@@ -392,11 +401,8 @@ func (s *Sink) adoptLocked(enc *encoder) {
 		r.body, r.shared = sh.buf[lo:hi:hi], sh
 		sh.refs.Add(1)
 		for _, it := range items[:n] {
-			it.off, it.src, it.end = it.off-lo, it.src-lo, it.end-lo
-			r.items = append(r.items, it)
-			r.hold(it.ack)
+			r.push(it, -lo)
 		}
-		r.reserved = int64(hi - lo)
 		s.queueLocked(r)
 		items = items[n:]
 	}
@@ -685,7 +691,7 @@ func (s *Sink) sub(r *request, idx []int) *request {
 	n.attempts = r.attempts
 	for _, i := range idx {
 		it := r.items[i]
-		n.add(r.body, it, it.ack)
+		n.add(r.body, it)
 	}
 	r.reserved -= n.reserved
 	return n

@@ -235,7 +235,8 @@ func FuzzBulkResponse(f *testing.F) {
 		s.encode(enc, h.batch("f", n, ""))
 		r := s.newRequest()
 		for _, it := range enc.items {
-			r.add(enc.buf, it, nil)
+			it.ack = nil
+			r.add(enc.buf, it)
 		}
 		retry, err := s.attempt(context.Background(), newSender(s), r)
 		st := s.Stats()
