@@ -14,11 +14,12 @@ import (
 )
 
 // scripted answers requests with the given statuses in turn (then 200 with
-// every item created) and records when each request came.
+// every item created) and records when each request came and its body.
 type scripted struct {
 	mu       sync.Mutex
 	statuses []int
 	times    []time.Time
+	bodies   [][]byte
 }
 
 func (s *scripted) Perform(req *http.Request) (*http.Response, error) {
@@ -33,7 +34,11 @@ func (s *scripted) Perform(req *http.Request) (*http.Response, error) {
 	if st != 200 {
 		body = `{"error":{"type":"es_rejected_execution_exception"},"status":429}`
 	}
-	io.Copy(io.Discard, req.Body)
+	sent, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	s.bodies = append(s.bodies, sent)
 	return &http.Response{StatusCode: st, Body: io.NopCloser(strings.NewReader(body))}, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -789,23 +788,6 @@ func TestEachDocumentGoesToItsIndex(t *testing.T) {
 	}
 }
 
-// recorder answers every bulk request with success and keeps its body.
-type recorder struct {
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func (r *recorder) Perform(req *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.bodies = append(r.bodies, body)
-	r.mu.Unlock()
-	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"errors":false}`))}, nil
-}
-
 // Bulk requests are at most max_bytes and carry every document once, as it
 // was encoded: whether small batches share a request, or a batch's encoding
 // is cut into requests (its buffer handed over rather than copied), or a
@@ -827,7 +809,7 @@ func TestRequestShapes(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Bulk.MaxBytes = maxBytes
 			cfg.Bulk.Compression = false
-			rec := &recorder{}
+			rec := &scripted{}
 			s := newSink(cfg, rec, &dlqWriter{path: "unused", w: nopCloser{io.Discard}}, zap.NewNop())
 			h := newHarness(t, nil, "")
 			var want []string
