@@ -346,8 +346,13 @@ func (s *Server) Count(indexPattern string) int {
 }
 
 func (s *Server) countLocked(indexPattern string) int {
+	return countDocs(s.resolveLocked(indexPattern))
+}
+
+// countDocs returns the documents stored in ixs.
+func countDocs(ixs []*index) int {
 	n := 0
-	for _, ix := range s.resolveLocked(indexPattern) {
+	for _, ix := range ixs {
 		n += ix.count()
 	}
 	return n

@@ -29,12 +29,12 @@ func (s *Server) openPIT(r *http.Request, target string) response {
 		if q.Get("keep_alive") == "" {
 			return errorResponse(400, &esError{Type: "action_request_validation_exception", Reason: "Validation Failed: 1: [keep_alive] is not specified;"})
 		}
-		return illegalArgument("failed to parse setting [keep_alive] with value [" + q.Get("keep_alive") + "] as a time value: unit is missing or unrecognized")
+		return errorResponse(400, badTimeValue("keep_alive", q.Get("keep_alive")))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opts.discard {
-		return badRequest("illegal_argument_exception", "this Elasticsearch double discards documents (-discard): only _count without a query is served")
+		return discardRefused()
 	}
 	ixs, missing := s.resolveMissingLocked(target)
 	if missing != "" && q.Get("ignore_unavailable") != "true" {
@@ -101,21 +101,22 @@ func (ix *index) sortedDocs() []*Doc {
 	return docs
 }
 
-// parseTimeValue reads an Elasticsearch time value: a whole number and one
-// of the units d, h, m, s, ms, micros, nanos.
+// parseTimeValue reads a time value as keep_alive takes it: timeValue's
+// grammar, whole and not negative.
 func parseTimeValue(v string) (time.Duration, bool) {
-	for _, u := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"micros", time.Microsecond}, {"nanos", time.Nanosecond}, {"ms", time.Millisecond},
-		{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}} {
-		if num, ok := strings.CutSuffix(v, u.suffix); ok {
-			n, err := strconv.ParseInt(num, 10, 64)
-			if err != nil || n < 0 {
-				return 0, false
-			}
-			return time.Duration(n) * u.unit, true
-		}
+	m := timeValue.FindStringSubmatch(v)
+	if m == nil || v[0] == '-' || m[1] != "" {
+		return 0, false
 	}
-	return 0, false
+	n, err := strconv.ParseInt(strings.TrimSuffix(v, m[2]), 10, 64)
+	return time.Duration(n) * timeUnits[m[2]], err == nil
+}
+
+// timeUnits are the units of timeValue.
+var timeUnits = map[string]time.Duration{"nanos": time.Nanosecond, "micros": time.Microsecond, "ms": time.Millisecond,
+	"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+
+// discardRefused answers what discard mode cannot serve.
+func discardRefused() response {
+	return badRequest("illegal_argument_exception", "this Elasticsearch double discards documents (-discard): only _count without a query is served")
 }

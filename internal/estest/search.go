@@ -141,7 +141,7 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 		if req.PIT.KeepAlive != "" {
 			ka, ok := parseTimeValue(req.PIT.KeepAlive)
 			if !ok {
-				return illegalArgument("failed to parse setting [keep_alive] with value [" + req.PIT.KeepAlive + "] as a time value: unit is missing or unrecognized")
+				return errorResponse(400, badTimeValue("keep_alive", req.PIT.KeepAlive))
 			}
 			p.keepAlive = max(p.keepAlive, ka)
 		}
@@ -159,13 +159,9 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 		// Discard mode keeps ids, not documents: it can count them all
 		// (what the benchmark polls), nothing more.
 		if !count || len(req.Query) > 0 || q.Get("q") != "" {
-			return badRequest("illegal_argument_exception", "this Elasticsearch double discards documents (-discard): only _count without a query is served")
+			return discardRefused()
 		}
-		n := 0
-		for _, ix := range ixs {
-			n += ix.count()
-		}
-		return okJSON([]byte(`{"count":` + strconv.Itoa(n) + `,"_shards":` + shards + `}`))
+		return okJSON([]byte(`{"count":` + strconv.Itoa(countDocs(ixs)) + `,"_shards":` + shards + `}`))
 	}
 	var hits []hit
 	for _, ix := range ixs {

@@ -327,7 +327,15 @@ var ilmActions = map[string][]string{
 	"delete": {"wait_for_snapshot", "delete"},
 }
 
+// timeValue is the grammar of Elasticsearch time values ("30d", "0ms").
 var timeValue = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?(nanos|micros|ms|s|m|h|d)$`)
+
+// badTimeValue is Elasticsearch's error for a setting that is not a time
+// value.
+func badTimeValue(setting, value string) *esError {
+	return &esError{Type: "illegal_argument_exception",
+		Reason: "failed to parse setting [" + setting + "] with value [" + value + "] as a time value: unit is missing or unrecognized"}
+}
 
 // normalizePolicy validates an ILM policy and returns it as Elasticsearch
 // stores it (min_age defaulted to "0ms", delete's delete_searchable_snapshot
@@ -363,8 +371,7 @@ func normalizePolicy(raw json.RawMessage) (map[string]any, *esError) {
 		if ma, ok := ph["min_age"]; ok {
 			s, _ := ma.(string)
 			if !timeValue.MatchString(s) {
-				return nil, &esError{Type: "illegal_argument_exception",
-					Reason: "failed to parse setting [min_age] with value [" + settingString(ma) + "] as a time value: unit is missing or unrecognized"}
+				return nil, badTimeValue("min_age", settingString(ma))
 			}
 		} else {
 			ph["min_age"] = "0ms"
