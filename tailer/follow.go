@@ -252,8 +252,6 @@ func (fl *follower) readAvailable() (int64, error) {
 		}
 	}
 	defer func() { t.readers <- bp }()
-	t.stats.reading.Add(1)
-	defer t.stats.reading.Add(-1)
 	if *bp == nil {
 		*bp = make([]byte, readBufSize)
 	}

@@ -88,7 +88,6 @@ type counters struct {
 	checkpoints, checkpointErrors, skippedMaxOpen atomic.Int64
 	registryEntries                               atomic.Int64
 	blocked                                       atomic.Int64
-	reading                                       atomic.Int64
 }
 
 // Stats is a snapshot of the Tailer's counters.
@@ -915,6 +914,6 @@ func (t *Tailer) Stats() Stats {
 		Truncations: c.truncations.Load(), OpenErrors: c.openErrors.Load(), ReadErrors: c.readErrors.Load(),
 		Checkpoints: c.checkpoints.Load(), CheckpointErrors: c.checkpointErrors.Load(),
 		SkippedMaxOpen: c.skippedMaxOpen.Load(), RegistryEntries: c.registryEntries.Load(),
-		InflightBytes: t.budget.inUse(), ReadersWaiting: c.blocked.Load(), ReadersReading: c.reading.Load(),
+		InflightBytes: t.budget.inUse(), ReadersWaiting: c.blocked.Load(), ReadersReading: int64(cap(t.readers) - len(t.readers)),
 	}
 }
