@@ -13,6 +13,7 @@ import (
 
 	"github.com/traceship/shipper"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -250,4 +251,11 @@ func numbered(from, to int) string {
 
 func numLine(i int) string { return fmt.Sprintf(`{"n":%d,"msg":"line number %d"}`, i, i) }
 
-var testLogLevel = zap.WarnLevel
+// testLogLevel is the tailer's log level in harness tests; TAILER_DEBUG=1
+// logs its debug lines.
+var testLogLevel = func() zapcore.Level {
+	if os.Getenv("TAILER_DEBUG") != "" {
+		return zap.DebugLevel
+	}
+	return zap.WarnLevel
+}()

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -27,13 +25,9 @@ func tortureLines(t *testing.T) int {
 }
 
 // startTorture starts a harness whose consumer acknowledges out of order,
-// watching these names in its directory. TAILER_DEBUG=1 logs the tailer's
-// debug lines.
+// watching these names in its directory.
 func startTorture(t *testing.T, names ...string) *harness {
 	h := newHarness(t, true)
-	if os.Getenv("TAILER_DEBUG") != "" {
-		h.log = zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))
-	}
 	h.input.Paths = nil
 	for _, p := range names {
 		h.input.Paths = append(h.input.Paths, h.path(p))
