@@ -249,10 +249,10 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 	return total
 }
 
-// worthLooking is the pre-check for a top-level value, so that the common
-// clean value costs one scan and is not copied: literals and short numbers
-// cannot hold anything; strings and objects go through the trigger scan,
-// whose flags it returns for flaggedValue.
+// worthLooking is the pre-check for a value, so that the common clean value
+// costs one scan and is not copied: literals and short numbers cannot hold
+// anything; strings and objects go through the trigger scan, whose flags it
+// returns for flaggedValue.
 func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 	switch c := v[0]; {
 	case c == 't' || c == 'f' || c == 'n':
@@ -275,9 +275,8 @@ func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 	}
 }
 
-// flaggedValue is value for a top-level value worthLooking let through,
-// with the flags it found: the pre-checks value would make again are
-// skipped.
+// flaggedValue is value for a value worthLooking let through, with the
+// flags it found.
 func (r *Redactor) flaggedValue(sc *scratch, dst, v []byte, kc keyClass, flags uint16) ([]byte, int) {
 	switch v[0] {
 	case '"':
@@ -287,7 +286,7 @@ func (r *Redactor) flaggedValue(sc *scratch, dst, v []byte, kc keyClass, flags u
 	case '[':
 		return r.array(sc, dst, v, kc)
 	}
-	return r.value(sc, dst, v, kc)
+	return r.number(sc, dst, v, kc)
 }
 
 // decodeKey returns the key's text with JSON escapes decoded.
@@ -379,37 +378,11 @@ func (r *Redactor) appendHMAC(sc *scratch, dst, p []byte) []byte {
 // white space) to dst and returns the number of redactions; when it is 0 the
 // bytes appended are v itself. kc is the class of the key v sits under.
 func (r *Redactor) value(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
-	switch c := v[0]; {
-	case c == '"':
-		return r.stringValue(sc, dst, v, kc)
-	case c == '{' || c == '[':
-		// One pass over the raw bytes settles most objects: no key that
-		// may be sensitive, no string or number that may hold anything.
-		if !r.alwaysWalk && scanJSONFlags(v, &r.keys.filter)&r.need == 0 {
-			return append(dst, v...), 0
-		}
-		if c == '{' {
-			return r.object(sc, dst, v)
-		}
-		return r.array(sc, dst, v, kc)
-	case c == '-' || isDigit(c):
-		return r.number(sc, dst, v, kc)
-	}
-	return append(dst, v...), 0
-}
-
-func (r *Redactor) stringValue(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
-	content := v[1 : len(v)-1]
-	if kc == keyTraceID && safeID(content) {
-		// A hex or decimal trace/span id: nothing to find, and ids are in
-		// every traced line, so they are worth a shorter loop.
+	flags, ok := r.worthLooking(v, kc)
+	if !ok {
 		return append(dst, v...), 0
 	}
-	flags := scanFlags(content, &r.keys.filter)
-	if flags&r.need == 0 {
-		return append(dst, v...), 0
-	}
-	return r.flaggedString(sc, dst, v, kc, flags)
+	return r.flaggedValue(sc, dst, v, kc, flags)
 }
 
 // flaggedString redacts the string value v whose content scanFlags found
