@@ -101,7 +101,7 @@ func (e *statusError) Error() string {
 // retried; otherwise it has counted and dead-lettered what it could and
 // returns the positions of the items to retry.
 func (s *Sink) attempt(ctx context.Context, snd *sender, r *request) (retry []int, err error) {
-	resp, err := s.perform(ctx, snd, r.body)
+	resp, err := s.perform(ctx, snd, r)
 	if err != nil {
 		return nil, fmt.Errorf("sending bulk request: %w", err)
 	}

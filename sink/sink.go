@@ -189,12 +189,53 @@ func (r *request) push(it item, shift int32) {
 	r.hold(it.ack)
 }
 
-// shared is the encoding of one large batch, which the requests it was
-// cut into send parts of. Each holds a reference; the last to let go
-// recycles the buffer.
+// shared is a buffer that several holders read: the requests a large
+// batch's encoding was cut into, and the bodies the transport reads (see
+// body). Each holds a reference; the last to let go recycles the buffer.
 type shared struct {
 	buf  []byte
 	refs atomic.Int32
+}
+
+// holder returns the shared buffer r's body lies in. A request that owns
+// its body makes it one, with r's reference, when something else must hold
+// it too.
+func (r *request) holder() *shared {
+	if r.shared == nil {
+		r.shared = &shared{buf: r.body}
+		r.shared.refs.Store(1)
+	}
+	return r.shared
+}
+
+// body is a request body as the transport reads it. net/http may go on
+// reading a body after RoundTrip has returned, and closes it when it is
+// done, maybe in another goroutine: Elasticsearch may answer before it has
+// read the whole body (a 413 on the Content-Length alone), and the round
+// trip ends while the body is still being written. So a body holds a
+// reference to its buffer until it is closed, and the buffer is not
+// recycled into another request or encoder under it.
+type body struct {
+	bytes.Reader
+	s  *Sink
+	sh atomic.Pointer[shared]
+}
+
+// newBody returns a body reading p, which lies in sh.
+func (s *Sink) newBody(sh *shared, p []byte) *body {
+	sh.refs.Add(1)
+	b := &body{s: s}
+	b.Reset(p)
+	b.sh.Store(sh)
+	return b
+}
+
+// Close lets go of the body's buffer. A second Close does nothing.
+func (b *body) Close() error {
+	if sh := b.sh.Swap(nil); sh != nil {
+		b.s.unshare(sh)
+	}
+	return nil
 }
 
 // hold holds ack for r, once however many of r's items it acknowledges.
@@ -716,12 +757,11 @@ func (s *Sink) backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// sender is one worker's reusable state: the gzip writer and its buffer,
-// and the buffer bulk responses are read into (not a sync.Pool: see
-// freelist).
+// sender is one worker's reusable state: the gzip writer, and the buffer
+// bulk responses are read into (not a sync.Pool: see freelist).
 type sender struct {
 	gz   gzipWriter
-	buf  bytes.Buffer
+	out  appendWriter // what gz writes to
 	resp bytes.Buffer
 }
 
@@ -733,34 +773,57 @@ func newSender(s *Sink) *sender {
 	return snd
 }
 
-// perform sends one bulk body.
-func (s *Sink) perform(ctx context.Context, snd *sender, body []byte) (*http.Response, error) {
-	var rd io.Reader = bytes.NewReader(body)
-	size := len(body)
-	if snd.gz != nil {
-		snd.buf.Reset()
-		snd.gz.Reset(&snd.buf)
-		if _, err := snd.gz.Write(body); err != nil {
-			return nil, fmt.Errorf("compressing bulk body: %w", err)
-		}
-		if err := snd.gz.Close(); err != nil {
-			return nil, fmt.Errorf("compressing bulk body: %w", err)
-		}
-		rd = bytes.NewReader(snd.buf.Bytes())
-		size = snd.buf.Len()
+// appendWriter appends what is written to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// compress returns body gzipped, in a buffer from the free list.
+func (s *Sink) compress(snd *sender, body []byte) ([]byte, error) {
+	snd.out.b = s.newBuffer()
+	snd.gz.Reset(&snd.out)
+	_, err := snd.gz.Write(body)
+	if err == nil {
+		err = snd.gz.Close()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bulkPath, rd)
+	out := snd.out.b
+	snd.out.b = nil
+	return out, err
+}
+
+// perform sends r's body once. The bytes sent (r's, or their compression)
+// are held by the request's body until the transport closes it.
+func (s *Sink) perform(ctx context.Context, snd *sender, r *request) (*http.Response, error) {
+	sh, payload := r.holder(), r.body
+	if snd.gz != nil {
+		var err error
+		payload, err = s.compress(snd, r.body)
+		sh = &shared{buf: payload}
+		sh.refs.Store(1) // perform's own, until the body holds one
+		defer s.unshare(sh)
+		if err != nil {
+			return nil, fmt.Errorf("compressing bulk body: %w", err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bulkPath, s.newBody(sh, payload))
 	if err != nil {
 		return nil, err
 	}
-	req.ContentLength = int64(size)
+	// What http.NewRequest sets for a bytes.Reader: net/http sends a
+	// request again on a new connection when a kept-alive one turns out to
+	// be closed before anything was written.
+	req.GetBody = func() (io.ReadCloser, error) { return s.newBody(sh, payload), nil }
+	req.ContentLength = int64(len(payload))
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	if snd.gz != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	s.st.requests.Add(1)
-	s.st.bytesSent.Add(int64(size))
-	s.st.bytesRaw.Add(int64(len(body)))
+	s.st.bytesSent.Add(int64(len(payload)))
+	s.st.bytesRaw.Add(int64(len(r.body)))
 	if s.observe == nil {
 		return s.es.Perform(req)
 	}

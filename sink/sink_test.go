@@ -3,6 +3,7 @@ package sink
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -872,6 +874,99 @@ func TestLargeBatchIsNotHeldForFlush(t *testing.T) {
 			h.check(0)
 		})
 	}
+}
+
+// net/http may read a request body after RoundTrip has returned: when
+// Elasticsearch answers 413 on the Content-Length alone, the transport goes
+// on writing the body until it notices. The bytes it reads then are still
+// that request's, although the sink has meanwhile split it, sent the halves
+// and encoded more batches, into buffers it recycles.
+func TestBodyReadAfterAnswerIsIntact(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		t.Run(fmt.Sprint("compression=", gz), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Bulk.MaxBytes = 4096 // 17 documents: one request of their own
+			cfg.Bulk.Compression = gz
+			cfg.Bulk.Workers = 1
+			es := &scripted{statuses: []int{413}, early: 1}
+			s := newSink(cfg, es, &dlqWriter{path: "unused", w: nopCloser{io.Discard}}, zap.NewNop())
+			h := newHarness(t, nil, "")
+			run(t, s)
+			for i := range 4 {
+				h.write(s, h.batch(fmt.Sprint("f", i), 17, ""))
+				waitFor(t, "the batch to be acknowledged", func() bool { return h.unacked() == 0 })
+			}
+			shutdown(t, s)
+
+			es.mu.Lock()
+			defer es.mu.Unlock()
+			if len(es.unread) != 1 || len(es.bodies) < 2 {
+				t.Fatalf("%d requests answered early and %d read, want 1 and the halves of the first", len(es.unread), len(es.bodies))
+			}
+			late, err := io.ReadAll(es.unread[0])
+			es.unread[0].Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first request went again as two halves, in order.
+			want := append(plainBody(t, es.bodies[0], gz), plainBody(t, es.bodies[1], gz)...)
+			if got := plainBody(t, late, gz); !bytes.Equal(got, want) {
+				t.Errorf("the body read after the answer holds\n%s\nwant the first request's\n%s", got, want)
+			}
+		})
+	}
+}
+
+// Steady shipping reuses its buffers: a request's body goes back to the
+// free list once the transport has closed it, and the next batch is encoded
+// into it, rather than into a new buffer of bulk.max_bytes.
+func TestBuffersAreReused(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		t.Run(fmt.Sprint("compression=", gz), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Bulk.MaxBytes = 256 << 10
+			cfg.Bulk.Compression = gz
+			cfg.Bulk.Workers = 1
+			s := newSink(cfg, fixedResponse(`{"errors":false}`), &dlqWriter{path: "unused", w: nopCloser{io.Discard}}, zap.NewNop())
+			h := newHarness(t, nil, "")
+			const batches, docs = 20, 1000 // each over half a request
+			var bs []*shipper.Batch
+			for i := range batches + 1 {
+				bs = append(bs, h.batch(fmt.Sprint("f", i), docs, ""))
+			}
+			run(t, s)
+			var before, after runtime.MemStats
+			for i, b := range bs {
+				h.write(s, b)
+				waitFor(t, "the batch to be acknowledged", func() bool { return h.unacked() == len(bs)-1-i })
+				if i == 0 { // the first took its buffers
+					runtime.ReadMemStats(&before)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			shutdown(t, s)
+			if per := (after.TotalAlloc - before.TotalAlloc) / batches; per > uint64(cfg.Bulk.MaxBytes/4) {
+				t.Errorf("%d bytes allocated per batch of %d documents, want buffers reused (bulk.max_bytes is %d)", per, docs, cfg.Bulk.MaxBytes)
+			}
+		})
+	}
+}
+
+// plainBody returns a bulk body as written, decompressing it if gz.
+func plainBody(t *testing.T, body []byte, gz bool) []byte {
+	t.Helper()
+	if !gz {
+		return body
+	}
+	r, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("a compressed body: %v", err)
+	}
+	p, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("a compressed body: %v", err)
+	}
+	return p
 }
 
 // bulkDocs splits a bulk body into its documents: action and source lines.

@@ -270,7 +270,8 @@ func (nopCloser) Close() error { return nil }
 // fixedResponse answers every request with 200 and body.
 type fixedResponse string
 
-func (f fixedResponse) Perform(*http.Request) (*http.Response, error) {
+func (f fixedResponse) Perform(req *http.Request) (*http.Response, error) {
+	req.Body.Close()
 	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(string(f)))}, nil
 }
 
