@@ -193,8 +193,7 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (Config
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
-		p := &Problem{File: file, Msg: yamlMessage(err)}
-		p.Line, p.Col = yamlErrorLine(err), 1
+		p := syntaxProblem(file, data, err)
 		return c, Problems{p}, Problems{p}
 	}
 	var extra yaml.Node
@@ -229,6 +228,39 @@ func yamlMessage(err error) string {
 		}
 	}
 	return "invalid YAML: " + msg
+}
+
+// syntaxProblem reports a YAML syntax error in file, whose content is data.
+func syntaxProblem(file string, data []byte, err error) *Problem {
+	p := &Problem{File: file, Msg: yamlMessage(err)}
+	p.Line, p.Col = syntaxPosition(data, err)
+	return p
+}
+
+// syntaxPosition finds the line and column of a YAML syntax error. yaml.v3
+// names the line its parser's context began on, often the enclosing block
+// lines above the mistake (the key above a mis-indented line), and no
+// column. The mistake is on the first line that, with the lines before it,
+// already fails with the same error; the column is that line's first
+// character that is not a space. Config files are short, and this runs only
+// on a broken one.
+func syntaxPosition(data []byte, err error) (line, col int) {
+	want := err.Error()
+	end := 0
+	for n := 1; end < len(data); n++ {
+		next := bytes.IndexByte(data[end:], '\n')
+		if next < 0 {
+			next = len(data) - end - 1
+		}
+		start := end
+		end += next + 1
+		var node yaml.Node
+		if e := yaml.Unmarshal(data[:end], &node); e != nil && e.Error() == want {
+			text := data[start:end]
+			return n, 1 + len(text) - len(bytes.TrimLeft(text, " "))
+		}
+	}
+	return yamlErrorLine(err), 1
 }
 
 func yamlErrorLine(err error) int {

@@ -109,7 +109,7 @@ func (c *Config) LoadTestFiles(dir string) ([]Test, Problems, error) {
 		}
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
-			problems = append(problems, &Problem{File: f, Line: yamlErrorLine(err), Col: 1, Msg: yamlMessage(err)})
+			problems = append(problems, syntaxProblem(f, data, err))
 			continue
 		}
 		d := &decoder{file: f, getenv: osLookupEnv, pos: map[string]position{}}
