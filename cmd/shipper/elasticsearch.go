@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"time"
@@ -123,7 +125,8 @@ index template), then replay.`,
 			if err != nil {
 				return err
 			}
-			if path == "" {
+			named := path != ""
+			if !named {
 				path = cfg.Elasticsearch.DeadLetterPath(cfg.StateDir)
 			}
 			log, _, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
@@ -132,6 +135,14 @@ index template), then replay.`,
 			}
 			defer closeLog()
 			st, err := sink.ReplayDLQ(cmd.Context(), cfg.Elasticsearch, path, log)
+			if errors.Is(err, fs.ErrNotExist) {
+				if named {
+					return err
+				}
+				// The agent makes the file at its first dead letter.
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: no dead letters (the file does not exist); nothing to replay\n", filepath.Clean(path))
+				return nil
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d indexed, %d already stored, %d refused again", filepath.Clean(path), st.Indexed, st.Duplicates, st.Failed)
 			if st.Failed > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), " (written to %s)", st.FailedPath)

@@ -85,6 +85,22 @@ func TestMappingRejectsGoToTheDeadLetterFileRedacted(t *testing.T) {
 	}
 }
 
+// Before anything was dead-lettered there is no dead-letter file: replay
+// says there is nothing to do and succeeds. A file named with --file that
+// does not exist is an error.
+func TestReplayWithoutDeadLetters(t *testing.T) {
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
+	out, stderr, code := runCLI(t, "dlq", "replay", "-c", ag.cfgPath)
+	if code != 0 || !strings.Contains(out, "nothing to replay") {
+		t.Errorf("replay without dead letters: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	missing := filepath.Join(ag.dir, "typo.ndjson")
+	if _, stderr, code := runCLI(t, "dlq", "replay", "-c", ag.cfgPath, "--file", missing); code == 0 || !strings.Contains(stderr, missing) {
+		t.Errorf("replay of a named file that does not exist: exit %d, stderr %q", code, stderr)
+	}
+}
+
 // TestTraceShowsOneRequestAcrossServices ships the bundled shop logs into
 // the double and asks `shipper trace` for one trace: its lines from
 // checkout, inventory and payment come back in time order.
