@@ -797,8 +797,11 @@ func (s *Sink) compress(snd *sender, body []byte) ([]byte, error) {
 // perform sends r's body once. The bytes sent (r's, or their compression)
 // are held by the request's body until the transport closes it.
 func (s *Sink) perform(ctx context.Context, snd *sender, r *request) (*http.Response, error) {
-	sh, payload := r.holder(), r.body
-	if snd.gz != nil {
+	var sh *shared
+	payload := r.body
+	if snd.gz == nil {
+		sh = r.holder()
+	} else {
 		var err error
 		payload, err = s.compress(snd, r.body)
 		sh = &shared{buf: payload}
