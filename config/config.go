@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
@@ -192,7 +193,9 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (Config
 
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
+	// An empty file (or only comments) is an empty configuration, which
+	// validation then says what it lacks, not a YAML error ("EOF").
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		p := syntaxProblem(file, data, err)
 		return c, Problems{p}, Problems{p}
 	}
@@ -201,7 +204,9 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (Config
 		p := &Problem{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed (remove the ---)"}
 		d.problems = append(d.problems, p)
 	}
-	d.decode(&root, reflect.ValueOf(&c).Elem(), "")
+	if root.Kind != 0 {
+		d.decode(&root, reflect.ValueOf(&c).Elem(), "")
+	}
 	c.positions = d.pos
 	c.locateTests(file, c.Tests, "tests")
 	// A value the decoder could not read keeps its default, which may fail
