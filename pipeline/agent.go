@@ -124,7 +124,9 @@ func (a *Agent) build(pc config.Pipeline) (*running, error) {
 func (a *Agent) Tailer() *tailer.Tailer { return a.tail }
 
 // Run runs the agent until ctx is done, then shuts down within the grace
-// period. It returns nil after a clean shutdown.
+// period. It returns nil after a clean shutdown. If the tailer stops on an
+// error (an unreadable registry), Run flushes what was read, shuts down the
+// same way and returns that error.
 func (a *Agent) Run(ctx context.Context) error {
 	// Work outlives the read context: after a signal, batches already read
 	// are still processed and flushed, until the grace period ends.
@@ -158,7 +160,10 @@ loop:
 			break loop
 		}
 	}
-	if tailErr != nil && !errors.Is(tailErr, context.Canceled) {
+	if errors.Is(tailErr, context.Canceled) {
+		tailErr = nil
+	}
+	if tailErr != nil {
 		a.log.Error("tailer stopped", zap.Error(tailErr))
 	}
 
@@ -180,7 +185,13 @@ loop:
 	// Acknowledgements that arrived during the flush are recorded now; the
 	// tailer wrote what it had when it stopped reading.
 	if err := a.tail.Checkpoint(); err != nil {
-		return fmt.Errorf("writing the final checkpoints: %w", err)
+		return errors.Join(tailErr, fmt.Errorf("writing the final checkpoints: %w", err))
+	}
+	if tailErr != nil {
+		// What was read is flushed; the agent stops reading, and says so
+		// by its exit status (systemd restarts on failure, Kubernetes
+		// shows the crash).
+		return tailErr
 	}
 	a.log.Info("stopped")
 	return nil

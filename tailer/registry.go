@@ -332,7 +332,7 @@ func loadRegistry(dir string) (*registry, error) {
 	defer f.Close()
 	r, err := decodeRegistry(f)
 	if err != nil {
-		return nil, fmt.Errorf("reading the registry %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("reading the registry %s: %w (move the file away to start over: every file is then new to the agent and read as start_at says, and Elasticsearch keeps a line read again once, by its _id)", f.Name(), err)
 	}
 	return r, nil
 }
