@@ -30,7 +30,8 @@ import (
 type Config struct {
 	// StateDir is where the agent keeps its checkpoints (registry) and its
 	// dead-letter queue. It must survive restarts (a hostPath in Kubernetes,
-	// StateDirectory= under systemd).
+	// StateDirectory= under systemd). The running agent holds it locked: a
+	// second agent given the same state_dir stops at its start.
 	StateDir string `yaml:"state_dir"`
 	// Log configures the agent's own logs.
 	Log LogConfig `yaml:"log"`

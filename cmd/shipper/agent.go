@@ -52,6 +52,11 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 		return err
 	}
 	defer closeLog()
+	unlock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	defer setMemoryLimit(cfg, e.getenv, log)()
 
 	reg := prometheus.NewRegistry()
