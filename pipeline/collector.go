@@ -92,7 +92,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge("shipper_registry_entries", "Files in the checkpoint registry.", float64(ts.RegistryEntries))
 	gauge("shipper_inflight_bytes", "Bytes read but not yet acknowledged.", float64(ts.InflightBytes))
 	counter("shipper_checkpoint_errors_total", "Failed checkpoint writes.", float64(ts.CheckpointErrors))
-	for _, f := range c.a.tail.Files() {
+	for _, f := range c.a.files() {
 		behind := f.Size - f.AckedOffset
 		if behind < 0 {
 			behind = 0

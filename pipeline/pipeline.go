@@ -31,6 +31,10 @@ type Env struct {
 	// DataStream says elasticsearch.mode is data_stream: documents go to
 	// logs-<dataset>-<namespace> instead of the index pattern.
 	DataStream bool
+	// RedactText redacts what the agent says of its files outside the
+	// machine (paths on /status, /metrics and /readyz), as the agent's own
+	// logs are redacted (nil: shown as they are).
+	RedactText func(dst, src []byte) []byte
 }
 
 // Pipeline is one configured pipeline, built: a chain of stages per input

@@ -50,7 +50,7 @@ type fileLag struct {
 
 func (a *Agent) fileLags() []fileLag {
 	var out []fileLag
-	for _, f := range a.tail.Files() {
+	for _, f := range a.files() {
 		out = append(out, fileLag{id: f.Input + "/" + f.ID, path: f.Path, acked: f.AckedOffset, behind: f.Size - f.AckedOffset})
 	}
 	return out

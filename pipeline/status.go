@@ -80,6 +80,19 @@ func (a *Agent) Status() any {
 	}
 	a.mu.Unlock()
 	sort.Slice(st.Pipelines, func(i, j int) bool { return st.Pipelines[i].Name < st.Pipelines[j].Name })
-	st.Files = a.tail.Files()
+	st.Files = a.files()
 	return st
+}
+
+// files is the tailer's list of files as the agent shows it outside the
+// machine: a card number or a token in a file name is redacted.
+func (a *Agent) files() []tailer.FileStatus {
+	files := a.tail.Files()
+	if a.env.RedactText == nil {
+		return files
+	}
+	for i := range files {
+		files[i].Path = string(a.env.RedactText(nil, []byte(files[i].Path)))
+	}
+	return files
 }

@@ -57,7 +57,16 @@ type Redactor struct {
 	// need is the union of the enabled text rules' trigger flags, plus
 	// fEsc: escaped text must be decoded before it can be judged.
 	need uint16
+	// files maps the Files of events to themselves, or to a copy whose
+	// path is redacted: log.file.path is in every document, and a card
+	// number or a token in a file name must not leave the machine either.
+	// A File is immutable and shared by all its events, so each is looked
+	// at once. Cleared when it holds maxFiles (rotated files come and go).
+	filesMu sync.Mutex
+	files   map[*shipper.File]*shipper.File
 }
+
+const maxFiles = 4096
 
 var _ shipper.Processor = (*Redactor)(nil)
 
@@ -180,8 +189,8 @@ func (r *Redactor) put(sc *scratch) {
 }
 
 // Process redacts the application fields (Doc) of every event of b, at any
-// depth, and tags the events it changed with
-// shipper.TagRedacted. A redacted value is written to memory from b.Alloc
+// depth, and the path of its file (log.file.path), and tags the events it
+// changed with shipper.TagRedacted. A redacted value is written to memory from b.Alloc
 // and replaces the member's value; the line's bytes are never modified.
 // Members with nothing to redact keep their bytes. Safe for concurrent use.
 func (r *Redactor) Process(b *shipper.Batch) {
@@ -190,16 +199,51 @@ func (r *Redactor) Process(b *shipper.Batch) {
 	}
 	sc := r.get()
 	defer r.put(sc)
+	if b.File != nil {
+		b.File = r.file(sc, b.File)
+	}
+	var from, to *shipper.File // the last File looked up
 	for i := range b.Events {
 		// Dropped events are redacted too: a later stage may ship them
 		// after all (a sampler releasing a held trace), and an event that
 		// leaves unredacted is the one failure this stage exists to stop.
 		ev := &b.Events[i]
-		if r.processDoc(sc, b, &ev.Doc) > 0 {
+		n := r.processDoc(sc, b, &ev.Doc)
+		if f := ev.Source.File; f != nil {
+			if f != from {
+				from, to = f, r.file(sc, f)
+			}
+			if to != f {
+				ev.Source.File = to
+				n++
+			}
+		}
+		if n > 0 {
 			ev.Tags |= shipper.TagRedacted
 			r.events.Add(1)
 		}
 	}
+}
+
+// file returns f, or a copy of it whose path is redacted.
+func (r *Redactor) file(sc *scratch, f *shipper.File) *shipper.File {
+	r.filesMu.Lock()
+	to, ok := r.files[f]
+	r.filesMu.Unlock()
+	if ok {
+		return to
+	}
+	to = f
+	if out, n := r.redactText(sc, []byte(f.Path), scanFlags([]byte(f.Path), &r.keys.filter)); n > 0 {
+		to = &shipper.File{ID: f.ID, Path: string(out)}
+	}
+	r.filesMu.Lock()
+	if r.files == nil || len(r.files) >= maxFiles {
+		r.files = make(map[*shipper.File]*shipper.File)
+	}
+	r.files[f] = to
+	r.filesMu.Unlock()
+	return to
 }
 
 func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int {

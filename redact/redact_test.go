@@ -286,3 +286,36 @@ func TestJWTAndAWSScanners(t *testing.T) {
 		}
 	}
 }
+
+// log.file.path is in every document: a card number or a token in a file
+// name is redacted like one in the line, the file keeps its ID (and so the
+// documents their _id), and a clean path is left as it is, not copied.
+func TestProcessFilePath(t *testing.T) {
+	r := newDefault(t)
+	card := &shipper.File{ID: "f1", Path: "/var/log/pay/4111111111111111.log"}
+	clean := &shipper.File{ID: "f2", Path: "/var/log/pay/app-2026.log"}
+	members, _ := jsonscan.Members(nil, []byte(`{"msg":"ok"}`), 0)
+	b := &shipper.Batch{File: card}
+	for _, f := range []*shipper.File{card, card, clean} {
+		b.Events = append(b.Events, shipper.Event{Source: shipper.Source{File: f}, Doc: shipper.Doc{Members: members}})
+	}
+	r.Process(b)
+	for i, ev := range b.Events[:2] {
+		f := ev.Source.File
+		if strings.Contains(f.Path, "4111111111111111") || !strings.Contains(f.Path, "1111.log") || f.ID != "f1" {
+			t.Errorf("event %d: file %+v, want the path masked and the ID kept", i, *f)
+		}
+		if !ev.Tags.Has(shipper.TagRedacted) {
+			t.Errorf("event %d: not tagged redacted", i)
+		}
+	}
+	if b.File != b.Events[0].Source.File {
+		t.Errorf("the batch's file is %+v, want the events' redacted copy", *b.File)
+	}
+	if card.Path != "/var/log/pay/4111111111111111.log" {
+		t.Errorf("the tailer's File was modified: %q", card.Path)
+	}
+	if ev := b.Events[2]; ev.Source.File != clean || ev.Tags.Has(shipper.TagRedacted) {
+		t.Errorf("a clean path: file %+v, tags %v; want the same File, untagged", *ev.Source.File, ev.Tags.Names())
+	}
+}

@@ -68,7 +68,9 @@ func runAgent(cmd *cobra.Command, cfg config.Config, e env) error {
 	if err != nil {
 		return fmt.Errorf("building the Elasticsearch sink: %w", err)
 	}
-	agent, err := pipeline.NewAgent(cfg, log, e.pipelineEnv(cfg), snk, metrics)
+	penv := e.pipelineEnv(cfg)
+	penv.RedactText = red.Text // file paths on /status and /metrics, as in the logs
+	agent, err := pipeline.NewAgent(cfg, log, penv, snk, metrics)
 	if err != nil {
 		return err
 	}

@@ -85,6 +85,35 @@ func TestMappingRejectsGoToTheDeadLetterFileRedacted(t *testing.T) {
 	}
 }
 
+// A card number in a file's name does not leave the machine either: not in
+// the documents' log.file.path, not on /status or /metrics.
+func TestCardInFileNameDoesNotLeave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	const card = "4111111111111111"
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
+	appendLines(t, filepath.Join(ag.dir, "pay-"+card+".log"), "pay", 0, 3)
+	p := ag.start(t)
+	eventually(t, "3 documents", p.logs, func() bool { return ag.es.Count("shipper-pay-*") == 3 })
+	for _, d := range ag.es.Docs("shipper-pay-*") {
+		if strings.Contains(string(d.Source), card) || !strings.Contains(string(d.Source), `1111.log"`) {
+			t.Errorf("a document's file path is not masked: %s", d.Source)
+		}
+	}
+	for _, path := range []string{"/status", "/metrics"} {
+		body := httpGet(t, "http://"+ag.http+path)
+		if strings.Contains(body, card) {
+			t.Errorf("%s shows the card number:\n%s", path, body)
+		}
+		if !strings.Contains(body, "1111.log") {
+			t.Errorf("%s does not show the file at all:\n%s", path, body)
+		}
+	}
+	p.stop(syscall.SIGTERM)
+}
+
 // Before anything was dead-lettered there is no dead-letter file: replay
 // says there is nothing to do and succeeds. A file named with --file that
 // does not exist is an error.

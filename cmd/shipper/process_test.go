@@ -182,6 +182,21 @@ func appendLines(t *testing.T, path, service string, from, to int) {
 	}
 }
 
+// httpGet returns the body of a GET of url, failing the test on an error.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
 func writeConfig(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
@@ -301,14 +316,9 @@ func TestMetricsEndpointServesStageMetrics(t *testing.T) {
 	} else if got := p.metric("go_gc_gomemlimit_bytes"); got != 48<<20 {
 		t.Errorf("go_gc_gomemlimit_bytes = %.0f, want 48 MiB (memory_limit: auto with the default budgets)", got)
 	}
-	resp, err := http.Get("http://" + ag.http + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := httpGet(t, "http://"+ag.http+"/metrics")
 	for _, want := range []string{`shipper_file_bytes_behind{path="` + f + `"}`, "shipper_open_files", `rule="cards"`, `shipper_bulk_request_duration_seconds_bucket{outcome="2xx"`} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
