@@ -60,7 +60,8 @@ type Config struct {
 	// PartialMaxBytes caps the size of a container line reassembled from
 	// partial lines (CRI "P", Docker 16 KiB splits). A longer one is emitted
 	// in pieces, each ending with the part that crossed this size and
-	// tagged _partial_too_long: nothing is dropped.
+	// tagged _partial_too_long: nothing is dropped. A token a piece would
+	// end in the middle of (a card number) starts the next piece instead.
 	PartialMaxBytes int `yaml:"partial_max_bytes"`
 }
 

@@ -70,17 +70,36 @@ type pending struct {
 	src    shipper.Source
 	tags   shipper.Tags
 	lines  int
+	// carry is the start of the token a cut at partial_max_bytes went
+	// through: the next part begins with it (see tooLong).
+	carry []byte
 }
 
 func (q *pending) start(src shipper.Source, tags shipper.Tags) {
 	q.has, q.src, q.tags, q.lines = true, src, tags, 1
-	q.buf, q.prefix, q.extra = q.buf[:0], q.prefix[:0], q.extra[:0]
+	q.buf, q.prefix, q.extra = append(q.buf[:0], q.carry...), q.prefix[:0], q.extra[:0]
+	q.carry = q.carry[:0]
 }
 
 func (q *pending) add(src shipper.Source, tags shipper.Tags) {
 	q.src.Next = src.Next
 	q.tags |= tags
 	q.lines++
+}
+
+// tooLong marks the joined line as over partial_max_bytes. When more parts
+// follow (more is true), the line is cut here, and it goes out without the
+// token the cut goes through, which begins the next part instead: a card
+// number or a secret cut in two would escape redaction (see
+// shipper.TrimCutEnd).
+func (q *pending) tooLong(more bool) {
+	q.tags |= shipper.TagPartialTooLong
+	if !more {
+		return
+	}
+	kept := shipper.TrimCutEnd(q.buf)
+	q.carry = append(q.carry[:0], q.buf[len(kept):]...)
+	q.buf = kept
 }
 
 func (q *pending) clear() {
@@ -223,7 +242,7 @@ func (f *framer) criLine(line []byte, src shipper.Source, tags shipper.Tags, emi
 		si = 1
 	}
 	q := &f.cri[si]
-	if !q.has && !c.partial {
+	if !q.has && !c.partial && len(q.carry) == 0 {
 		f.complete(&f.ml[si], line, line[:c.prefix], c.payload, src, tags, emit)
 		return true
 	}
@@ -242,7 +261,7 @@ func (f *framer) criLine(line []byte, src shipper.Source, tags shipper.Tags, emi
 	q.buf = append(q.buf, c.payload...)
 	if len(q.buf) > f.p.partialMax {
 		// Too long: send what we have, tagged, and go on with a new part.
-		q.tags |= shipper.TagPartialTooLong
+		q.tooLong(c.partial)
 		f.p.stats.partialTooLong.Add(1)
 		f.flushCRI(q, emit)
 		return true
@@ -282,7 +301,7 @@ func (f *framer) dockerLine(line []byte, src shipper.Source, tags shipper.Tags, 
 		}
 	}
 	q := &f.docker[si]
-	if !q.has && !partial {
+	if !q.has && !partial && len(q.carry) == 0 {
 		f.emit(line, src, tags, emit)
 		return true
 	}
@@ -299,7 +318,7 @@ func (f *framer) dockerLine(line []byte, src shipper.Source, tags shipper.Tags, 
 	}
 	q.buf = append(q.buf, content...)
 	if len(q.buf) > f.p.partialMax {
-		q.tags |= shipper.TagPartialTooLong
+		q.tooLong(partial)
 		f.p.stats.partialTooLong.Add(1)
 		f.flushDocker(q, emit)
 		return true

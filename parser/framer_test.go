@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +93,64 @@ func TestDockerSplitLinesAreJoined(t *testing.T) {
 	evs := parse(p, got[0].Line, got[1].Line)
 	sameDoc(t, string(shipper.AppendSource(nil, &evs[0])), `{"@timestamp":"2026-11-22T10:00:00.1Z","message":"long line","stream":"stdout"}`)
 	sameDoc(t, string(shipper.AppendSource(nil, &evs[1])), `{"@timestamp":"2026-11-22T10:00:01Z","message":"short","stream":"stderr"}`)
+}
+
+// A container line over partial_max_bytes is cut between two of its parts.
+// A card number across that cut goes whole into the next piece, where
+// redaction sees all of it, and nothing of the line is lost, with CRI and
+// with Docker's json-file.
+func TestCutAtTheCapDoesNotSplitACard(t *testing.T) {
+	const card = "4111 1111 1111 1111"
+	words := strings.Repeat("lorem ipsum ", 50) // 600 bytes
+	head, tail := words[:500]+"paid with "+card[:9], card[9:]+" thanks"
+	want := words + head + tail
+	for _, tt := range []struct {
+		name  string
+		lines []string
+		text  func(t *testing.T, line string) string
+	}{
+		{"CRI", []string{
+			"2026-11-22T10:00:00Z stdout P " + words,
+			"2026-11-22T10:00:00Z stdout P " + head,
+			"2026-11-22T10:00:00Z stdout F " + tail,
+		}, func(t *testing.T, line string) string {
+			c, ok := splitCRI([]byte(line))
+			if !ok {
+				t.Fatalf("not a CRI line: %q", line)
+			}
+			return string(c.payload)
+		}},
+		{"Docker", []string{
+			`{"log":"` + words + `","stream":"stdout","time":"2026-11-22T10:00:00Z"}`,
+			`{"log":"` + head + `","stream":"stdout","time":"2026-11-22T10:00:00Z"}`,
+			`{"log":"` + tail + `\n","stream":"stdout","time":"2026-11-22T10:00:00Z"}`,
+		}, func(t *testing.T, line string) string {
+			var d struct{ Log string }
+			if err := json.Unmarshal([]byte(line), &d); err != nil {
+				t.Fatalf("not a Docker line: %q: %v", line, err)
+			}
+			return strings.TrimSuffix(d.Log, "\n")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newParser(t, func(c *Config) { c.PartialMaxBytes = 1024 })
+			got := frame(t, p.NewFramer("x.log"), tt.lines...)
+			if len(got) != 2 || !slices.Contains(got[0].Tags, "_partial_too_long") {
+				t.Fatalf("want the line in two pieces, the first tagged: %+v", got)
+			}
+			var all strings.Builder
+			for i, g := range got {
+				text := tt.text(t, g.Line)
+				if strings.Contains(text, card[:9]) != (i == 1) || i == 1 && !strings.Contains(text, card) {
+					t.Errorf("piece %d: %q; want the card whole in the second piece only", i, text)
+				}
+				all.WriteString(text)
+			}
+			if all.String() != want {
+				t.Errorf("the pieces hold\n%q\nwant\n%q", all.String(), want)
+			}
+		})
+	}
 }
 
 func TestPartialsAboveTheCapAreSplitNotDropped(t *testing.T) {

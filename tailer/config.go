@@ -120,7 +120,9 @@ type Input struct {
 	// is emitted as it is.
 	FlushAfter time.Duration `yaml:"flush_after"`
 	// MaxLineBytes is the longest line kept whole; longer lines are cut to
-	// this length and tagged `_line_truncated`.
+	// this length and tagged `_line_truncated`. A token the cut goes
+	// through (up to 64 bytes: a card number cut in two would escape
+	// redaction) is dropped with the rest.
 	MaxLineBytes int `yaml:"max_line_bytes"`
 }
 

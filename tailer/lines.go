@@ -22,6 +22,10 @@ type splitter struct {
 	truncated  bool
 }
 
+// cutMark is what is left of a line whose kept part was all a fragment of
+// a token (a tiny max_line_bytes).
+var cutMark = []byte("…")
+
 // lineFunc receives one physical line without its terminator (and without
 // a trailing '\r'); line is valid only during the call. off is the offset of
 // its first byte, next the offset just past its '\n'.
@@ -84,6 +88,14 @@ func (s *splitter) emitTagged(line []byte, off, next int64, dropped bool, fn lin
 		tags = shipper.TagLineTruncated
 		if len(line) > s.max {
 			line = line[:s.max]
+		}
+		// Not the start of a card number or a token: redaction would
+		// not recognise it. A line that is all one such fragment keeps a
+		// mark instead, or its event would be skipped as empty.
+		if t := shipper.TrimCutEnd(line); len(t) > 0 {
+			line = t
+		} else {
+			line = cutMark
 		}
 	}
 	fn(line, off, next, tags)
