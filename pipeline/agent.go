@@ -344,6 +344,8 @@ func restartOnly(old, cur config.Config) []string {
 // InputID names an input's checkpoints in the registry. It depends on the
 // pipeline's name and the input's path globs, not on the input's position,
 // so that reordering inputs in a reload neither re-reads nor loses lines.
+// When the globs or the name change, the new input takes over the files the
+// old one was reading, with their checkpoints (the tailer's orphan entries).
 func InputID(pipeline string, in tailer.Input) string {
 	paths := append([]string(nil), in.Paths...)
 	sort.Strings(paths)

@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -157,5 +158,41 @@ func TestReload(t *testing.T) {
 	waitFor(t, 10*time.Second, "the readers to stop", func() bool { return h.tl.Stats().FilesOpen == 0 })
 	if err := h.tl.SetInputs([]InputSpec{{ID: "", Out: h.out}}); err == nil {
 		t.Errorf("an input without ID and paths was accepted")
+	}
+}
+
+// An input whose path globs change has another ID (pipeline.InputID). It
+// takes over the files the old one was reading, with their checkpoints and
+// file IDs, at a reload and at a restart: no line is read again, and none
+// under a second _id.
+func TestChangedInputTakesOverItsFiles(t *testing.T) {
+	h := newHarness(t, false)
+	h.start()
+	appendFile(t, h.path("a.log"), numbered(0, 1000))
+	waitFor(t, 20*time.Second, "the first lines", func() bool { return h.c.distinct() == 1000 })
+
+	// A reload adds a glob: the input's ID changes.
+	in := h.input
+	in.Paths = append(in.Paths, filepath.Join(h.dir, "*.txt"))
+	if err := h.tl.SetInputs([]InputSpec{{ID: "in-2", Input: in, NewFramer: h.framer, Out: h.out}}); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, h.path("a.log"), numbered(1000, 1500))
+	appendFile(t, h.path("b.txt"), numbered(5000, 5100))
+	waitFor(t, 20*time.Second, "the lines after the reload", func() bool { return h.c.distinct() == 1600 })
+	h.stop()
+
+	// A restart with the first globs again (and so another ID).
+	h.start()
+	appendFile(t, h.path("a.log"), numbered(1500, 1600))
+	waitFor(t, 20*time.Second, "the lines after the restart", func() bool { return h.c.distinct() == 1700 })
+	h.stop()
+
+	h.c.mu.Lock()
+	defer h.c.mu.Unlock()
+	for line, n := range h.c.lines {
+		if n != 1 || len(h.c.ids[line]) != 1 {
+			t.Errorf("line %q arrived %d times under %d _ids", line, n, len(h.c.ids[line]))
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,6 +71,10 @@ type Tailer struct {
 	errSeen   map[string]string
 	watched   map[string]struct{}
 	running   bool
+	// orphans indexes by inode the entries of inputs no longer configured
+	// (an input whose globs changed has another ID); built when first
+	// needed after the inputs change. See adoptOrphan.
+	orphans map[devIno][]*entry
 
 	ctx     context.Context
 	scanReq chan struct{}
@@ -164,9 +169,10 @@ func New(cfg Config, logger *zap.Logger) (*Tailer, error) {
 // changes. The readers of every previous input stop where the last batch
 // they handed out ended (a pending framed or partial line is read again,
 // not lost) and the next scan resumes each file from there, so a reload
-// neither loses nor re-reads lines. Inputs whose ID is gone stop; their
-// registry entries are cleaned up after clean_removed like those of
-// deleted files.
+// neither loses nor re-reads lines. Inputs whose ID is gone stop; a new
+// input that finds one of their files takes its entry over (see
+// adoptOrphan), and the others are cleaned up after clean_removed like
+// those of deleted files.
 func (t *Tailer) SetInputs(inputs []InputSpec) error {
 	var errs []error
 	ids := make(map[string]bool)
@@ -189,6 +195,7 @@ func (t *Tailer) SetInputs(inputs []InputSpec) error {
 	}
 	t.mu.Lock()
 	old := t.inputs
+	t.orphans = nil
 	t.inputs = make(map[string]*inputState, len(inputs))
 	for _, in := range inputs {
 		st := &inputState{spec: in, stop: make(chan struct{})}
@@ -684,6 +691,17 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 			e = nil
 		}
 	}
+	if e == nil && !gz {
+		o, busy := t.adoptOrphan(spec.ID, dev, ino, prefix, size)
+		if busy {
+			return nil // its old reader is still stopping; look again later
+		}
+		if o != nil {
+			t.log.Info("file taken over from an input no longer configured; resuming at its checkpoint",
+				zap.String("path", fd.path), zap.String("file_id", o.id), zap.String("input", spec.ID), zap.Int64("offset", o.readOffset))
+			e = o
+		}
+	}
 	if e == nil && gz {
 		// A compressed copy of a file already (partly) read: same ID, resume.
 		if m := t.matchContent(spec.ID, prefix); m != nil {
@@ -781,6 +799,46 @@ func (t *Tailer) startFollowers(fls []*follower) {
 
 // matchContent finds a closed entry of input whose fingerprint matches the
 // start of content. Called with t.mu held.
+// devIno is a file's inode.
+type devIno struct{ dev, ino uint64 }
+
+// adoptOrphan finds the entry of the file at dev/ino with this content that
+// an input no longer configured left, and moves it to input. An input whose
+// path globs changed has another ID (see pipeline.InputID), so without this
+// its files would be read again from start_at under new file IDs: every
+// line shipped twice, with _ids Elasticsearch cannot tell apart. The file
+// keeps its ID and checkpoint. busy is true while the old input's reader of
+// the file is still stopping. Called with t.mu held.
+func (t *Tailer) adoptOrphan(input string, dev, ino uint64, prefix []byte, size int64) (e *entry, busy bool) {
+	if t.orphans == nil {
+		t.orphans = make(map[devIno][]*entry)
+		for _, o := range t.reg.entries {
+			if t.inputs[o.input] == nil {
+				k := devIno{o.dev, o.ino}
+				t.orphans[k] = append(t.orphans[k], o)
+			}
+		}
+	}
+	k := devIno{dev, ino}
+	for i, o := range t.orphans[k] {
+		if t.inputs[o.input] != nil || t.reg.entries[regKey{o.input, o.id}] != o || o.gz ||
+			o.fp.n > len(prefix) || takeFingerprint(prefix[:o.fp.n]) != o.fp || size < o.readOffset ||
+			t.reg.entries[regKey{input, o.id}] != nil {
+			continue
+		}
+		if o.follower != nil {
+			return nil, true
+		}
+		t.orphans[k] = slices.Delete(t.orphans[k], i, i+1)
+		t.reg.remove(o)
+		o.input = input
+		t.reg.add(o)
+		t.dirty.Store(true)
+		return o, false
+	}
+	return nil, false
+}
+
 func (t *Tailer) matchContent(input string, prefix []byte) *entry {
 	var best *entry
 	sums := make(map[int]fingerprint)
