@@ -86,6 +86,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 	ts := c.a.tail.Stats()
 	gauge("shipper_open_files", "Files open now.", float64(ts.FilesOpen))
+	counter("shipper_files_waiting_max_open_total", "Files a scan found but did not open because tail.max_open_files were open (they wait for open files to close).", float64(ts.SkippedMaxOpen))
 	counter("shipper_file_open_errors_total", "Files that could not be opened (permissions, ...).", float64(ts.OpenErrors))
 	counter("shipper_truncations_total", "Truncated files detected (copytruncate).", float64(ts.Truncations))
 	counter("shipper_bytes_read_total", "Bytes read from files.", float64(ts.BytesRead))

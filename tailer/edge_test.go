@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -312,4 +313,51 @@ func TestFramerFlushedAfterIdle(t *testing.T) {
 	h.start()
 	defer h.stop()
 	waitFor(t, 10*time.Second, "the pending multiline event after flush_after", func() bool { return h.c.has("start \ncontinued ") })
+}
+
+// Files beyond tail.max_open_files wait for a reading slot; the agent says
+// so (once, not at every scan), rather than look stalled.
+func TestFilesWaitingForMaxOpenAreReported(t *testing.T) {
+	h := newHarness(t, false)
+	core, logs := observer.New(zapcore.WarnLevel)
+	h.log = zap.New(core)
+	h.cfg.MaxOpenFiles = 2
+	for i := range 5 {
+		appendFile(t, h.path(fmt.Sprintf("f%d.log", i)), "a line\n")
+	}
+	h.start()
+	defer h.stop()
+	// Three files wait at each scan: let three scans pass.
+	waitFor(t, 10*time.Second, "three scans with files waiting", func() bool { return h.tl.Stats().SkippedMaxOpen >= 9 })
+	if n := logs.FilterMessageSnippet("wait for a free reading slot").Len(); n != 1 {
+		t.Errorf("warned %d times, want once", n)
+	}
+}
+
+// A reader held back (its batches are not taken: an outage) does not read,
+// yet the lag the agent reports follows the file as it grows.
+func TestLagFollowsTheFileWhileReadingIsHeldBack(t *testing.T) {
+	h := newHarness(t, false)
+	cfg := h.cfg
+	tl, err := New(cfg, h.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan *shipper.Batch, 1) // never taken
+	if err := tl.SetInputs([]InputSpec{{ID: "in", Input: h.input, Out: out}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	path := h.path("a.log")
+	appendFile(t, path, numbered(0, 20000))
+	waitFor(t, 10*time.Second, "the reader to be held back", func() bool { return len(out) == cap(out) })
+	appendFile(t, path, numbered(20000, 40000))
+	st, _ := os.Stat(path)
+	waitFor(t, 10*time.Second, "the reported size to follow the file", func() bool {
+		files := tl.Files()
+		return len(files) == 1 && files[0].Size == st.Size()
+	})
 }

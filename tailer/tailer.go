@@ -75,6 +75,9 @@ type Tailer struct {
 	// (an input whose globs changed has another ID); built when first
 	// needed after the inputs change. See adoptOrphan.
 	orphans map[devIno][]*entry
+	// maxOpenWarned is when the last warning that files wait for
+	// max_open_files was logged (scan goroutine only).
+	maxOpenWarned time.Time
 
 	ctx     context.Context
 	scanReq chan struct{}
@@ -578,6 +581,16 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	in.scanned = true
 	t.mu.Unlock()
 	present := make(map[*follower]bool)
+	waiting := 0
+	defer func() {
+		// Silence here looked like a stall: files only open as others
+		// close (close_inactive). Said at most every five minutes.
+		if waiting > 0 && now.Sub(t.maxOpenWarned) >= 5*time.Minute {
+			t.maxOpenWarned = now
+			t.log.Warn("files wait for a free reading slot: tail.max_open_files are open; they are read as open files close (close_inactive)",
+				zap.Int("waiting", waiting), zap.Int("max_open_files", t.cfg.MaxOpenFiles), zap.String("input", in.spec.ID))
+		}
+	}()
 	var opened []*follower
 	defer func() { t.startFollowers(opened) }()
 	for _, f := range files {
@@ -612,6 +625,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 		if len(t.open) >= t.cfg.MaxOpenFiles {
 			t.mu.Unlock()
 			t.stats.skippedMaxOpen.Add(1)
+			waiting++
 			continue
 		}
 		t.mu.Unlock()
@@ -953,6 +967,12 @@ func (t *Tailer) Files() []FileStatus {
 			s.ReadOffset = fl.posA.Load()
 			if !fl.gz {
 				s.Size = fl.sizeA.Load()
+				// The reader refreshes its size as it reads; held back
+				// (backpressure, an outage) it does not, and the lag
+				// would look smaller than it is exactly then.
+				if st, err := fl.f.Stat(); err == nil && st.Size() > s.Size {
+					s.Size = st.Size()
+				}
 			}
 		}
 		out = append(out, s)
