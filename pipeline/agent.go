@@ -48,8 +48,11 @@ type Agent struct {
 	metrics *Metrics
 	grace   time.Duration
 
-	mu      sync.Mutex
-	cfg     config.Config
+	mu sync.Mutex
+	// started is the configuration the agent started with: a reload
+	// compares the settings that take effect only at a restart with it,
+	// not with the last file loaded, since those were never applied.
+	started config.Config
 	running map[string]*running // by pipeline name
 	workCtx context.Context
 	// progress and stuck track files whose checkpoint does not move.
@@ -80,7 +83,7 @@ func NewAgent(cfg config.Config, log *zap.Logger, env Env, snk Sink, metrics *Me
 	if err != nil {
 		return nil, fmt.Errorf("building the tailer: %w", err)
 	}
-	a := &Agent{log: log, env: env, tail: t, sink: snk, metrics: metrics, cfg: cfg,
+	a := &Agent{log: log, env: env, tail: t, sink: snk, metrics: metrics, started: cfg,
 		grace: cfg.ShutdownTimeout, running: map[string]*running{}}
 	for _, pc := range cfg.Pipelines {
 		if len(pc.Inputs) == 0 {
@@ -275,7 +278,7 @@ func (a *Agent) tick(now time.Time) {
 func (a *Agent) Reload(cfg config.Config) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, s := range restartOnly(a.cfg, cfg) {
+	for _, s := range restartOnly(a.started, cfg) {
 		a.log.Warn("this setting changed but only takes effect after a restart", zap.String("setting", s))
 	}
 	next := map[string]*running{}
@@ -311,7 +314,6 @@ func (a *Agent) Reload(cfg config.Config) error {
 			stopWorkers(r)
 		}
 	}
-	a.cfg = cfg
 	a.log.Info("configuration reloaded", zap.Int("pipelines", len(next)), zap.Int("restarted", len(started)))
 	return nil
 }

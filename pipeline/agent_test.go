@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/traceship/shipper/config"
 	"github.com/traceship/shipper/internal/estest"
@@ -132,5 +133,36 @@ func TestRunShipsAFileAndCheckpointsIt(t *testing.T) {
 	}
 	if st := es.Requests(); st.Conflicts != 0 {
 		t.Errorf("the restart re-sent %d documents that were already acknowledged", st.Conflicts)
+	}
+}
+
+// A reload warns about a setting that takes effect only at a restart, for
+// as long as the file asks for another value than the running one: changed
+// back, there is nothing to warn about.
+func TestReloadWarnsOfRestartOnlySettingsAgainstWhatRuns(t *testing.T) {
+	es := estest.New(t)
+	dir, state := t.TempDir(), t.TempDir()
+	core, logs := observer.New(zap.WarnLevel)
+	cfg := agentConfig(t, es.URL(), dir, state)
+	snk, err := sink.NewWithStateDir(cfg.Elasticsearch, cfg.StateDir, zap.NewNop(), func(dst, src []byte) []byte { return append(dst, src...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := pipeline.NewAgent(cfg, zap.New(core), pipeline.Env{Getenv: func(string) string { return "" }, Now: time.Now}, snk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := agentConfig(t, es.URL(), dir, t.TempDir())
+	for i, c := range []config.Config{moved, moved, cfg} {
+		if err := a.Reload(c); err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if i == 2 {
+			want = 0
+		}
+		if n := logs.TakeAll(); len(n) != want {
+			t.Errorf("reload %d: %d warnings, want %d: %v", i+1, len(n), want, n)
+		}
 	}
 }
