@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // scripted answers requests with the given statuses in turn (then 200 with
@@ -96,4 +97,37 @@ func TestBackoffAndFlushTiming(t *testing.T) {
 			}
 		}
 	})
+}
+
+// hung is an Elasticsearch that takes requests and does not answer until
+// released.
+type hung struct{ release chan struct{} }
+
+func (h hung) Perform(req *http.Request) (*http.Response, error) {
+	io.Copy(io.Discard, req.Body)
+	req.Body.Close()
+	<-h.release
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"errors":false}`))}, nil
+}
+
+// A bulk request left unanswered is said in the log long before the
+// transport's response timeout, once per request; the documents are then
+// delivered when the answer comes.
+func TestUnansweredRequestIsLogged(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	es := hung{release: make(chan struct{})}
+	cfg := DefaultConfig()
+	cfg.Bulk.FlushInterval = time.Millisecond
+	s := newSink(cfg, es, &dlqWriter{path: "unused", w: nopCloser{io.Discard}}, zap.New(core))
+	s.slowAfter = time.Millisecond
+	h := newHarness(t, nil, "")
+	run(t, s)
+	h.write(s, h.batch("f", 3, ""))
+	waitFor(t, "the warning", func() bool { return logs.FilterMessageSnippet("has not answered").Len() > 0 })
+	close(es.release)
+	waitFor(t, "the batch to be acknowledged", func() bool { return h.unacked() == 0 })
+	shutdown(t, s)
+	if n := logs.FilterMessageSnippet("has not answered").Len(); n != 1 {
+		t.Errorf("%d warnings for one request, want 1", n)
+	}
 }

@@ -48,6 +48,10 @@ type Sink struct {
 	dlq    *dlqWriter
 	now    func() time.Time
 	opType string
+	// slowAfter is how long a bulk request may go unanswered before the
+	// sink says so: a hung Elasticsearch otherwise shows in the logs only
+	// at the transport's response timeout (2 minutes).
+	slowAfter time.Duration
 
 	mu       sync.Mutex
 	cur      *request   // being filled by Write
@@ -112,15 +116,16 @@ func NewWithStateDir(cfg Config, stateDir string, logger *zap.Logger, redactText
 
 func newSink(cfg Config, es performer, dlq *dlqWriter, logger *zap.Logger) *Sink {
 	s := &Sink{
-		cfg:     cfg,
-		log:     logger,
-		es:      es,
-		dlq:     dlq,
-		now:     time.Now,
-		opType:  "create",
-		changed: make(chan struct{}),
-		work:    make(chan struct{}, 1),
-		closing: make(chan struct{}),
+		cfg:       cfg,
+		log:       logger,
+		es:        es,
+		dlq:       dlq,
+		now:       time.Now,
+		opType:    "create",
+		slowAfter: 30 * time.Second,
+		changed:   make(chan struct{}),
+		work:      make(chan struct{}, 1),
+		closing:   make(chan struct{}),
 	}
 	held := int64(cfg.Bulk.MaxInFlightBytes + cfg.Bulk.MaxBytes)
 	s.encoders, s.buffers, s.requests = freelist.New[*encoder](held), freelist.New[[]byte](held), freelist.New[*request](held)
@@ -827,6 +832,12 @@ func (s *Sink) perform(ctx context.Context, snd *sender, r *request) (*http.Resp
 	s.st.requests.Add(1)
 	s.st.bytesSent.Add(int64(len(payload)))
 	s.st.bytesRaw.Add(int64(len(r.body)))
+	docs := len(r.items)
+	slow := time.AfterFunc(s.slowAfter, func() {
+		s.log.Warn("Elasticsearch has not answered a bulk request yet; still waiting (a slow or hung cluster)",
+			zap.Duration("waiting", s.slowAfter), zap.Int("documents", docs))
+	})
+	defer slow.Stop()
 	if s.observe == nil {
 		return s.es.Perform(req)
 	}
