@@ -503,11 +503,19 @@ func (w *objWriter) id(name string, id []byte, zero bool, app int) {
 }
 
 // passThrough writes an application member that collides with nothing the
-// agent writes for this event.
+// agent writes for this event. Its name is one of the agent's objects in
+// the index template (trace, span, log, service, host...), so a value that
+// is not an object would make Elasticsearch refuse the whole document (a
+// mapping conflict): such a value is kept under the name with
+// CollisionSuffix, as when the agent writes the field.
 func (w *objWriter) passThrough(app int) {
 	if app >= 0 {
 		m := w.doc.Members[app]
-		w.dst = appendMember(w.dst, m.Key, m.Value, "")
+		suffix := ""
+		if m.Value[0] != '{' {
+			suffix = CollisionSuffix
+		}
+		w.dst = appendMember(w.dst, m.Key, m.Value, suffix)
 	}
 }
 

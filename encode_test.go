@@ -83,13 +83,17 @@ func TestDocLookupDottedPaths(t *testing.T) {
 	}
 }
 
+// Every application field is kept. One whose name is an object of the
+// index template (log, trace, span, service, host...) but whose value is not
+// an object is renamed, even when the agent writes nothing under that name
+// for this event: Elasticsearch would refuse the whole document.
 func TestAppendSourceKeepsEveryApplicationField(t *testing.T) {
 	ev := shipper.Event{
-		Doc:  parseDoc(t, `{"@timestamp":"yesterday","log":"plain","n":1}`),
+		Doc:  parseDoc(t, `{"@timestamp":"yesterday","log":"plain","trace":"at Y.java:10","span":{"kind":"db"},"host":"h1","n":1}`),
 		Time: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
 	}
 	got := string(shipper.AppendSource(nil, &ev))
-	want := `{"@timestamp":"2026-11-22T00:00:00Z","@timestamp_app":"yesterday","log":"plain","n":1}`
+	want := `{"@timestamp":"2026-11-22T00:00:00Z","@timestamp_app":"yesterday","log_app":"plain","trace_app":"at Y.java:10","span":{"kind":"db"},"host_app":"h1","n":1}`
 	if got != want {
 		t.Fatalf("AppendSource:\n got %s\nwant %s", got, want)
 	}

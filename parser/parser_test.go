@@ -85,7 +85,7 @@ func TestJSONLoggerConventions(t *testing.T) {
 		{"slog", `{"time":"2026-11-22T10:00:00.5-05:00","level":"ERROR+2","msg":"boom","err":"eof"}`,
 			`{"@timestamp":"2026-11-22T15:00:00.5Z","message":"boom","log":{"level":"error"},"err":"eof"}`},
 		{"zerolog", `{"level":"debug","service":"inv","time":"2026-11-22T10:00:00Z","message":"reserved"}`,
-			`{"@timestamp":"2026-11-22T10:00:00Z","message":"reserved","log":{"level":"debug"},"service":"inv"}`},
+			`{"@timestamp":"2026-11-22T10:00:00Z","message":"reserved","log":{"level":"debug"},"service_app":"inv"}`},
 		{"log4j2 JsonLayout", `{"instant":{"epochSecond":1795341600,"nanoOfSecond":250000000},"thread":"main","level":"WARN","loggerName":"shop.Cart","message":"low stock","endOfBatch":false}`,
 			`{"@timestamp":"2026-11-22T10:00:00.25Z","message":"low stock","log":{"level":"warn"},"thread":"main","loggerName":"shop.Cart","endOfBatch":false}`},
 		{"log4j2 timeMillis", `{"timeMillis":1795341600250,"level":"FATAL","message":"down"}`,

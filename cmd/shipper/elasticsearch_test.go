@@ -114,6 +114,36 @@ func TestCardInFileNameDoesNotLeave(t *testing.T) {
 	p.stop(syscall.SIGTERM)
 }
 
+// An application field named like one of the agent's objects (trace, span,
+// host...) but holding a string is renamed with _app even when the agent
+// writes nothing under that name for the event: otherwise Elasticsearch
+// refuses the document (an object mapping given a concrete value) and it
+// goes to the dead-letter file.
+func TestFieldNamedLikeAnAgentObjectIsStored(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
+	lines := `{"ts":1795339800,"msg":"with a trace","service":"pay","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
+{"ts":1795339801,"msg":"a stack in trace","service":"pay","trace":"at Y.java:10","host":"h1"}
+`
+	os.WriteFile(filepath.Join(ag.dir, "app.log"), []byte(lines), 0o644)
+	p := ag.start(t)
+	eventually(t, "both documents", p.logs, func() bool { return ag.es.Count("shipper-pay-*") == 2 })
+	if n := p.metric("shipper_dead_letter_total"); n != 0 {
+		t.Errorf("%v documents dead-lettered", n)
+	}
+	found := false
+	for _, d := range ag.es.Docs("shipper-pay-*") {
+		found = found || strings.Contains(string(d.Source), `"trace_app":"at Y.java:10"`)
+	}
+	if !found {
+		t.Errorf("the application's trace field is not kept as trace_app")
+	}
+	p.stop(syscall.SIGTERM)
+}
+
 // Before anything was dead-lettered there is no dead-letter file: replay
 // says there is nothing to do and succeeds. A file named with --file that
 // does not exist is an error.
