@@ -116,7 +116,7 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 	add(ruleJWT, fJWT, findJWT)
 	add(ruleAWS, fAWS, findAWSKeyIDs)
 	add(ruleKeys, fKV, findKeyValues)
-	add(ruleCredentials, fCred, findCredentials)
+	add(ruleCredentials, fCred|fEmail, findCredentials) // '@': a password in a URL
 	add(ruleCards, fCard, findCardSpans)
 	add(ruleEmail, fEmail, builtinPattern(ruleEmail).find)
 	add(ruleSSN, fDigits9, builtinPattern(ruleSSN).find)

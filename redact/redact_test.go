@@ -106,6 +106,10 @@ func TestProcessCredentialsAndSecretsInText(t *testing.T) {
 		{`{"msg":"key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- loaded"}`, `{"msg":"key [REDACTED] loaded"}`},
 		{`{"url":"/login?user=bob&password=hunter2&next=/"}`, `{"url":"/login?user=bob&password=[REDACTED]&next=/"}`},
 		{`{"msg":"Authorization: Bearer abc.def.ghi123 sent"}`, `{"msg":"Authorization: Bearer [REDACTED] sent"}`},
+		{`{"dsn":"postgres://app:hunter2@db:5432/shop?sslmode=off"}`, `{"dsn":"postgres://app:[REDACTED]@db:5432/shop?sslmode=off"}`},
+		{`{"msg":"GET https://admin:s3cr%40t@api.example.com/x failed"}`, `{"msg":"GET https://admin:[REDACTED]@api.example.com/x failed"}`},
+		{`{"msg":"cloning ssh://git@github.com/x and mailto:bob@example.com"}`, `{"msg":"cloning ssh://git@github.com/x and mailto:bob@example.com"}`},
+		{`{"msg":"http://host:8080/path?next=a@b"}`, `{"msg":"http://host:8080/path?next=a@b"}`},
 	} {
 		out, _ := processLine(t, r, c.in)
 		if out != c.want {

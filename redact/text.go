@@ -230,8 +230,44 @@ func findCredentials(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
 			off = e
 		}
 	}
+	dst = findURLPasswords(dst, s)
 	sortSpans(dst[start:])
 	return dst
+}
+
+// findURLPasswords appends the spans of passwords in the user information
+// of URLs (postgres://app:hunter2@db:5432/shop, a connection string that
+// ends up in a log line): the password, not the user name or the host.
+func findURLPasswords(dst []span, s []byte) []span {
+	for off := 0; ; {
+		i := bytes.Index(s[off:], []byte("://"))
+		if i < 0 {
+			return dst
+		}
+		a := off + i + 3 // the authority: up to the path, query or fragment
+		e := a
+		for e < len(s) && !urlAuthorityEnd(s[e]) {
+			e++
+		}
+		off = e
+		at := bytes.LastIndexByte(s[a:e], '@')
+		if at < 0 {
+			continue
+		}
+		colon := bytes.IndexByte(s[a:a+at], ':')
+		if colon < 0 || colon+1 == at {
+			continue // a user name alone (ssh://git@host), or an empty password
+		}
+		dst = append(dst, span{a + colon + 1, a + at})
+	}
+}
+
+func urlAuthorityEnd(c byte) bool {
+	switch c {
+	case '/', '?', '#', ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '\\':
+		return true
+	}
+	return false
 }
 
 func isWordByte(c byte) bool { return isLower(c) || isUpper(c) || isDigit(c) || c == '_' }
