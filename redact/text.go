@@ -357,6 +357,9 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				vs++
 				ve = vs
 				for ve < len(s) && s[ve] != q {
+					if s[ve] == '\\' && ve+1 < len(s) {
+						ve++ // an escaped quote does not end the value
+					}
 					ve++
 				}
 			} else {
