@@ -110,6 +110,7 @@ func TestProcessCredentialsAndSecretsInText(t *testing.T) {
 		{`{"msg":"GET https://admin:s3cr%40t@api.example.com/x failed"}`, `{"msg":"GET https://admin:[REDACTED]@api.example.com/x failed"}`},
 		{`{"msg":"cloning ssh://git@github.com/x and mailto:bob@example.com"}`, `{"msg":"cloning ssh://git@github.com/x and mailto:bob@example.com"}`},
 		{`{"msg":"http://host:8080/path?next=a@b"}`, `{"msg":"http://host:8080/path?next=a@b"}`},
+		{`{"msg":"request headers\nCookie: session=abc123; csrftoken=xyz789\nAccept: */*"}`, `{"msg":"request headers\nCookie: [REDACTED]\nAccept: */*"}`},
 		{`{"data":"{\"password\":\"hun\\\"ter3\",\"user\":\"bob\"}"}`, `{"data":"{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"}`},
 	} {
 		out, _ := processLine(t, r, c.in)

@@ -362,6 +362,12 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 					}
 					ve++
 				}
+			} else if isCookieKey(s[ks:ke]) {
+				// "Cookie: a=1; b=2": every cookie of the header line.
+				ve = vs
+				for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' {
+					ve++
+				}
 			} else {
 				ve = valueEnd(s, vs)
 				// "Authorization: Bearer xyz": the scheme word stays,
@@ -397,6 +403,13 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		out = append(out, sp)
 	}
 	return out
+}
+
+// isCookieKey reports whether key names a cookie header, whose value is a
+// list of cookies separated by "; ".
+func isCookieKey(key []byte) bool {
+	key = bytes.Trim(key, `"'`)
+	return bytes.EqualFold(key, []byte("cookie")) || bytes.EqualFold(key, []byte("set-cookie"))
 }
 
 func isKeyByte(c byte) bool {
