@@ -19,6 +19,7 @@
 //	b3_multi     X-B3-TraceId, X-B3-SpanId, X-B3-ParentSpanId, X-B3-Sampled, X-B3-Flags
 //	jaeger       uber-trace-id: <trace>:<span>:<parent>:<flags>
 //	xray         X-Amzn-Trace-Id: Root=1-<8>-<24>;Parent=<16>;Sampled=1
+//	             (AWS Lambda Powertools' xray_trace_id: 1-<8>-<24> is a field)
 //	datadog      dd.trace_id, dd.span_id: unsigned 64-bit decimal, string or number
 //	gcp          logging.googleapis.com/trace (projects/<p>/traces/<id>),
 //	             logging.googleapis.com/spanId, .../trace_sampled; an exported

@@ -113,6 +113,7 @@ func TestTraceConventions(t *testing.T) {
 		{name: "uber-trace-id url-encoded", line: `{"uber-trace-id":"` + T + `%3A` + S + `%3A0%3A3"}`, trace: T, span: S, sampled: shipper.SampledYes},
 
 		// AWS X-Ray.
+		{name: "Lambda Powertools xray_trace_id", line: `{"xray_trace_id":"1-5759e988-bd862e3fe1be46a994272793","function_request_id":"c6af9ac6"}`, trace: "5759e988bd862e3fe1be46a994272793"},
 		{name: "X-Amzn-Trace-Id", line: `{"X-Amzn-Trace-Id":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}`, trace: "5759e988bd862e3fe1be46a994272793", span: "53995c3f42cd8ad8", sampled: shipper.SampledYes},
 		{name: "X-Ray root only, blanks", line: `{"x-amzn-trace-id":"Self=1-67891234-12456789abcdef012345678; Root=1-5759e988-bd862e3fe1be46a994272793; Sampled=0"}`, trace: "5759e988bd862e3fe1be46a994272793", sampled: shipper.SampledNo},
 		{name: "X-Ray id in a trace_id field", line: `{"trace_id":"1-5759e988-bd862e3fe1be46a994272793"}`, trace: "5759e988bd862e3fe1be46a994272793"},

@@ -107,7 +107,7 @@ func classify(key []byte, top bool) kind {
 			return kNone
 		}
 	case 'x':
-		if c1 != '-' && c1 != '_' && c1 != 'b' && c1 != 'a' {
+		if c1 != '-' && c1 != '_' && c1 != 'b' && c1 != 'a' && c1 != 'r' {
 			return kNone
 		}
 	case 'u':
@@ -209,6 +209,8 @@ func classify(key []byte, top bool) kind {
 		return kJaeger
 	case "xamzntraceid":
 		return kXRay
+	case "xraytraceid": // AWS Lambda Powertools: "xray_trace_id": "1-<8>-<24>"
+		return kTraceID
 	case "ddtraceid":
 		return kDDTrace
 	case "ddspanid":
