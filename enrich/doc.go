@@ -23,7 +23,8 @@
 //	datadog      dd.trace_id, dd.span_id: unsigned 64-bit decimal, string or number
 //	gcp          logging.googleapis.com/trace (projects/<p>/traces/<id>),
 //	             logging.googleapis.com/spanId, .../trace_sampled; an exported
-//	             LogEntry's "trace" (projects/…), "spanId", "traceSampled"
+//	             LogEntry's "trace" (projects/…), "spanId", "traceSampled";
+//	             X-Cloud-Trace-Context: <32 hex>[/<decimal span>][;o=1]
 //	pattern      the configured enrich.trace.patterns, in message
 //	message      trace_id=…, traceId: …, [trace=…], span_id=…, traceparent=…,
 //	             dd.trace_id=…, uber-trace-id=…, X-Amzn-Trace-Id=… in message

@@ -113,6 +113,8 @@ func TestTraceConventions(t *testing.T) {
 		{name: "uber-trace-id url-encoded", line: `{"uber-trace-id":"` + T + `%3A` + S + `%3A0%3A3"}`, trace: T, span: S, sampled: shipper.SampledYes},
 
 		// AWS X-Ray.
+		{name: "X-Cloud-Trace-Context", line: `{"headers":{"X-Cloud-Trace-Context":"105445aa7843bc8bf206b12000100000/1;o=1"}}`, trace: "105445aa7843bc8bf206b12000100000", span: "0000000000000001", sampled: shipper.SampledYes},
+		{name: "X-Cloud-Trace-Context without span", line: `{"X-Cloud-Trace-Context":"105445aa7843bc8bf206b12000100000"}`, trace: "105445aa7843bc8bf206b12000100000"},
 		{name: "Lambda Powertools xray_trace_id", line: `{"xray_trace_id":"1-5759e988-bd862e3fe1be46a994272793","function_request_id":"c6af9ac6"}`, trace: "5759e988bd862e3fe1be46a994272793"},
 		{name: "X-Amzn-Trace-Id", line: `{"X-Amzn-Trace-Id":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}`, trace: "5759e988bd862e3fe1be46a994272793", span: "53995c3f42cd8ad8", sampled: shipper.SampledYes},
 		{name: "X-Ray root only, blanks", line: `{"x-amzn-trace-id":"Self=1-67891234-12456789abcdef012345678; Root=1-5759e988-bd862e3fe1be46a994272793; Sampled=0"}`, trace: "5759e988bd862e3fe1be46a994272793", sampled: shipper.SampledNo},
@@ -167,6 +169,7 @@ func TestTraceConventions(t *testing.T) {
 		{name: "traceparent v00 too long", line: `{"traceparent":"00-` + T + `-` + S + `-01-x"}`, invalid: true},
 		{name: "b3 bad sampled", line: `{"b3":"` + T + `-` + S + `-x"}`, invalid: true},
 		{name: "jaeger three parts", line: `{"uber-trace-id":"` + T + `:` + S + `:1"}`, invalid: true},
+		{name: "X-Cloud-Trace-Context bad span", line: `{"X-Cloud-Trace-Context":"105445aa7843bc8bf206b12000100000/abc;o=1"}`, invalid: true},
 		{name: "xray bad root", line: `{"X-Amzn-Trace-Id":"Root=2-5759e988-bd862e3fe1be46a994272793"}`, invalid: true},
 		{name: "dd zero", line: `{"dd.trace_id":"0"}`, invalid: true},
 		{name: "dd overflow", line: `{"dd.trace_id":"18446744073709551616"}`, invalid: true},

@@ -426,6 +426,14 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 				sc.group(c).setTrace(id, r)
 			}
 		}
+	case kGCPHeader:
+		c = convGCP
+		if isStr {
+			var tc ctx
+			if tc, ok = parseCloudTraceContext(s); ok {
+				sc.group(c).merge(tc, r)
+			}
+		}
 	case kGCPSpan:
 		c = convGCP
 		if isStr {

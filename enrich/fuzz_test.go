@@ -194,7 +194,7 @@ func FuzzParsers(f *testing.F) {
 	for _, s := range []string{T, S, "00-" + T + "-" + S + "-01", T + "-" + S + "-1-" + P, T + ":" + S + ":0:1",
 		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "projects/p/traces/" + T,
 		"5208512171318403364", "S/kvNXezTaajzpKdDg5HNg==", "trace_id=" + T + " span_id=" + S, "dd.trace_id=1 dd.span_id=2",
-		"uber-trace-id=" + T + "%3A" + S + "%3A0%3A1", "[trace=" + T + "]"} {
+		"uber-trace-id=" + T + "%3A" + S + "%3A0%3A1", "[trace=" + T + "]", T + "/5208512171318403364;o=1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -220,7 +220,7 @@ func FuzzParsers(f *testing.F) {
 		check("parseDatadogSpan", sid[:], ok)
 		tid, ok = parseGCPTrace(in)
 		check("parseGCPTrace", tid[:], ok)
-		for name, p := range map[string]func([]byte) (ctx, bool){"traceparent": parseTraceparent, "b3": parseB3, "jaeger": parseJaeger, "xray": parseXRay} {
+		for name, p := range map[string]func([]byte) (ctx, bool){"traceparent": parseTraceparent, "b3": parseB3, "jaeger": parseJaeger, "xray": parseXRay, "cloud": parseCloudTraceContext} {
 			c, ok := p(in)
 			check(name+" trace", c.trace[:], ok && c.hasTrace)
 			check(name+" span", c.span[:], ok && c.hasSpan)

@@ -327,6 +327,40 @@ func decodeColons(dst, s []byte) []byte {
 	return dst
 }
 
+// parseCloudTraceContext reads Google Cloud's X-Cloud-Trace-Context:
+// <32 hex trace>[/<decimal span>][;o=<0|1>]. The span id is an unsigned
+// 64-bit decimal, written as 16 hex digits like OpenTelemetry's GCP
+// propagator does.
+func parseCloudTraceContext(s []byte) (c ctx, ok bool) {
+	opts := []byte(nil)
+	if i := indexByte(s, ';'); i >= 0 {
+		s, opts = s[:i], s[i+1:]
+	}
+	var span []byte
+	if i := indexByte(s, '/'); i >= 0 {
+		s, span = s[:i], s[i+1:]
+	}
+	if len(s) != 32 || !decodeHex(c.trace[:], s) || c.trace.IsZero() {
+		return ctx{}, false
+	}
+	c.hasTrace = true
+	if len(span) > 0 {
+		n, ok := parseDecimal64(span)
+		if !ok || n == 0 {
+			return ctx{}, false
+		}
+		putUint64(c.span[:], n)
+		c.hasSpan = true
+	}
+	switch string(opts) {
+	case "o=1":
+		c.sampled = shipper.SampledYes
+	case "o=0":
+		c.sampled = shipper.SampledNo
+	}
+	return c, true
+}
+
 // parseXRay reads X-Amzn-Trace-Id: Root=1-<8>-<24>;Parent=<16>;Sampled=<0|1|?>
 // in any order, other fields (Self=, Lineage=) ignored. The X-Ray Parent is
 // the span that sent the request, which for the service that logs it is the

@@ -34,6 +34,7 @@ const (
 	kB3Flags
 	kJaeger
 	kXRay
+	kGCPHeader // X-Cloud-Trace-Context
 	kDDTrace
 	kDDSpan
 	kDDObj // "dd": {"trace_id":…, "span_id":…}
@@ -211,6 +212,8 @@ func classify(key []byte, top bool) kind {
 		return kXRay
 	case "xraytraceid": // AWS Lambda Powertools: "xray_trace_id": "1-<8>-<24>"
 		return kTraceID
+	case "xcloudtracecontext":
+		return kGCPHeader
 	case "ddtraceid":
 		return kDDTrace
 	case "ddspanid":
