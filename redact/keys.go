@@ -30,7 +30,30 @@ const (
 	// id (W3C, or Datadog's 64-bit decimal ids) is not scanned, unless the
 	// whole value is a valid card (see safeID).
 	keyTraceID
+	// keySecrets: a sensitive term in the plural ("passwords", "tokens",
+	// "api_keys"): the value is replaced like keySensitive's, except a
+	// number, which counts them ("tokens": 512 in an LLM's usage log).
+	keySecrets
 )
+
+// sensitive reports whether the key holds secrets, in the singular or the
+// plural.
+func (kc keyClass) sensitive() bool { return kc == keySensitive || kc == keySecrets }
+
+// hides reports whether the keys rule replaces v under a key of class kc.
+// Booleans and null cannot hold a secret, and a number under a plural
+// counts secrets.
+func (kc keyClass) hides(v []byte) bool {
+	switch kc {
+	case keySensitive:
+		return !isBoolOrNull(v)
+	case keySecrets:
+		return !isBoolOrNull(v) && !isNumber(v)
+	}
+	return false
+}
+
+func isNumber(v []byte) bool { return len(v) > 0 && (v[0] == '-' || isDigit(v[0])) }
 
 // sensitiveWord reports whether w alone is a sensitive term.
 func sensitiveWord(w []byte) bool {
@@ -41,6 +64,16 @@ func sensitiveWord(w []byte) bool {
 		return true
 	}
 	return false
+}
+
+// singular returns w without the s of a plural. "tokens" is left out: it
+// counts an LLM's tokens far more often than it lists credentials
+// ("prompt_tokens": 512).
+func singular(w []byte) ([]byte, bool) {
+	if n := len(w); n > 3 && w[n-1] == 's' && string(w) != "tokens" {
+		return w[:n-1], true
+	}
+	return nil, false
 }
 
 // sensitivePair reports whether the words a b form a sensitive term.
@@ -161,22 +194,33 @@ func (m *keyMatcher) matchKey(kw *keyWords, key []byte) keyClass {
 		return keyPlain
 	}
 	last := kw.word(n - 1)
-	matchEnd := -1 // index of the last word of the latest match
+	matchEnd := -1  // index of the last word of the latest match
+	plural := false // the latest match is a plural ("passwords", "api_keys")
 	for i := 0; i < n; i++ {
 		w := kw.word(i)
 		if sensitiveWord(w) {
-			matchEnd = i
+			matchEnd, plural = i, false
+		} else if s, ok := singular(w); ok && sensitiveWord(s) {
+			matchEnd, plural = i, true
 		}
-		if i+1 < n && sensitivePair(w, kw.word(i+1)) {
-			matchEnd = i + 1
+		if i+1 < n {
+			next := kw.word(i + 1)
+			if sensitivePair(w, next) {
+				matchEnd, plural = i+1, false
+			} else if s, ok := singular(next); ok && sensitivePair(w, s) {
+				matchEnd, plural = i+1, true
+			}
 		}
 		if m != nil {
 			if e := m.extraAt(kw, i); e > matchEnd {
-				matchEnd = e
+				matchEnd, plural = e, false
 			}
 		}
 	}
 	if matchEnd >= 0 && (matchEnd == n-1 || !descriptor(last)) {
+		if plural {
+			return keySecrets
+		}
 		return keySensitive
 	}
 	if string(last) == "id" || string(last) == "ids" {

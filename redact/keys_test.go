@@ -31,6 +31,10 @@ func TestKeyClassification(t *testing.T) {
 		{"token_count", keyPlain}, {"password_length", keyPlain}, {"secret_name", keyPlain},
 		{"token_expires_in", keyPlain}, {"message", keyPlain}, {"level", keyPlain}, {"ts", keyPlain},
 		{"", keyPlain}, {"___", keyPlain},
+		// Plurals: their values are secrets too, except numbers (counts).
+		{"passwords", keySecrets}, {"db_passwords", keySecrets}, {"api_keys", keySecrets},
+		{"secrets", keySecrets}, {"cookies", keySecrets}, {"private_keys", keySecrets},
+		{"secrets_count", keyPlain}, {"tokens", keyPlain},
 		// Extra terms match like the built-in ones.
 		{"pin", keySensitive}, {"user_pin", keySensitive}, {"sessionId", keySensitive}, {"pinned", keyPlain},
 	} {

@@ -264,10 +264,7 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 				total += n
 			}
 		}
-		if kc == keySensitive {
-			if isBoolOrNull(m.Value) {
-				continue
-			}
+		if kc.hides(m.Value) {
 			total++
 			sc.counts[ruleKeys]++
 			if r.keyAct == ActionRemove {
@@ -368,14 +365,14 @@ func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
 		key := r.decodeKey(sc, raw)
 		if !ok {
 			kc = r.keys.matchKey(&sc.kw, key)
-			if !r.keysOn && kc == keySensitive {
+			if !r.keysOn && kc.sensitive() {
 				kc = keyPlain
 			}
 			sc.keys.store(raw, kc)
 		}
 		if r.hasGlobs {
 			sc.path = append(sc.path, normPath(nil, key)...)
-			if kc != keySensitive && r.keysOn && r.keys.matchPath(sc.path) {
+			if !kc.sensitive() && r.keysOn && r.keys.matchPath(sc.path) {
 				return keySensitive
 			}
 		}
@@ -553,7 +550,7 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 			dst = dst[:ks]
 		}
 		switch {
-		case kc == keySensitive && !isBoolOrNull(val):
+		case kc.hides(val):
 			total++
 			sc.counts[ruleKeys]++
 			if r.keyAct != ActionRemove {

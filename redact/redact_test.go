@@ -95,6 +95,17 @@ func TestProcessSensitiveKeys(t *testing.T) {
 	}
 }
 
+// Secrets under a plural key are redacted like under the singular one; a
+// number there counts them and is kept.
+func TestProcessPluralKeys(t *testing.T) {
+	r := newDefault(t)
+	in := `{"passwords":["a1","b2"],"api_keys":{"prod":"k"},"secrets":"s","cookies":7,"tokens":512,"msg":"passwords=x1 cookies=3"}`
+	want := `{"passwords":"[REDACTED]","api_keys":"[REDACTED]","secrets":"[REDACTED]","cookies":7,"tokens":512,"msg":"passwords=[REDACTED] cookies=3"}`
+	if out, _ := processLine(t, r, in); out != want {
+		t.Errorf("\n in: %s\nout: %s\nwant %s", in, out, want)
+	}
+}
+
 func TestProcessCredentialsAndSecretsInText(t *testing.T) {
 	r := newDefault(t)
 	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"

@@ -343,7 +343,8 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			if ks == ke || (ks > 0 && isKeyByte(s[ks-1])) {
 				continue // no key, or one longer than we look at
 			}
-			if r.classifyText(sc, s[ks:ke]) != keySensitive {
+			kc := r.classifyText(sc, s[ks:ke])
+			if !kc.sensitive() {
 				continue
 			}
 			// The value.
@@ -383,7 +384,8 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				}
 			}
 			v := s[vs:ve]
-			if len(v) == 0 || string(v) == "true" || string(v) == "false" || string(v) == "null" || string(v) == redacted {
+			if len(v) == 0 || string(v) == "true" || string(v) == "false" || string(v) == "null" || string(v) == redacted ||
+				kc == keySecrets && allDigits(v) {
 				continue
 			}
 			dst = append(dst, span{vs, ve})
