@@ -264,6 +264,29 @@ func (sc *scratch) scanObject(outer kind, key, obj []byte, member int16) {
 }
 
 // value reads one id member of kind k.
+// header reads a value of one of the conventions whose value is one header
+// holding a whole context (trace, span, maybe parent and sampled). A switch
+// rather than a table of functions: called through a pointer, the parsers'
+// results escaped and cost an allocation per event.
+func header(k kind, s []byte) (c conv, tc ctx, ok bool) {
+	switch k {
+	case kTraceparent:
+		tc, ok = parseTraceparent(s)
+		return convTraceparent, tc, ok
+	case kB3:
+		tc, ok = parseB3(s)
+		return convB3, tc, ok
+	case kJaeger:
+		tc, ok = parseJaeger(s)
+		return convJaeger, tc, ok
+	case kXRay:
+		tc, ok = parseXRay(s)
+		return convXRay, tc, ok
+	}
+	tc, ok = parseCloudTraceContext(s)
+	return convGCP, tc, ok
+}
+
 func (sc *scratch) value(k kind, key, v []byte, r ref) {
 	s, isStr := sc.str(v)
 	ok := false
@@ -338,21 +361,11 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 				}
 			}
 		}
-	case kTraceparent:
-		c = convTraceparent
-		if isStr {
-			var tc ctx
-			if tc, ok = parseTraceparent(s); ok {
-				sc.group(c).merge(tc, r)
-			}
-		}
-	case kB3:
-		c = convB3
-		if isStr {
-			var tc ctx
-			if tc, ok = parseB3(s); ok {
-				sc.group(c).merge(tc, r)
-			}
+	case kTraceparent, kB3, kJaeger, kXRay, kGCPHeader:
+		var tc ctx
+		c, tc, ok = header(k, s)
+		if ok = ok && isStr; ok {
+			sc.group(c).merge(tc, r)
 		}
 	case kB3Trace:
 		c = convB3Multi
@@ -385,22 +398,6 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 		}
 		sc.x.value(c, sc.outer, key, v, true)
 		return
-	case kJaeger:
-		c = convJaeger
-		if isStr {
-			var tc ctx
-			if tc, ok = parseJaeger(s); ok {
-				sc.group(c).merge(tc, r)
-			}
-		}
-	case kXRay:
-		c = convXRay
-		if isStr {
-			var tc ctx
-			if tc, ok = parseXRay(s); ok {
-				sc.group(c).merge(tc, r)
-			}
-		}
 	case kDDTrace, kDDSpan:
 		c = convDatadog
 		t := s
@@ -424,14 +421,6 @@ func (sc *scratch) value(k kind, key, v []byte, r ref) {
 			var id shipper.TraceID
 			if id, ok = parseGCPTrace(s); ok {
 				sc.group(c).setTrace(id, r)
-			}
-		}
-	case kGCPHeader:
-		c = convGCP
-		if isStr {
-			var tc ctx
-			if tc, ok = parseCloudTraceContext(s); ok {
-				sc.group(c).merge(tc, r)
 			}
 		}
 	case kGCPSpan:
