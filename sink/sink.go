@@ -391,12 +391,12 @@ func (s *Sink) take(ctx context.Context, enc *encoder) error {
 	case len(enc.buf) < s.cfg.Bulk.MaxBytes/2 && (s.cfg.Bulk.MaxDocs == 0 || len(enc.items) < s.cfg.Bulk.MaxDocs/2):
 		// A small batch, at low volume: it shares a request with others.
 		s.copyLocked(enc)
-	case cap(enc.buf) <= 2*s.cfg.Bulk.MaxBytes:
+	case s.recyclable(enc.buf):
 		s.adoptLocked(enc)
 	default:
 		// A batch far larger than a request (a small bulk.max_bytes): the
 		// encoder keeps its buffer, or it would grow a new one for every
-		// batch (putBuffer lets buffers this large go). Its documents are
+		// batch (a buffer this large is not recyclable). Its documents are
 		// copied, and the rest does not wait for later batches either.
 		s.copyLocked(enc)
 		s.sealLocked()
@@ -562,14 +562,18 @@ func (s *Sink) newBuffer() []byte {
 	return make([]byte, 0, min(s.cfg.Bulk.MaxBytes+s.cfg.Bulk.MaxBytes/8, 8<<20))
 }
 
-// putBuffer keeps b for newBuffer, within the list's bound, unless an
-// outsized document or batch grew it past twice a request: it would serve
-// as the body of small requests, larger than the budget counts.
+// putBuffer keeps b for newBuffer, within the list's bound, if it is
+// recyclable.
 func (s *Sink) putBuffer(b []byte) {
-	if cap(b) <= 2*s.cfg.Bulk.MaxBytes {
+	if s.recyclable(b) {
 		s.buffers.Put(b[:0], int64(cap(b)))
 	}
 }
+
+// recyclable reports whether b may go back to the free list: not when an
+// outsized document or batch grew it past twice a request, since it would
+// then serve as the body of small requests, larger than the budget counts.
+func (s *Sink) recyclable(b []byte) bool { return cap(b) <= 2*s.cfg.Bulk.MaxBytes }
 
 // recycle keeps a finished request's body and slices for the next one.
 func (s *Sink) recycle(r *request) {
