@@ -87,8 +87,13 @@ func newHolder(cfg KeepTraceOnError, logger *zap.Logger) *holder {
 // heldSize is what holding a copy of ev costs: its bytes and the Event and
 // Member headers.
 func heldSize(ev *shipper.Event) int64 {
-	return int64(unsafe.Sizeof(shipper.Event{})) + int64(len(ev.Doc.Members))*int64(unsafe.Sizeof(shipper.Member{})) +
-		int64(copiedBytes(ev))
+	return cost(1, len(ev.Doc.Members), copiedBytes(ev))
+}
+
+// cost is what memory for that many events, members and bytes takes.
+func cost(events, members, bytes int) int64 {
+	return int64(events)*int64(unsafe.Sizeof(shipper.Event{})) + int64(members)*int64(unsafe.Sizeof(shipper.Member{})) +
+		int64(bytes)
 }
 
 // copiedBytes is how many bytes a copy of ev takes: its raw line, and the
@@ -477,8 +482,8 @@ func batchNeed(evs []shipper.Event) slabNeed {
 		n.events++
 		n.members += len(ev.Doc.Members)
 		n.bytes += copiedBytes(ev)
-		n.size += heldSize(ev)
 	}
+	n.size = cost(n.events, n.members, n.bytes) // the sum of their heldSize
 	return n
 }
 
@@ -498,8 +503,7 @@ func (sl *slab) fits(n slabNeed) bool {
 
 // capSize is what the slab's memory costs, used or not.
 func (sl *slab) capSize() int64 {
-	return int64(cap(sl.events))*int64(unsafe.Sizeof(shipper.Event{})) +
-		int64(cap(sl.members))*int64(unsafe.Sizeof(shipper.Member{})) + int64(cap(sl.bytes))
+	return cost(cap(sl.events), cap(sl.members), cap(sl.bytes))
 }
 
 // reset empties a decided slab for reuse. The copies' other pointers
