@@ -147,9 +147,12 @@ func (s *Server) search(r *http.Request, expr string, body []byte, count bool) r
 		}
 		p.expires = s.now().Add(p.keepAlive)
 	}
-	ixs, missing := s.resolveMissingLocked(expr)
+	var ixs []*index
+	var missing string
 	if p != nil {
-		ixs, missing = p.indices, ""
+		ixs = p.indices // the point in time's, resolved when it was opened
+	} else {
+		ixs, missing = s.resolveMissingLocked(expr)
 	}
 	if missing != "" && q.Get("ignore_unavailable") != "true" {
 		return indexNotFound(missing)
