@@ -50,7 +50,7 @@ type fileLag struct {
 
 func (a *Agent) fileLags() []fileLag {
 	var out []fileLag
-	for _, f := range a.files() {
+	for _, f := range a.tail.Files() { // every second: paths are redacted only when shown
 		out = append(out, fileLag{id: f.Input + "/" + f.ID, path: f.Path, acked: f.AckedOffset, behind: f.Size - f.AckedOffset})
 	}
 	return out
@@ -67,7 +67,7 @@ func (a *Agent) Ready(context.Context) error {
 		return fmt.Errorf("starting")
 	}
 	if len(a.stuck) > 0 {
-		return fmt.Errorf("no progress for %s on %d file(s), e.g. %s: Elasticsearch unreachable or refusing?", stuckAfter, len(a.stuck), a.stuck[0])
+		return fmt.Errorf("no progress for %s on %d file(s), e.g. %s: Elasticsearch unreachable or refusing?", stuckAfter, len(a.stuck), a.shownPath(a.stuck[0]))
 	}
 	return nil
 }

@@ -85,14 +85,20 @@ func (a *Agent) Status() any {
 }
 
 // files is the tailer's list of files as the agent shows it outside the
-// machine: a card number or a token in a file name is redacted.
+// machine (/status, /metrics): a card number or a token in a file name is
+// redacted.
 func (a *Agent) files() []tailer.FileStatus {
 	files := a.tail.Files()
-	if a.env.RedactText == nil {
-		return files
-	}
 	for i := range files {
-		files[i].Path = string(a.env.RedactText(nil, []byte(files[i].Path)))
+		files[i].Path = a.shownPath(files[i].Path)
 	}
 	return files
+}
+
+// shownPath is path as the agent shows it outside the machine.
+func (a *Agent) shownPath(path string) string {
+	if a.env.RedactText == nil {
+		return path
+	}
+	return string(a.env.RedactText(nil, []byte(path)))
 }
