@@ -199,10 +199,11 @@ func (r *Redactor) Process(b *shipper.Batch) {
 	}
 	sc := r.get()
 	defer r.put(sc)
+	var from, to *shipper.File // the last File looked up: the batch's, mostly
 	if b.File != nil {
-		b.File = r.file(sc, b.File)
+		from, to = b.File, r.file(sc, b.File)
+		b.File = to
 	}
-	var from, to *shipper.File // the last File looked up
 	for i := range b.Events {
 		// Dropped events are redacted too: a later stage may ship them
 		// after all (a sampler releasing a held trace), and an event that
