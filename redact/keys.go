@@ -60,7 +60,10 @@ func sensitiveWord(w []byte) bool {
 	switch string(w) {
 	case "password", "passwd", "passphrase", "secret", "token", "authorization",
 		"cookie", "setcookie", "cvv", "cvc", "ssn", "pan", "apikey", "cardnumber",
-		"creditcard", "privatekey", "jwt":
+		"creditcard", "privatekey", "jwt",
+		// Short spellings of connection strings and environment
+		// variables: "Pwd=" (ODBC, ADO.NET), DB_PASS, SMTP_PASS.
+		"pwd", "pass", "credential":
 		return true
 	}
 	return false
@@ -488,6 +491,6 @@ func (f *trigramFilter) mayMatch(raw []byte) bool {
 var builtinTrigramWords = []string{
 	"password", "passwd", "passphrase", "secret", "token", "authorization",
 	"cookie", "setcookie", "cvv", "cvc", "ssn", "pan", "apikey", "cardnumber",
-	"creditcard", "privatekey", "jwt", "api", "set", "card", "credit", "private",
-	"trace", "span", "parent",
+	"creditcard", "privatekey", "jwt", "pwd", "pass", "credential", "api", "set",
+	"card", "credit", "private", "trace", "span", "parent",
 }

@@ -23,6 +23,10 @@ func TestKeyClassification(t *testing.T) {
 		{"db_password", keySensitive}, {"password_hash", keySensitive}, {"access_token", keySensitive},
 		{"X-Auth-Token", keySensitive}, {"client_secret", keySensitive}, {"aws_secret_access_key", keySensitive},
 		{"request.headers.authorization", keySensitive}, {"private_key", keySensitive},
+		// Short spellings: connection strings and environment variables.
+		{"Pwd", keySensitive}, {"PWD", keySensitive}, {"db_pass", keySensitive}, {"SMTP_PASS", keySensitive},
+		{"credential", keySensitive}, {"credentials", keySecrets}, {"aws_credentials", keySecrets},
+		{"passthrough", keyPlain}, {"passed", keyPlain}, {"credential_id", keyPlain}, {"compass", keyPlain},
 		// Not secrets: other words, and descriptors of a secret.
 		{"span_id", keyTraceID}, {"trace_id", keyTraceID}, {"dd.trace_id", keyTraceID}, {"traceId", keyTraceID},
 		{"parent_id", keyTraceID}, {"x-datadog-parent-id", keyTraceID}, {"spanid", keyTraceID},

@@ -123,6 +123,8 @@ func TestProcessCredentialsAndSecretsInText(t *testing.T) {
 		{`{"msg":"http://host:8080/path?next=a@b"}`, `{"msg":"http://host:8080/path?next=a@b"}`},
 		{`{"msg":"request headers\nCookie: session=abc123; csrftoken=xyz789\nAccept: */*"}`, `{"msg":"request headers\nCookie: [REDACTED]\nAccept: */*"}`},
 		{`{"data":"{\"password\":\"hun\\\"ter3\",\"user\":\"bob\"}"}`, `{"data":"{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"}`},
+		{`{"msg":"connecting Server=db;Uid=app;Pwd=hunter2;Encrypt=true"}`, `{"msg":"connecting Server=db;Uid=app;Pwd=[REDACTED];Encrypt=true"}`},
+		{`{"msg":"env DB_PASS=hunter2 HOME=/root"}`, `{"msg":"env DB_PASS=[REDACTED] HOME=/root"}`},
 	} {
 		out, _ := processLine(t, r, c.in)
 		if out != c.want {
