@@ -13,15 +13,15 @@ package shipper
 const maxCutToken = 64
 
 // TrimCutEnd returns p, which was cut at its end, without the token the cut
-// went through. Digits with single spaces or dashes between them count as
-// one token ("4111 1111 1111 11"), also when the cut falls just after a
-// separator, since the card may go on. A token longer than maxCutToken is
-// kept.
+// went through. Digits with single spaces, dashes, tabs or '+' between them
+// count as one token ("4111 1111 1111 11"), also when the cut falls just
+// after a separator, since the card may go on (a "%20" between groups is
+// part of the token anyway). A token longer than maxCutToken is kept.
 func TrimCutEnd(p []byte) []byte {
 	i := len(p)
 	for i > 0 && len(p)-i <= maxCutToken {
 		c := p[i-1]
-		if isDigitByte(c) || (c == ' ' || c == '-') && i >= 2 && isDigitByte(p[i-2]) && (i == len(p) || isDigitByte(p[i])) {
+		if isDigitByte(c) || cardSep(c) && i >= 2 && isDigitByte(p[i-2]) && (i == len(p) || isDigitByte(p[i])) {
 			i--
 			continue
 		}
@@ -47,3 +47,7 @@ func cutBoundary(c byte) bool {
 }
 
 func isDigitByte(c byte) bool { return c-'0' < 10 }
+
+// cardSep reports whether c may stand between the digit groups of a card
+// number, as the redact package reads them.
+func cardSep(c byte) bool { return c == ' ' || c == '-' || c == '\t' || c == '+' }

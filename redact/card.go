@@ -2,8 +2,10 @@ package redact
 
 // Card detection: a byte scanner, no regular expression.
 //
-// A candidate is a run of digit groups separated by single spaces or dashes
-// ("4111111111111111", "4111 1111 1111 1111", "3782-822463-10005"). Any
+// A candidate is a run of digit groups separated by single separators: a
+// space or a dash ("4111111111111111", "4111 1111 1111 1111",
+// "3782-822463-10005"), a tab, or a space as a URL encodes it ("+", "%20":
+// "card=4111+1111+1111+1111" in a logged query string). Any
 // contiguous sequence of whole groups holding 13 to 19 digits is a card when
 // it passes the Luhn check and its prefix and length belong to a real scheme.
 // Trying every sequence of whole groups (not only the whole run) is what
@@ -19,7 +21,7 @@ package redact
 // byte classes for the scanner
 const (
 	clsDigit = 1 << iota
-	clsSep   // ' ' or '-': may join digit groups
+	clsSep   // may be (part of) a separator between digit groups: see sepLen
 	clsAlpha // ASCII letter: glues to a digit run
 )
 
@@ -27,7 +29,7 @@ var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = clsDigit
 	}
-	t[' '], t['-'] = clsSep, clsSep
+	t[' '], t['-'], t['\t'], t['+'], t['%'] = clsSep, clsSep, clsSep, clsSep, clsSep
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = clsAlpha
 		t[c-'a'+'A'] = clsAlpha
@@ -79,6 +81,21 @@ func maybeCard(s []byte) bool {
 	return false
 }
 
+// sepLen returns the length of the separator between digit groups that
+// starts at s[i], or 0: a space, dash or tab, or a URL-encoded space ("+",
+// "%20").
+func sepLen(s []byte, i int) int {
+	switch s[i] {
+	case ' ', '-', '\t', '+':
+		return 1
+	case '%':
+		if i+2 < len(s) && s[i+1] == '2' && s[i+2] == '0' {
+			return 3
+		}
+	}
+	return 0
+}
+
 // span is a byte range [start, end) of a text.
 type span struct{ start, end int }
 
@@ -91,9 +108,11 @@ func findCards(dst, groups []span, s []byte) ([]span, []span) {
 	}
 	n := len(s)
 	for i := 0; i < n; {
-		if class[s[i]] != clsDigit {
+		for i < n && s[i]-'0' >= 10 {
 			i++
-			continue
+		}
+		if i == n {
+			break
 		}
 		// A maximal run of digit groups starts at i.
 		runStart := i
@@ -105,9 +124,11 @@ func findCards(dst, groups []span, s []byte) ([]span, []span) {
 			}
 			groups = append(groups, span{i, j})
 			i = j
-			if j+1 < n && class[s[j]] == clsSep && class[s[j+1]] == clsDigit {
-				i = j + 1
-				continue
+			if j < n {
+				if k := sepLen(s, j); k > 0 && j+k < n && class[s[j+k]] == clsDigit {
+					i = j + k
+					continue
+				}
 			}
 			break
 		}

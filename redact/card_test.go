@@ -82,7 +82,7 @@ func TestTestCardsAreCards(t *testing.T) {
 
 func TestFindCardsSeparatorsAndBoundaries(t *testing.T) {
 	for _, c := range testCards {
-		for _, sep := range []string{"", " ", "-"} {
+		for _, sep := range []string{"", " ", "-", "\t", "+", "%20"} {
 			pan := group(c.pan, sep)
 			for _, tmpl := range []string{
 				"%s",
@@ -147,7 +147,7 @@ func TestMaybeCardNeverMissesACard(t *testing.T) {
 	// it must say yes for a card at every offset.
 	for _, c := range testCards {
 		for pad := 0; pad < 30; pad++ {
-			for _, sep := range []string{"", " ", "-"} {
+			for _, sep := range []string{"", " ", "-", "\t", "+", "%20"} {
 				s := strings.Repeat("x", pad) + " " + group(c.pan, sep) + " " + strings.Repeat("y", 30-pad)
 				if !maybeCard([]byte(s)) {
 					t.Fatalf("maybeCard(%q) = false", s)
@@ -162,6 +162,10 @@ func TestMaskKeepsLastFourAndGrouping(t *testing.T) {
 		"4111111111111111":    "************1111",
 		"4111 1111 1111 1111": "**** **** **** 1111",
 		"3782-822463-10005":   "****-******-*0005",
+		"4111+1111+1111+1111": "****+****+****+1111",
+		// The 20 of a URL-encoded space is not a digit of the card.
+		"4111%201111%201111%201111":       "****%20****%20****%201111",
+		"6799%209901%200000%200000%20019": "****%20****%20****%20***0%20019",
 	} {
 		if got := string(appendMaskedCard(nil, []byte(in))); got != want {
 			t.Errorf("mask(%q) = %q, want %q", in, got, want)

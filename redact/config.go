@@ -86,8 +86,9 @@ type Config struct {
 	// Enabled switches redaction as a whole; when false no rule runs.
 	Enabled bool `yaml:"enabled"`
 	// Cards redacts payment card numbers (13-19 digits, contiguous or
-	// grouped with single spaces or dashes, Luhn-valid with a real issuer
-	// prefix and length) in every string and number.
+	// grouped with single spaces, dashes, tabs or URL-encoded spaces,
+	// Luhn-valid with a real issuer prefix and length) in every string and
+	// number.
 	Cards Rule `yaml:"cards"`
 	// Keys redacts the values of sensitive keys.
 	Keys KeysRule `yaml:"keys"`

@@ -11,17 +11,20 @@ import (
 	"github.com/traceship/shipper/internal/jsonscan"
 )
 
-// runPattern finds maximal runs of digit groups joined by single spaces or
-// dashes: the oracle's own reading of the card rule, written independently
-// of the scanner.
-var runPattern = regexp.MustCompile(`[0-9]+(?:[ -][0-9]+)*`)
+// runPattern finds maximal runs of digit groups joined by single
+// separators (space, dash, tab, or a URL-encoded space): the oracle's own
+// reading of the card rule, written independently of the scanner.
+var (
+	runPattern = regexp.MustCompile(`[0-9]+(?:(?:[ \t+-]|%20)[0-9]+)*`)
+	sepPattern = regexp.MustCompile(`[ \t+-]|%20`)
+)
 
 // leakedPAN returns a card the rule should have caught in s, or "".
 func leakedPAN(s string) string {
 	for _, loc := range runPattern.FindAllStringIndex(s, -1) {
 		run := s[loc[0]:loc[1]]
-		groups := strings.FieldsFunc(run, func(r rune) bool { return r == ' ' || r == '-' })
-		if len(groups) == 5 && len(groups[0]) == 8 && len(groups[1]) == 4 && len(groups[2]) == 4 && len(groups[3]) == 4 && len(groups[4]) == 12 && !strings.Contains(run, " ") {
+		groups := sepPattern.Split(run, -1)
+		if len(groups) == 5 && len(groups[0]) == 8 && len(groups[1]) == 4 && len(groups[2]) == 4 && len(groups[3]) == 4 && len(groups[4]) == 12 && strings.Count(run, "-") == 4 {
 			continue // UUID shape
 		}
 		isLetter := func(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }

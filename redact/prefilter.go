@@ -62,8 +62,8 @@ func scanJSONFlags(s []byte, kf *trigramFilter) uint16 {
 func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 	var f uint16
 	// d counts the digits of the current run; a run goes on across one
-	// space or dash between digits. Spaces and dashes are otherwise inert,
-	// so text does not leave the tight loop at every word.
+	// separator between digits (see sepLen). Separators are otherwise
+	// inert, so text does not leave the tight loop at every word.
 	d, last := 0, -3 // last: index of the last digit seen
 	for i := 0; i < len(s); i++ {
 		t := trig[s[i]]
@@ -80,7 +80,9 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 			for j < len(s) && s[j]-'0' < 10 {
 				j++
 			}
-			if last == i-2 && (s[i-1] == ' ' || s[i-1] == '-') {
+			// A separator continues the run. Counting the 20 of a
+			// "%20" as digits over-approximates, which a pre-check may.
+			if last == i-2 && class[s[i-1]] == clsSep {
 				d += j - i
 			} else {
 				d = j - i

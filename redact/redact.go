@@ -705,14 +705,7 @@ func (r *Redactor) apply(sc *scratch, dst, s []byte, spans []span, tr *textRule)
 		case tr.action == ActionRemove:
 		case tr.action == ActionHash && tr.id == ruleCards:
 			var digits [maxPAN]byte
-			n := 0
-			for _, c := range m {
-				if isDigit(c) && n < len(digits) {
-					digits[n] = c
-					n++
-				}
-			}
-			dst = r.appendHMAC(sc, dst, digits[:n])
+			dst = r.appendHMAC(sc, dst, appendCardDigits(digits[:0], m))
 		case tr.action == ActionHash:
 			dst = r.appendHMAC(sc, dst, m)
 		case tr.id == ruleCards:
@@ -729,21 +722,45 @@ func (r *Redactor) apply(sc *scratch, dst, s []byte, spans []span, tr *textRule)
 // four replaced by '*'; separators are kept, so "4111 1111 1111 1111"
 // becomes "**** **** **** 1111" and the shape of the original stays visible.
 func appendMaskedCard(dst, m []byte) []byte {
-	keep := 4
-	end := len(m)
-	for i := len(m) - 1; i >= 0 && keep > 0; i-- {
-		if isDigit(m[i]) {
-			keep--
-			end = i
+	hide := -4 // digits to replace: all but the last four
+	for i := 0; i < len(m); {
+		if k := sepLen(m, i); k > 0 {
+			i += k
+			continue
 		}
+		hide++
+		i++
 	}
-	for _, c := range m[:end] {
-		if isDigit(c) {
+	for i := 0; i < len(m); {
+		if k := sepLen(m, i); k > 0 {
+			dst = append(dst, m[i:i+k]...)
+			i += k
+			continue
+		}
+		c := m[i]
+		if hide > 0 {
 			c = '*'
+			hide--
 		}
 		dst = append(dst, c)
+		i++
 	}
-	return append(dst, m[end:]...)
+	return dst
+}
+
+// appendCardDigits appends the digits of the card text m (a span
+// findCards returned, or a number) without its separators: the "20" of a
+// "%20" is not a digit of the card.
+func appendCardDigits(dst, m []byte) []byte {
+	for i := 0; i < len(m); {
+		if k := sepLen(m, i); k > 0 {
+			i += k
+			continue
+		}
+		dst = append(dst, m[i])
+		i++
+	}
+	return dst
 }
 
 // Text appends to dst a redacted copy of the free text src: an error

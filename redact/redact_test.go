@@ -13,7 +13,9 @@ func TestProcessCardsInEveryPosition(t *testing.T) {
 	r := newDefault(t)
 	for _, c := range testCards {
 		last4 := c.pan[len(c.pan)-4:]
-		for _, sep := range []string{"", " ", "-"} {
+		// `\t` is a tab as JSON escapes it; "+" and "%20" are a space
+		// URL-encoded.
+		for _, sep := range []string{"", " ", "-", `\t`, "+", "%20"} {
 			pan := group(c.pan, sep)
 			for _, tmpl := range []string{
 				`{"card":"%s"}`,
@@ -28,7 +30,7 @@ func TestProcessCardsInEveryPosition(t *testing.T) {
 				if strings.Contains(out, pan) || strings.Contains(out, c.pan) {
 					t.Errorf("%s leaked: %s", c.brand, out)
 				}
-				if !strings.Contains(strings.NewReplacer(" ", "", "-", "").Replace(out), last4) || !tags.Has(shipper.TagRedacted) {
+				if !strings.Contains(strings.NewReplacer(" ", "", "-", "", `\t`, "", "+", "", "%20", "").Replace(out), last4) || !tags.Has(shipper.TagRedacted) {
 					t.Errorf("%s: want masked with last four %s and tagged, got %v %s", c.brand, last4, tags.Names(), out)
 				}
 				if !json.Valid([]byte(out)) {
@@ -192,10 +194,10 @@ func TestActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ := processLine(t, r, `{"password":"x","a":{"token":"y","b":1},"c":"4111 1111 1111 1111","d":4111111111111111,"m":"Bearer abcd1234efgh"}`)
+	out, _ := processLine(t, r, `{"password":"x","a":{"token":"y","b":1},"c":"4111 1111 1111 1111","d":4111111111111111,"m":"Bearer abcd1234efgh","u":"4111%201111%201111%201111"}`)
 	// The same card, grouped or not, hashes to the same value.
 	h := `hmac:` + string(r.appendHMAC(r.get(), nil, []byte("4111111111111111"))[5:])
-	want := `{"a":{"b":1},"c":"` + h + `","d":"` + h + `","m":"Bearer "}`
+	want := `{"a":{"b":1},"c":"` + h + `","d":"` + h + `","m":"Bearer ","u":"` + h + `"}`
 	if out != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
