@@ -61,12 +61,38 @@ type Redactor struct {
 	// path is redacted: log.file.path is in every document, and a card
 	// number or a token in a file name must not leave the machine either.
 	// A File is immutable and shared by all its events, so each is looked
-	// at once. Cleared when it holds maxFiles (rotated files come and go).
-	filesMu sync.Mutex
-	files   map[*shipper.File]*shipper.File
+	// at once. kubes does the same for the Kubernetes metadata read from a
+	// container log's path (pod, namespace and container names).
+	files memo[*shipper.File]
+	kubes memo[*shipper.Kubernetes]
 }
 
-const maxFiles = 4096
+// memo maps shared, immutable values to themselves or to their redacted
+// copies. It is cleared when it holds maxMemo (rotated files come and go).
+type memo[T comparable] struct {
+	mu sync.Mutex
+	m  map[T]T
+}
+
+const maxMemo = 4096
+
+// get returns the redacted form of v, computing it with redact once.
+func (m *memo[T]) get(v T, redact func(T) T) T {
+	m.mu.Lock()
+	to, ok := m.m[v]
+	m.mu.Unlock()
+	if ok {
+		return to
+	}
+	to = redact(v)
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= maxMemo {
+		m.m = make(map[T]T)
+	}
+	m.m[v] = to
+	m.mu.Unlock()
+	return to
+}
 
 var _ shipper.Processor = (*Redactor)(nil)
 
@@ -189,8 +215,10 @@ func (r *Redactor) put(sc *scratch) {
 }
 
 // Process redacts the application fields (Doc) of every event of b, at any
-// depth, and the path of its file (log.file.path), and tags the events it
-// changed with shipper.TagRedacted. A redacted value is written to memory from b.Alloc
+// depth, the fields enrich took out of them (service.name, the Kubernetes
+// names read from a container log's path, a span or parent id that is a
+// card number), and the path of its file (log.file.path), and tags the
+// events it changed with shipper.TagRedacted. A redacted value is written to memory from b.Alloc
 // and replaces the member's value; the line's bytes are never modified.
 // Members with nothing to redact keep their bytes. Safe for concurrent use.
 func (r *Redactor) Process(b *shipper.Batch) {
@@ -204,6 +232,8 @@ func (r *Redactor) Process(b *shipper.Batch) {
 		from, to = b.File, r.file(sc, b.File)
 		b.File = to
 	}
+	var kubeFrom, kubeTo *shipper.Kubernetes
+	var svcFrom, svcTo string // the last service name: most of a batch's
 	for i := range b.Events {
 		// Dropped events are redacted too: a later stage may ship them
 		// after all (a sampler releasing a held trace), and an event that
@@ -219,6 +249,27 @@ func (r *Redactor) Process(b *shipper.Batch) {
 				n++
 			}
 		}
+		// The service name also names the index, metric labels and
+		// rate-limit summaries, all made after this stage.
+		if ev.Service != "" {
+			if ev.Service != svcFrom {
+				svcFrom, svcTo = ev.Service, r.label(sc, ev.Service)
+			}
+			if svcTo != svcFrom {
+				ev.Service = svcTo
+				n++
+			}
+		}
+		if k := ev.Kube; k != nil {
+			if k != kubeFrom {
+				kubeFrom, kubeTo = k, r.kubes.get(k, func(k *shipper.Kubernetes) *shipper.Kubernetes { return r.kube(sc, k) })
+			}
+			if kubeTo != k {
+				ev.Kube = kubeTo
+				n++
+			}
+		}
+		n += r.ids(sc, ev)
 		if n > 0 {
 			ev.Tags |= shipper.TagRedacted
 			r.events.Add(1)
@@ -228,23 +279,68 @@ func (r *Redactor) Process(b *shipper.Batch) {
 
 // file returns f, or a copy of it whose path is redacted.
 func (r *Redactor) file(sc *scratch, f *shipper.File) *shipper.File {
-	r.filesMu.Lock()
-	to, ok := r.files[f]
-	r.filesMu.Unlock()
-	if ok {
-		return to
+	return r.files.get(f, func(f *shipper.File) *shipper.File {
+		if p := r.label(sc, f.Path); p != f.Path {
+			return &shipper.File{ID: f.ID, Path: p}
+		}
+		return f
+	})
+}
+
+// kube returns k, or a copy of it whose names are redacted.
+func (r *Redactor) kube(sc *scratch, k *shipper.Kubernetes) *shipper.Kubernetes {
+	c := shipper.Kubernetes{Namespace: r.label(sc, k.Namespace), PodName: r.label(sc, k.PodName),
+		PodUID: r.label(sc, k.PodUID), ContainerName: r.label(sc, k.ContainerName), ContainerID: r.label(sc, k.ContainerID)}
+	if c == *k {
+		return k
 	}
-	to = f
-	if out, n := r.redactText(sc, []byte(f.Path), scanFlags([]byte(f.Path), &r.keys.filter)); n > 0 {
-		to = &shipper.File{ID: f.ID, Path: string(out)}
+	return &c
+}
+
+// label returns s with the text rules applied: s itself when there is
+// nothing to redact.
+func (r *Redactor) label(sc *scratch, s string) string {
+	if s == "" {
+		return s
 	}
-	r.filesMu.Lock()
-	if r.files == nil || len(r.files) >= maxFiles {
-		r.files = make(map[*shipper.File]*shipper.File)
+	p := []byte(s)
+	if out, n := r.redactText(sc, p, scanFlags(p, &r.keys.filter)); n > 0 {
+		return string(out)
 	}
-	r.files[f] = to
-	r.filesMu.Unlock()
-	return to
+	return s
+}
+
+// ids clears a span or parent id whose hex form is a card number (sixteen
+// decimal digits, Luhn-valid, with a card's prefix): a random id is one
+// about once in thirty thousand, and an application that writes card
+// numbers into its id fields makes one every time. Its source field was
+// already masked by the card rule (see safeID). A 32-digit trace id is no
+// card. It returns the number of ids cleared.
+func (r *Redactor) ids(sc *scratch, ev *shipper.Event) int {
+	if r.cardRule < 0 {
+		return 0
+	}
+	n := 0
+	for _, id := range []*shipper.SpanID{&ev.SpanID, &ev.ParentID} {
+		if !id.IsZero() && spanIDIsCard(id) {
+			*id = shipper.SpanID{}
+			sc.counts[ruleCards]++
+			n++
+		}
+	}
+	return n
+}
+
+func spanIDIsCard(id *shipper.SpanID) bool {
+	var d [16]byte
+	for i, b := range id {
+		hi, lo := b>>4, b&0x0f
+		if hi > 9 || lo > 9 {
+			return false
+		}
+		d[2*i], d[2*i+1] = '0'+hi, '0'+lo
+	}
+	return isPAN(d[:])
 }
 
 func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int {

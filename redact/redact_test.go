@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -338,5 +339,52 @@ func TestProcessFilePath(t *testing.T) {
 	}
 	if ev := b.Events[2]; ev.Source.File != clean || ev.Tags.Has(shipper.TagRedacted) {
 		t.Errorf("a clean path: file %+v, tags %v; want the same File, untagged", *ev.Source.File, ev.Tags.Names())
+	}
+}
+
+// The fields enrich takes out of the document before this stage runs are
+// redacted like the document: service.name also names the index and the
+// rate-limit summaries, and the Kubernetes names come from a path.
+func TestProcessFieldsOutsideTheDocument(t *testing.T) {
+	r := newDefault(t)
+	const card = "4111111111111111"
+	kube := &shipper.Kubernetes{Namespace: "shop", PodName: "pay-" + card, PodUID: "u1", ContainerName: "c-5555555555554444", ContainerID: "abc"}
+	clean := &shipper.Kubernetes{Namespace: "shop", PodName: "pay-7d9f", ContainerName: "pay"}
+	spanCard := shipper.SpanID{0x41, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11} // hex 4111111111111111
+	spanHex := shipper.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
+	members, _ := jsonscan.Members(nil, []byte(`{"msg":"ok"}`), 0)
+	b := &shipper.Batch{}
+	for _, ev := range []shipper.Event{
+		{Service: "pay-" + card, Kube: kube, SpanID: spanCard, ParentID: spanCard},
+		{Service: "pay-" + card, Kube: kube, SpanID: spanHex},
+		{Service: "checkout", Kube: clean, SpanID: spanHex, ParentID: spanHex},
+	} {
+		ev.Doc.Members = members
+		b.Events = append(b.Events, ev)
+	}
+	r.Process(b)
+	for i, ev := range b.Events[:2] {
+		shown := fmt.Sprintf("%s %+v %s %s", ev.Service, *ev.Kube, ev.SpanID, ev.ParentID)
+		if strings.Contains(shown, card) || strings.Contains(shown, "5555555555554444") {
+			t.Errorf("event %d leaks a card: %s", i, shown)
+		}
+		if !strings.HasSuffix(ev.Service, "1111") || ev.Kube.Namespace != "shop" || ev.Kube.ContainerID != "abc" {
+			t.Errorf("event %d: %s, want the cards masked and the rest kept", i, shown)
+		}
+		if !ev.Tags.Has(shipper.TagRedacted) {
+			t.Errorf("event %d: not tagged redacted", i)
+		}
+	}
+	if ev := b.Events[0]; !ev.SpanID.IsZero() || !ev.ParentID.IsZero() {
+		t.Errorf("a span id that is a card number was kept: %s %s", ev.SpanID, ev.ParentID)
+	}
+	if ev := b.Events[1]; ev.SpanID != spanHex {
+		t.Errorf("a hex span id was changed: %s", ev.SpanID)
+	}
+	if kube.PodName != "pay-"+card {
+		t.Errorf("the tailer's Kubernetes value was modified: %+v", *kube)
+	}
+	if ev := b.Events[2]; ev.Service != "checkout" || ev.Kube != clean || ev.SpanID != spanHex || ev.ParentID != spanHex || ev.Tags.Has(shipper.TagRedacted) {
+		t.Errorf("a clean event was changed: %s %+v %s, tags %v", ev.Service, *ev.Kube, ev.SpanID, ev.Tags.Names())
 	}
 }

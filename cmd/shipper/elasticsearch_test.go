@@ -95,8 +95,21 @@ func TestCardInFileNameDoesNotLeave(t *testing.T) {
 	ag := newAgentSetup(t)
 	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
 	appendLines(t, filepath.Join(ag.dir, "pay-"+card+".log"), "pay", 0, 3)
+	// A service name names the index too.
+	appendLines(t, filepath.Join(ag.dir, "refund.log"), "refund-"+card, 0, 2)
 	p := ag.start(t)
 	eventually(t, "3 documents", p.logs, func() bool { return ag.es.Count("shipper-pay-*") == 3 })
+	eventually(t, "2 documents of the refund service", p.logs, func() bool { return ag.es.Count("shipper-refund-*") == 2 })
+	for _, index := range ag.es.Indices() {
+		if strings.Contains(index, card) {
+			t.Errorf("an index name shows the card number: %s", index)
+		}
+	}
+	for _, d := range ag.es.Docs("shipper-refund-*") {
+		if strings.Contains(string(d.Source), card) {
+			t.Errorf("a document's service.name is not masked: %s", d.Source)
+		}
+	}
 	for _, d := range ag.es.Docs("shipper-pay-*") {
 		if strings.Contains(string(d.Source), card) || !strings.Contains(string(d.Source), `1111.log"`) {
 			t.Errorf("a document's file path is not masked: %s", d.Source)
