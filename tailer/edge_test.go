@@ -361,3 +361,48 @@ func TestLagFollowsTheFileWhileReadingIsHeldBack(t *testing.T) {
 		return len(files) == 1 && files[0].Size == st.Size()
 	})
 }
+
+// A file renamed while it is read shows where it is now; one renamed out of
+// the globs shows as gone, draining, next to the new file of its old name.
+func TestFilesShowsRotation(t *testing.T) {
+	h := newHarness(t, false)
+	p := make(chan struct{})
+	h.c.paused = p // held back, so the renamed files stay open
+	appendFile(t, h.path("a.log"), numbered(0, 20000))
+	appendFile(t, h.path("b.log"), numbered(20000, 40000))
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "both readers open", func() bool { return h.tl.Stats().FilesOpen == 2 })
+	if err := os.Rename(h.path("a.log"), h.path("a-1.log")); err != nil { // still matches *.log
+		t.Fatal(err)
+	}
+	if err := os.Rename(h.path("b.log"), h.path("b.log.1")); err != nil { // out of the glob
+		t.Fatal(err)
+	}
+	appendFile(t, h.path("b.log"), "the new b.log\n")
+	byPath := func() map[string][]FileStatus {
+		m := map[string][]FileStatus{}
+		for _, f := range h.tl.Files() {
+			m[filepath.Base(f.Path)] = append(m[filepath.Base(f.Path)], f)
+		}
+		return m
+	}
+	waitFor(t, 10*time.Second, "a-1.log under its new name, the old b.log gone", func() bool {
+		m := byPath()
+		gone := 0
+		for _, f := range m["b.log"] {
+			if f.Gone {
+				gone++
+			}
+		}
+		return len(m["a-1.log"]) == 1 && len(m["a.log"]) == 0 && len(m["b.log"]) == 2 && gone == 1
+	})
+	if f := byPath()["a-1.log"][0]; f.Gone || !f.Open {
+		t.Errorf("a-1.log: %+v, want open and not gone", f)
+	}
+	h.c.mu.Lock()
+	h.c.paused = nil
+	h.c.mu.Unlock()
+	close(p)
+	waitFor(t, 20*time.Second, "every line", func() bool { return h.c.distinct() == 40001 })
+}

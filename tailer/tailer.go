@@ -135,6 +135,9 @@ type FileStatus struct {
 	ReadOffset, AckedOffset int64
 	Open                    bool
 	Gz                      bool
+	// Gone reports an open file no longer found at any watched path: rotated
+	// away out of the globs, or deleted. It is read to its end, then closed.
+	Gone bool
 }
 
 // New returns a Tailer for cfg. It does not touch the filesystem: the
@@ -604,6 +607,13 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 				if fl.file.Path != f.path {
 					t.unmapPaths(fl)
 				}
+				// Renamed within the globs (app.log → app.log.1): the
+				// registry and status name it where it is now. Its events
+				// keep the path it was opened at (log.file.path).
+				if e.path != f.path {
+					e.path = f.path
+					t.dirty.Store(true)
+				}
 				t.mapPaths(fl, f)
 				grew := !fl.gz && f.size != fl.posA.Load()
 				t.mu.Unlock()
@@ -964,6 +974,7 @@ func (t *Tailer) Files() []FileStatus {
 			AckedOffset: e.acked.Load(), Gz: e.gz}
 		if fl := e.follower; fl != nil {
 			s.Open = true
+			s.Gone = fl.gone.Load()
 			s.ReadOffset = fl.posA.Load()
 			if !fl.gz {
 				s.Size = fl.sizeA.Load()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/traceship/shipper/config"
 	"github.com/traceship/shipper/pipeline"
+	"github.com/traceship/shipper/tailer"
 )
 
 func newStatusCmd(e env) *cobra.Command {
@@ -62,9 +63,22 @@ func printStatus(cmd *cobra.Command, st pipeline.Status) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.0f\t%.0f\n", p.Name, p.Read, p.Sent, p.Dropped, p.ReadPerSecond, p.SentPerSecond)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "FILE\tSIZE\tACKED\tBEHIND")
+	fmt.Fprintln(w, "FILE\tSIZE\tACKED\tBEHIND\tSTATE")
 	for _, f := range st.Files {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", f.Path, f.Size, f.AckedOffset, max(f.Size-f.AckedOffset, 0))
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\n", f.Path, f.Size, f.AckedOffset, max(f.Size-f.AckedOffset, 0), fileState(f))
 	}
 	w.Flush()
+}
+
+// fileState says what the agent is doing with a file: reading it, draining
+// it after it left its path (a rotated file shows under its old name until
+// then, next to the new file of that name), or nothing until it changes.
+func fileState(f tailer.FileStatus) string {
+	switch {
+	case f.Gone:
+		return "draining (rotated away or deleted)"
+	case f.Open:
+		return "open"
+	}
+	return "closed"
 }
