@@ -93,12 +93,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge("shipper_registry_entries", "Files in the checkpoint registry.", float64(ts.RegistryEntries))
 	gauge("shipper_inflight_bytes", "Bytes read but not yet acknowledged.", float64(ts.InflightBytes))
 	counter("shipper_checkpoint_errors_total", "Failed checkpoint writes.", float64(ts.CheckpointErrors))
+	// One series per path: a file rotated out of the globs is still open
+	// under its old name next to the new file of that name, and Prometheus
+	// refuses the whole scrape over two series with the same labels.
+	behind := map[string]int64{}
 	for _, f := range c.a.files() {
-		behind := f.Size - f.AckedOffset
-		if behind < 0 {
-			behind = 0
-		}
-		gauge("shipper_file_bytes_behind", "How far each file's checkpoint is from its size.", float64(behind), "path", f.Path)
+		behind[f.Path] += max(f.Size-f.AckedOffset, 0)
+	}
+	for path, n := range behind {
+		gauge("shipper_file_bytes_behind", "How far the checkpoints of the files at each path are from their sizes.", float64(n), "path", path)
 	}
 
 	if c.sink == nil {

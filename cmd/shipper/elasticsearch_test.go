@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -220,4 +222,40 @@ func TestTraceShowsOneRequestAcrossServices(t *testing.T) {
 		t.Errorf("an unknown trace: exit %d, want 1", code)
 	}
 	t.Log("\n" + out)
+}
+
+// After a rename rotation out of the glob, the rotated file is still open
+// under its old path next to the new file: /metrics still answers, with one
+// series for the path.
+func TestMetricsAfterRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the agent as a process; skipped with -short")
+	}
+	ag := newAgentSetup(t)
+	ag.configure(t, inputYAML("a", ag.dir+"/*.log"))
+	path := filepath.Join(ag.dir, "app.log")
+	appendLines(t, path, "app", 0, 5)
+	p := ag.start(t)
+	eventually(t, "5 documents", p.logs, func() bool { return ag.es.Count("shipper-app-*") == 5 })
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, "app", 5, 8)
+	eventually(t, "8 documents", p.logs, func() bool { return ag.es.Count("shipper-app-*") == 8 })
+	eventually(t, "the old and the new app.log both in /status", p.logs, func() bool {
+		return strings.Count(httpGet(t, "http://"+ag.http+"/status"), "app.log\"") == 2
+	})
+	resp, err := http.Get("http://" + ag.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics answered %s:\n%s", resp.Status, body)
+	}
+	if n := strings.Count(string(body), "shipper_file_bytes_behind{path="); n != 1 {
+		t.Errorf("%d shipper_file_bytes_behind series, want 1 for app.log:\n%s", n, body)
+	}
+	p.stop(syscall.SIGTERM)
 }
