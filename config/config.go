@@ -67,6 +67,8 @@ type Config struct {
 	File string `yaml:"-"`
 	// positions maps key paths to where they were written.
 	positions map[string]position
+	// env holds the values taken from environment variables (HideEnv).
+	env envValues
 }
 
 // LogConfig configures the agent's own logs.
@@ -219,11 +221,20 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (Config
 		}
 	}
 	problems.sort()
+	c.env = d.env
+	for _, p := range problems {
+		p.Msg = c.HideEnv(p.Msg)
+	}
 	if len(problems.Errors()) > 0 {
 		return c, problems, problems
 	}
 	return c, problems, nil
 }
+
+// HideEnv returns s with the values the configuration took from
+// environment variables replaced by their references (${ES_PASSWORD}), for
+// errors found in them after loading.
+func (c Config) HideEnv(s string) string { return c.env.hide(s) }
 
 func yamlMessage(err error) string {
 	msg := err.Error()

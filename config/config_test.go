@@ -250,3 +250,27 @@ func TestMemoryLimit(t *testing.T) {
 		t.Errorf("memory_limit: 8MiB: error %v, want it below the floor at 1:15", err)
 	}
 }
+
+// A problem in a value taken from the environment quotes the reference, not
+// the value: a password set as ${ES_PASSWORD} in a mistyped field, or in a
+// URL that does not parse, must not reach a terminal or a log.
+func TestProblemsDoNotQuoteEnvironmentValues(t *testing.T) {
+	env := map[string]string{"ES_URL": "https://elastic:s3cr%t@es:9200", "ES_PASSWORD": "hunter2", "LEVEL": "info"}
+	yml := "state_dir: /tmp/s\nlog: {level: \"${LEVEL}\"}\nelasticsearch:\n  hosts: [\"${ES_URL}\"]\n  bulk: {flush_interval: \"${ES_PASSWORD}\"}\npipelines: [{name: p}]\n"
+	cfg, problems, err := Parse("p.yaml", []byte(yml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err == nil {
+		t.Fatal("want problems")
+	}
+	text := problems.Error()
+	for _, secret := range []string{"hunter2", "s3cr%t"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("a problem quotes the value of an environment variable:\n%s", text)
+		}
+	}
+	if !strings.Contains(text, "${ES_PASSWORD}") || !strings.Contains(text, "${ES_URL}") {
+		t.Errorf("the problems do not name the references:\n%s", text)
+	}
+	if got := cfg.HideEnv("info: hunter2"); got != "info: ${ES_PASSWORD}" {
+		t.Errorf("HideEnv = %q: want the value hidden and a short one left alone", got)
+	}
+}

@@ -92,6 +92,9 @@ type decoder struct {
 	file     string
 	getenv   func(string) (string, bool)
 	problems Problems
+	// env holds the values substituted for ${VAR} references, so that
+	// problems can quote the reference instead (see Config.HideEnv).
+	env envValues
 	// pos records where each decoded path was written, so that semantic
 	// errors found later can point at the value.
 	pos map[string]position
@@ -427,6 +430,7 @@ func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 		switch {
 		case set && val != "":
 			b.WriteString(val)
+			d.env.add(name, val)
 		case hasDef:
 			b.WriteString(def)
 		default:
@@ -535,3 +539,42 @@ func levenshtein(a, b string) int {
 func osLookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
 
 var errNoDocument = errors.New("the file is empty: it needs at least a pipelines: list")
+
+// envValues are the values of the environment variables a configuration
+// referenced, by value. A problem found in an expanded value would quote
+// it, and a password set as ${ES_PASSWORD} would reach a terminal or a log
+// through a mistyped field; problems quote the reference instead.
+type envValues map[string]string
+
+// minHiddenEnv is the shortest value hidden: shorter ones ("info",
+// "9200") would also replace unrelated text, and are rarely secrets.
+const minHiddenEnv = 6
+
+func (e *envValues) add(name, val string) {
+	if len(val) < minHiddenEnv {
+		return
+	}
+	if *e == nil {
+		*e = envValues{}
+	}
+	(*e)[val] = "${" + name + "}"
+}
+
+// hide returns s with every value replaced by its reference, longest
+// first (a value may contain another).
+func (e envValues) hide(s string) string {
+	if len(e) == 0 {
+		return s
+	}
+	vals := make([]string, 0, len(e))
+	for v := range e {
+		if strings.Contains(s, v) {
+			vals = append(vals, v)
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	for _, v := range vals {
+		s = strings.ReplaceAll(s, v, e[v])
+	}
+	return s
+}

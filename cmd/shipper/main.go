@@ -18,6 +18,7 @@ import (
 
 	"github.com/traceship/shipper/config"
 	"github.com/traceship/shipper/pipeline"
+	"github.com/traceship/shipper/redact"
 	"github.com/traceship/shipper/sink"
 )
 
@@ -65,7 +66,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer, e env
 	case errors.As(err, &ee):
 		return ee.code
 	default:
-		fmt.Fprintln(stderr, "shipper:", err)
+		fmt.Fprintln(stderr, "shipper:", redactedError(err.Error()))
 		return 1
 	}
 }
@@ -124,7 +125,7 @@ func loadConfig(cmd *cobra.Command, path string) (config.Config, error) {
 	}
 	cfg, problems, err := config.Load(path)
 	for _, p := range problems {
-		fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+		fmt.Fprintln(cmd.ErrOrStderr(), redactedError(p.Error()))
 	}
 	if err != nil {
 		if len(problems) > 0 {
@@ -147,13 +148,13 @@ func newValidateCmd(e env) *cobra.Command {
 				return err
 			}
 			for _, p := range problems {
-				fmt.Fprintln(cmd.OutOrStdout(), p.Error())
+				fmt.Fprintln(cmd.OutOrStdout(), redactedError(p.Error()))
 			}
 			if len(problems.Errors()) > 0 {
 				return exitError{code: 1}
 			}
 			if err := buildAll(cfg, e); err != nil {
-				fmt.Fprintln(cmd.OutOrStdout(), err)
+				fmt.Fprintln(cmd.OutOrStdout(), redactedError(cfg.HideEnv(err.Error())))
 				return exitError{code: 1}
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok")
@@ -162,4 +163,16 @@ func newValidateCmd(e env) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "pipelines.yaml", "configuration file")
 	return cmd
+}
+
+// redactedError is an error or a configuration problem as the command
+// prints it: redacted with the default rules, as the agent's logs are. It
+// may quote the configuration, and through it the environment (an
+// Elasticsearch URL with its password, a key that is a card number).
+func redactedError(s string) string {
+	red, err := redact.New(redact.DefaultConfig(), nil)
+	if err != nil {
+		return "(not shown: the redactor could not be built: " + err.Error() + ")"
+	}
+	return string(red.Text(nil, []byte(s)))
 }

@@ -175,6 +175,31 @@ func TestValidateReportsEveryProblemWithPosition(t *testing.T) {
 	}
 }
 
+// Problems and errors are printed redacted, and quote ${VAR} references
+// rather than the values taken from the environment: they go to a terminal
+// or, under systemd and Kubernetes, to the logs.
+func TestErrorsDoNotShowSecrets(t *testing.T) {
+	t.Setenv("ES_PASSWORD", "hunter2x")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "pipelines.yaml")
+	os.WriteFile(bad, []byte("elasticsearch:\n  hosts: [\"http://elastic:hunter2x@127.0.0.1:92x0\"]\n  bulk: {flush_interval: \"${ES_PASSWORD}\"}\npipelines: [{name: app}]\n4111111111111111: 1\n"), 0o644)
+	for _, args := range [][]string{
+		{"validate", "-c", bad},
+		{"dry-run", "-c", bad, bad},
+	} {
+		out, errOut, code := runCLI(t, args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0, want a failure", args)
+		}
+		if all := out + errOut; strings.Contains(all, "hunter2x") || strings.Contains(all, "4111111111111111") || !strings.Contains(all, "[REDACTED]") {
+			t.Errorf("%v: want the secrets hidden, the problems still shown:\n%s", args, all)
+		}
+	}
+	if out, _, _ := runCLI(t, "validate", "-c", bad); !strings.Contains(out, `invalid duration "${ES_PASSWORD}"`) {
+		t.Errorf("validate does not name the reference:\n%s", out)
+	}
+}
+
 func TestEverySubcommandHasHelp(t *testing.T) {
 	root := newRoot(&bytes.Buffer{}, &bytes.Buffer{}, testEnv())
 	for _, c := range root.Commands() {

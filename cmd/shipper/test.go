@@ -29,7 +29,7 @@ The exit status is 1 when any test fails.`,
 			tests := cfg.Tests
 			more, problems, err := cfg.LoadTestFiles(filepath.Dir(file))
 			for _, p := range problems {
-				fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+				fmt.Fprintln(cmd.ErrOrStderr(), redactedError(p.Error()))
 			}
 			if err != nil {
 				return exitError{code: 1}
