@@ -35,8 +35,9 @@ type ReplayStats struct {
 // agent may still be appending to it). Documents refused again go to a new
 // dead-letter file beside it, <path>.replay-<UTC time>.ndjson, never into
 // the file being read. It returns when every document is indexed or
-// dead-lettered again, or ctx ends.
-func ReplayDLQ(ctx context.Context, cfg Config, path string, logger *zap.Logger) (ReplayStats, error) {
+// dead-lettered again, or ctx ends. redactText redacts the new reasons, as
+// New's does: Elasticsearch's may quote a document or an index name.
+func ReplayDLQ(ctx context.Context, cfg Config, path string, logger *zap.Logger, redactText func(dst, src []byte) []byte) (ReplayStats, error) {
 	var st ReplayStats
 	if logger == nil {
 		logger = zap.NewNop()
@@ -59,7 +60,7 @@ func ReplayDLQ(ctx context.Context, cfg Config, path string, logger *zap.Logger)
 	}
 	cfg.DeadLetter.Path = st.FailedPath
 	cfg.DeadLetter.MaxBackups = 0
-	s, err := New(cfg, logger, nil) // the file's reasons are redacted already
+	s, err := New(cfg, logger, redactText)
 	if err != nil {
 		return st, err
 	}

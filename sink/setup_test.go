@@ -252,7 +252,10 @@ func TestReplayDLQ(t *testing.T) {
 		{Read: 4, Indexed: 2, Failed: 2, Malformed: 1},
 		{Read: 4, Duplicates: 2, Failed: 2, Malformed: 1}, // replaying twice stores nothing twice
 	} {
-		st, err := ReplayDLQ(ctx, cfg, cfg.DeadLetter.Path, zap.NewNop())
+		// Elasticsearch's new reasons quote the index name: they are
+		// redacted as the agent's are.
+		redactText := func(dst, src []byte) []byte { return append(dst, strings.ReplaceAll(string(src), "REJECTED", "[X]")...) }
+		st, err := ReplayDLQ(ctx, cfg, cfg.DeadLetter.Path, zap.NewNop(), redactText)
 		if err != nil {
 			t.Fatalf("ReplayDLQ: %v", err)
 		}
@@ -260,6 +263,11 @@ func TestReplayDLQ(t *testing.T) {
 		want.FailedPath = st.FailedPath
 		if st != want || len(failed) != 2 {
 			t.Errorf("round %d: %+v, %d entries in the failure file; want %+v", round, st, len(failed), want)
+		}
+		for _, d := range failed {
+			if strings.Contains(d.Error.Reason, "REJECTED") || !strings.Contains(d.Error.Reason, "[X]") {
+				t.Errorf("round %d: a new reason is not redacted: %q", round, d.Error.Reason)
+			}
 		}
 	}
 	if n := srv.Count("shipper-fixed"); n != 2 {

@@ -129,12 +129,12 @@ index template), then replay.`,
 			if !named {
 				path = cfg.Elasticsearch.DeadLetterPath(cfg.StateDir)
 			}
-			log, _, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
+			log, red, closeLog, err := newLogger(withConsoleLog(cfg), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer closeLog()
-			st, err := sink.ReplayDLQ(cmd.Context(), cfg.Elasticsearch, path, log)
+			st, err := sink.ReplayDLQ(cmd.Context(), cfg.Elasticsearch, path, log, red.Text)
 			if errors.Is(err, fs.ErrNotExist) {
 				if named {
 					return err
