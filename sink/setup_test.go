@@ -254,7 +254,9 @@ func TestReplayDLQ(t *testing.T) {
 	} {
 		// Elasticsearch's new reasons quote the index name: they are
 		// redacted as the agent's are.
-		redactText := func(dst, src []byte) []byte { return append(dst, strings.ReplaceAll(string(src), "REJECTED", "[X]")...) }
+		redactText := func(dst, src []byte) []byte {
+			return append(dst, strings.ReplaceAll(string(src), "REJECTED", "[X]")...)
+		}
 		st, err := ReplayDLQ(ctx, cfg, cfg.DeadLetter.Path, zap.NewNop(), redactText)
 		if err != nil {
 			t.Fatalf("ReplayDLQ: %v", err)
