@@ -136,18 +136,56 @@ func from(consumed []string, role func(string) string, want string) string {
 	return ""
 }
 
+// explainRedact names what the redact stage changed: values, keys (a card
+// number as a key), removed members, and the fields outside the document.
+// The names quote the keys as they were; Explain redacts its notes.
 func explainRedact(ev *shipper.Event, before snapshot) []string {
-	var changed []string
+	var changed, keys, removed []string
+	after := make(map[string]bool, len(ev.Doc.Members))
 	for _, m := range ev.Doc.Members {
 		k := string(m.Key)
+		after[k] = true
 		if old, ok := before.members[k]; ok && old != string(m.Value) {
 			changed = append(changed, k)
 		}
 	}
-	if len(changed) == 0 {
+	renamed := len(ev.Doc.Members) == len(before.order)
+	for _, k := range before.order {
+		if !after[k] {
+			if renamed {
+				keys = append(keys, k)
+			} else {
+				removed = append(removed, k)
+			}
+		}
+	}
+	b := &before.ev
+	if ev.Service != b.Service {
+		changed = append(changed, "service.name")
+	}
+	if ev.Kube != b.Kube {
+		changed = append(changed, "kubernetes")
+	}
+	if ev.Source.File != b.Source.File {
+		changed = append(changed, "log.file.path")
+	}
+	if ev.SpanID != b.SpanID || ev.ParentID != b.ParentID {
+		changed = append(changed, "span.id (a card number: left out)")
+	}
+	var out []string
+	if len(changed) > 0 {
+		out = append(out, "redacted values in "+strings.Join(changed, ", "))
+	}
+	if len(keys) > 0 {
+		out = append(out, "redacted keys "+strings.Join(keys, ", "))
+	}
+	if len(removed) > 0 {
+		out = append(out, "removed "+strings.Join(removed, ", "))
+	}
+	if len(out) == 0 {
 		return []string{"nothing to redact"}
 	}
-	return []string{"redacted values in " + strings.Join(changed, ", ")}
+	return out
 }
 
 func explainSample(ev *shipper.Event) []string {

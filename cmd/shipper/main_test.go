@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,33 @@ func lineDiff(want, got string) string {
 // TestDryRunShowsWhatTheREADMEPromises checks the user-visible promises of
 // the quick start on the bundled data: ECS documents with trace ids, card
 // numbers masked, dated index names, one document per line, deterministic.
+// --explain names what redaction changed, wherever it was: a value, a key,
+// a field enrich took out of the document; and nothing when nothing was.
+func TestDryRunExplainsRedaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	os.WriteFile(path, []byte(`{"msg":"a card 4111111111111111"}
+{"msg":"hi","password":"hunter2"}
+{"msg":"hi","4111111111111111":"x"}
+{"msg":"hi","service":"pay-4111111111111111"}
+{"msg":"hi"}
+`), 0o644)
+	out, _, code := runCLI(t, "dry-run", "--explain", path)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	var notes []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "#   redact: ") {
+			notes = append(notes, strings.TrimPrefix(l, "#   redact: "))
+		}
+	}
+	want := []string{"redacted values in message", "redacted values in password", "redacted keys ************1111",
+		"redacted values in service.name", "nothing to redact"}
+	if !slices.Equal(notes, want) {
+		t.Errorf("redact notes:\n%s\nwant\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestDryRunShowsWhatTheREADMEPromises(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*.log")
 	args := append([]string{"dry-run"}, files...)
