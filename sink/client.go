@@ -97,9 +97,6 @@ func newTransport(c TLSConfig, workers int) (*http.Transport, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 2 * time.Minute,
 		ForceAttemptHTTP2:     false, // Elasticsearch speaks HTTP/1.1
-		// net/http copies a request body through this buffer; at the 4 KiB
-		// default a bulk request took one write system call per 32 KiB.
-		WriteBufferSize: 256 << 10,
 	}
 	if c.CAFile == "" && c.CertFile == "" && !c.InsecureSkipVerify {
 		return tr, nil
