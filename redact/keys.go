@@ -34,18 +34,24 @@ const (
 	// "api_keys"): the value is replaced like keySensitive's, except a
 	// number, which counts them ("tokens": 512 in an LLM's usage log).
 	keySecrets
+	// keyShort: a short spelling of password as the key's last word
+	// ("Pwd", "DB_PASS"): a JSON key, or a key=value key in text, whose
+	// value is replaced like keySensitive's. In text it counts only
+	// before '=' or quoted, as in a connection string or an environment
+	// dump: "first pass: 1200 rows" is prose.
+	keyShort
 )
 
 // sensitive reports whether the key holds secrets, in the singular or the
 // plural.
-func (kc keyClass) sensitive() bool { return kc == keySensitive || kc == keySecrets }
+func (kc keyClass) sensitive() bool { return kc == keySensitive || kc == keySecrets || kc == keyShort }
 
 // hides reports whether the keys rule replaces v under a key of class kc.
 // Booleans and null cannot hold a secret, and a number under a plural
 // counts secrets.
 func (kc keyClass) hides(v []byte) bool {
 	switch kc {
-	case keySensitive:
+	case keySensitive, keyShort:
 		return !isBoolOrNull(v)
 	case keySecrets:
 		return !isBoolOrNull(v) && !isNumber(v)
@@ -60,14 +66,17 @@ func sensitiveWord(w []byte) bool {
 	switch string(w) {
 	case "password", "passwd", "passphrase", "secret", "token", "authorization",
 		"cookie", "setcookie", "cvv", "cvc", "ssn", "pan", "apikey", "cardnumber",
-		"creditcard", "privatekey", "jwt",
-		// Short spellings of connection strings and environment
-		// variables: "Pwd=" (ODBC, ADO.NET), DB_PASS, SMTP_PASS.
-		"pwd", "pass", "credential":
+		"creditcard", "privatekey", "jwt":
 		return true
 	}
 	return false
 }
+
+// shortWord reports whether w is a short spelling of password: "Pwd="
+// in ODBC and ADO.NET connection strings, DB_PASS and SMTP_PASS in
+// environment dumps. It counts only as a key's last word: "pass_rate" and
+// "pass_through" are about something else.
+func shortWord(w []byte) bool { return string(w) == "pwd" || string(w) == "pass" }
 
 // singular returns w without the s of a plural. "tokens" is left out: it
 // counts an LLM's tokens far more often than it lists credentials
@@ -199,12 +208,15 @@ func (m *keyMatcher) matchKey(kw *keyWords, key []byte) keyClass {
 	last := kw.word(n - 1)
 	matchEnd := -1  // index of the last word of the latest match
 	plural := false // the latest match is a plural ("passwords", "api_keys")
+	short := false  // the only match is a short word at the end
 	for i := 0; i < n; i++ {
 		w := kw.word(i)
 		if sensitiveWord(w) {
 			matchEnd, plural = i, false
 		} else if s, ok := singular(w); ok && sensitiveWord(s) {
 			matchEnd, plural = i, true
+		} else if i == n-1 && matchEnd < 0 && shortWord(w) {
+			matchEnd, short = i, true
 		}
 		if i+1 < n {
 			next := kw.word(i + 1)
@@ -221,8 +233,11 @@ func (m *keyMatcher) matchKey(kw *keyWords, key []byte) keyClass {
 		}
 	}
 	if matchEnd >= 0 && (matchEnd == n-1 || !descriptor(last)) {
-		if plural {
+		switch {
+		case plural:
 			return keySecrets
+		case short:
+			return keyShort
 		}
 		return keySensitive
 	}
@@ -491,6 +506,6 @@ func (f *trigramFilter) mayMatch(raw []byte) bool {
 var builtinTrigramWords = []string{
 	"password", "passwd", "passphrase", "secret", "token", "authorization",
 	"cookie", "setcookie", "cvv", "cvc", "ssn", "pan", "apikey", "cardnumber",
-	"creditcard", "privatekey", "jwt", "pwd", "pass", "credential", "api", "set",
+	"creditcard", "privatekey", "jwt", "pwd", "pass", "api", "set",
 	"card", "credit", "private", "trace", "span", "parent",
 }

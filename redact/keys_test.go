@@ -23,10 +23,11 @@ func TestKeyClassification(t *testing.T) {
 		{"db_password", keySensitive}, {"password_hash", keySensitive}, {"access_token", keySensitive},
 		{"X-Auth-Token", keySensitive}, {"client_secret", keySensitive}, {"aws_secret_access_key", keySensitive},
 		{"request.headers.authorization", keySensitive}, {"private_key", keySensitive},
-		// Short spellings: connection strings and environment variables.
-		{"Pwd", keySensitive}, {"PWD", keySensitive}, {"db_pass", keySensitive}, {"SMTP_PASS", keySensitive},
-		{"credential", keySensitive}, {"credentials", keySecrets}, {"aws_credentials", keySecrets},
-		{"passthrough", keyPlain}, {"passed", keyPlain}, {"credential_id", keyPlain}, {"compass", keyPlain},
+		// Short spellings, as the last word: connection strings and
+		// environment variables.
+		{"Pwd", keyShort}, {"PWD", keyShort}, {"db_pass", keyShort}, {"SMTP_PASS", keyShort}, {"db_pwd", keyShort},
+		{"secret_pass", keySensitive}, {"pass_rate", keyPlain}, {"pass_through", keyPlain}, {"pass_count", keyPlain},
+		{"passthrough", keyPlain}, {"passed", keyPlain}, {"compass", keyPlain}, {"bypass", keyPlain},
 		// Not secrets: other words, and descriptors of a secret.
 		{"span_id", keyTraceID}, {"trace_id", keyTraceID}, {"dd.trace_id", keyTraceID}, {"traceId", keyTraceID},
 		{"parent_id", keyTraceID}, {"x-datadog-parent-id", keyTraceID}, {"spanid", keyTraceID},

@@ -128,6 +128,10 @@ func TestProcessCredentialsAndSecretsInText(t *testing.T) {
 		{`{"data":"{\"password\":\"hun\\\"ter3\",\"user\":\"bob\"}"}`, `{"data":"{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"}`},
 		{`{"msg":"connecting Server=db;Uid=app;Pwd=hunter2;Encrypt=true"}`, `{"msg":"connecting Server=db;Uid=app;Pwd=[REDACTED];Encrypt=true"}`},
 		{`{"msg":"env DB_PASS=hunter2 HOME=/root"}`, `{"msg":"env DB_PASS=[REDACTED] HOME=/root"}`},
+		{`{"data":"{\"db_pass\":\"hunter2\"}"}`, `{"data":"{\"db_pass\":\"[REDACTED]\"}"}`},
+		// A short spelling before ':' in prose is no key.
+		{`{"msg":"first pass: 1200 rows, tests: pass: 41 fail: 0"}`, `{"msg":"first pass: 1200 rows, tests: pass: 41 fail: 0"}`},
+		{`{"pass_rate":"97%","pass_through":"nginx","pass":"hunter2"}`, `{"pass_rate":"97%","pass_through":"nginx","pass":"[REDACTED]"}`},
 	} {
 		out, _ := processLine(t, r, c.in)
 		if out != c.want {

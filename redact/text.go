@@ -344,7 +344,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				continue // no key, or one longer than we look at
 			}
 			kc := r.classifyText(sc, s[ks:ke])
-			if !kc.sensitive() {
+			if !kc.sensitive() || kc == keyShort && sep == ':' && (ke == i || s[ke] != '"' && s[ke] != '\'') {
 				continue
 			}
 			// The value.
