@@ -13,7 +13,7 @@ package shipper
 const maxCutToken = 64
 
 // TrimCutEnd returns p, which was cut at its end, without the token the cut
-// went through. Digits with single spaces, dashes, tabs or '+' between them
+// went through. Digits with single spaces, dashes or '+' between them
 // count as one token ("4111 1111 1111 11"), also when the cut falls just
 // after a separator, since the card may go on (a "%20" between groups is
 // part of the token anyway). A token longer than maxCutToken is kept.
@@ -50,4 +50,4 @@ func isDigitByte(c byte) bool { return c-'0' < 10 }
 
 // cardSep reports whether c may stand between the digit groups of a card
 // number, as the redact package reads them.
-func cardSep(c byte) bool { return c == ' ' || c == '-' || c == '\t' || c == '+' }
+func cardSep(c byte) bool { return c == ' ' || c == '-' || c == '+' }

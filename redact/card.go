@@ -4,8 +4,9 @@ package redact
 //
 // A candidate is a run of digit groups separated by single separators: a
 // space or a dash ("4111111111111111", "4111 1111 1111 1111",
-// "3782-822463-10005"), a tab, or a space as a URL encodes it ("+", "%20":
-// "card=4111+1111+1111+1111" in a logged query string). Any
+// "3782-822463-10005"), or a space as a URL encodes it ("+", "%20":
+// "card=4111+1111+1111+1111" in a logged query string). A tab is not one:
+// numbers in the columns of tab-separated lines would join into cards. Any
 // contiguous sequence of whole groups holding 13 to 19 digits is a card when
 // it passes the Luhn check and its prefix and length belong to a real scheme.
 // Trying every sequence of whole groups (not only the whole run) is what
@@ -14,9 +15,12 @@ package redact
 //
 // A run is not a card candidate where it is glued to something that makes it
 // part of another token: an ASCII letter on either side (hex ids, hashes,
-// "v4111..."), a leading '+' (phone numbers), or a '.' joining it to more
-// digits (decimals, versions, IP addresses). A run shaped like a UUID
-// (8-4-4-4-12) is not a candidate either.
+// "v4111..."), a leading '+' not after a letter (phone numbers:
+// "tel=+4222222222222"; but "card+4111..." is a URL-encoded space), or a
+// '.' joining it to more digits (decimals, versions, IP addresses). Inside
+// a run, a card does not start at a group after a '+' either
+// ("+4222222222222+4222222222222"). A run shaped like a UUID (8-4-4-4-12)
+// is not a candidate either.
 
 // byte classes for the scanner
 const (
@@ -29,7 +33,7 @@ var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = clsDigit
 	}
-	t[' '], t['-'], t['\t'], t['+'], t['%'] = clsSep, clsSep, clsSep, clsSep, clsSep
+	t[' '], t['-'], t['+'], t['%'] = clsSep, clsSep, clsSep, clsSep
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = clsAlpha
 		t[c-'a'+'A'] = clsAlpha
@@ -82,11 +86,11 @@ func maybeCard(s []byte) bool {
 }
 
 // sepLen returns the length of the separator between digit groups that
-// starts at s[i], or 0: a space, dash or tab, or a URL-encoded space ("+",
+// starts at s[i], or 0: a space or a dash, or a URL-encoded space ("+",
 // "%20").
 func sepLen(s []byte, i int) int {
 	switch s[i] {
-	case ' ', '-', '\t', '+':
+	case ' ', '-', '+':
 		return 1
 	case '%':
 		if i+2 < len(s) && s[i+1] == '2' && s[i+2] == '0' {
@@ -113,6 +117,11 @@ func findCards(dst, groups []span, s []byte) ([]span, []span) {
 		}
 		if i == n {
 			break
+		}
+		// After a URL-encoded space ("card%204111…") the run starts
+		// past its 20.
+		if i > 0 && s[i-1] == '%' && i+2 < n && s[i] == '2' && s[i+1] == '0' && class[s[i+2]] == clsDigit {
+			i += 2
 		}
 		// A maximal run of digit groups starts at i.
 		runStart := i
@@ -161,7 +170,7 @@ func cardsInGroups(dst []span, s []byte, g []span, runStart, runEnd int) []span 
 		var used uint64
 		for pass := 0; pass < 2; pass++ {
 			for i := 0; i < len(w); i++ {
-				if used&(1<<i) != 0 || (base+i == 0 && leftGlued) || (pass == 0 && w[i].end-w[i].start < 3) {
+				if used&(1<<i) != 0 || (base+i == 0 && leftGlued) || (base+i > 0 && s[w[i].start-1] == '+') || (pass == 0 && w[i].end-w[i].start < 3) {
 					continue
 				}
 				best, nd := -1, 0
@@ -200,7 +209,7 @@ func glued(s []byte, off int, left bool) bool {
 			return false
 		}
 		c := s[off-1]
-		return class[c] == clsAlpha || c == '+' ||
+		return class[c] == clsAlpha || (c == '+' && !(off >= 2 && class[s[off-2]] == clsAlpha)) ||
 			(c == '.' && off >= 2 && class[s[off-2]] == clsDigit)
 	}
 	if off >= len(s) {

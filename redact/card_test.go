@@ -82,7 +82,7 @@ func TestTestCardsAreCards(t *testing.T) {
 
 func TestFindCardsSeparatorsAndBoundaries(t *testing.T) {
 	for _, c := range testCards {
-		for _, sep := range []string{"", " ", "-", "\t", "+", "%20"} {
+		for _, sep := range []string{"", " ", "-", "+", "%20"} {
 			pan := group(c.pan, sep)
 			for _, tmpl := range []string{
 				"%s",
@@ -104,6 +104,27 @@ func TestFindCardsSeparatorsAndBoundaries(t *testing.T) {
 	}
 }
 
+// A space URL-encoded ('+' or "%20") before a card, as a form writes a
+// query string, does not hide it.
+func TestFindCardsInQueryStrings(t *testing.T) {
+	for _, s := range []string{
+		"q=card+4111111111111111",
+		"q=paid+with+4111+1111+1111+1111",
+		"q=card%204111%201111%201111%201111",
+		"card%204111111111111111",
+		"q=card%20no%204111111111111111&x=1",
+	} {
+		spans, _ := findCards(nil, nil, []byte(s))
+		var digits string
+		if len(spans) == 1 {
+			digits = string(appendCardDigits(nil, []byte(s[spans[0].start:spans[0].end])))
+		}
+		if digits != "4111111111111111" {
+			t.Errorf("%q: found %v (%q), want the card", s, spans, digits)
+		}
+	}
+}
+
 func TestFindCardsHardNegatives(t *testing.T) {
 	for _, s := range []string{
 		"1732290000123",                          // epoch ms
@@ -121,6 +142,10 @@ func TestFindCardsHardNegatives(t *testing.T) {
 		"v4111111111111111",                      // letter glued on the left
 		"0.4111111111111111",                     // decimal fraction
 		"4111111111111111.25",                    // decimal integer part
+		"shard\t614\t1732290008",                 // tab-separated columns
+		"ref 12+4222222222222",                   // a '+' after a number
+		"+4222222222222+4222222222222",           // phones joined by '+'
+		"tel=+4222222222222",                     // a phone in a query string
 		"10.4111111111111111",                    // dotted number
 		"192.168.100.200:8080",                   // IP
 		"2024-11-22 10:30:00.123456",             // date time
@@ -147,7 +172,7 @@ func TestMaybeCardNeverMissesACard(t *testing.T) {
 	// it must say yes for a card at every offset.
 	for _, c := range testCards {
 		for pad := 0; pad < 30; pad++ {
-			for _, sep := range []string{"", " ", "-", "\t", "+", "%20"} {
+			for _, sep := range []string{"", " ", "-", "+", "%20"} {
 				s := strings.Repeat("x", pad) + " " + group(c.pan, sep) + " " + strings.Repeat("y", 30-pad)
 				if !maybeCard([]byte(s)) {
 					t.Fatalf("maybeCard(%q) = false", s)

@@ -86,7 +86,7 @@ type Config struct {
 	// Enabled switches redaction as a whole; when false no rule runs.
 	Enabled bool `yaml:"enabled"`
 	// Cards redacts payment card numbers (13-19 digits, contiguous or
-	// grouped with single spaces, dashes, tabs or URL-encoded spaces,
+	// grouped with single spaces, dashes or URL-encoded spaces,
 	// Luhn-valid with a real issuer prefix and length) in every string and
 	// number.
 	Cards Rule `yaml:"cards"`

@@ -12,27 +12,33 @@ import (
 )
 
 // runPattern finds maximal runs of digit groups joined by single
-// separators (space, dash, tab, or a URL-encoded space): the oracle's own
-// reading of the card rule, written independently of the scanner.
+// separators (space, dash, or a URL-encoded space): the oracle's own
+// reading of the card rule, written independently of the scanner. After a
+// '%', a run's leading 20 is the rest of a "%20".
 var (
-	runPattern = regexp.MustCompile(`[0-9]+(?:(?:[ \t+-]|%20)[0-9]+)*`)
-	sepPattern = regexp.MustCompile(`[ \t+-]|%20`)
+	runPattern = regexp.MustCompile(`[0-9]+(?:(?:[ +-]|%20)[0-9]+)*`)
+	sepPattern = regexp.MustCompile(`[ +-]|%20`)
 )
 
 // leakedPAN returns a card the rule should have caught in s, or "".
 func leakedPAN(s string) string {
 	for _, loc := range runPattern.FindAllStringIndex(s, -1) {
+		if loc[0] > 0 && s[loc[0]-1] == '%' && loc[1]-loc[0] > 2 && s[loc[0]:loc[0]+2] == "20" && s[loc[0]+2] >= '0' && s[loc[0]+2] <= '9' {
+			loc[0] += 2
+		}
 		run := s[loc[0]:loc[1]]
 		groups := sepPattern.Split(run, -1)
+		seps := sepPattern.FindAllString(run, -1) // seps[i-1] is before groups[i]
 		if len(groups) == 5 && len(groups[0]) == 8 && len(groups[1]) == 4 && len(groups[2]) == 4 && len(groups[3]) == 4 && len(groups[4]) == 12 && strings.Count(run, "-") == 4 {
 			continue // UUID shape
 		}
 		isLetter := func(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 		isDig := func(c byte) bool { return c >= '0' && c <= '9' }
-		leftGlued := loc[0] > 0 && (isLetter(s[loc[0]-1]) || s[loc[0]-1] == '+' || (s[loc[0]-1] == '.' && loc[0] >= 2 && isDig(s[loc[0]-2])))
+		phone := loc[0] > 0 && s[loc[0]-1] == '+' && !(loc[0] >= 2 && isLetter(s[loc[0]-2]))
+		leftGlued := loc[0] > 0 && (isLetter(s[loc[0]-1]) || phone || (s[loc[0]-1] == '.' && loc[0] >= 2 && isDig(s[loc[0]-2])))
 		rightGlued := loc[1] < len(s) && (isLetter(s[loc[1]]) || (s[loc[1]] == '.' && loc[1]+1 < len(s) && isDig(s[loc[1]+1])))
 		for i := range groups {
-			if i == 0 && leftGlued {
+			if i == 0 && leftGlued || i > 0 && seps[i-1] == "+" {
 				continue
 			}
 			digits := ""

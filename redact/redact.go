@@ -314,26 +314,33 @@ func (r *Redactor) label(sc *scratch, s string) string {
 // decimal digits, Luhn-valid, with a card's prefix): a random id is one
 // about once in thirty thousand, and an application that writes card
 // numbers into its id fields makes one every time. Its source field was
-// already masked by the card rule (see safeID). A 32-digit trace id is no
-// card. It returns the number of ids cleared.
+// already masked by the card rule (see safeID). The same goes for a 64-bit
+// trace id, which trace.id writes after sixteen zeros; a 128-bit one is
+// 32 digits, no card. It returns the number of ids cleared.
 func (r *Redactor) ids(sc *scratch, ev *shipper.Event) int {
 	if r.cardRule < 0 {
 		return 0
 	}
 	n := 0
 	for _, id := range []*shipper.SpanID{&ev.SpanID, &ev.ParentID} {
-		if !id.IsZero() && spanIDIsCard(id) {
+		if !id.IsZero() && idIsCard(id[:]) {
 			*id = shipper.SpanID{}
 			sc.counts[ruleCards]++
 			n++
 		}
 	}
+	if t := &ev.TraceID; !t.IsZero() && [8]byte(t[:8]) == [8]byte{} && idIsCard(t[8:]) {
+		*t = shipper.TraceID{}
+		sc.counts[ruleCards]++
+		n++
+	}
 	return n
 }
 
-func spanIDIsCard(id *shipper.SpanID) bool {
+// idIsCard reports whether the hex form of the 8 bytes id is a card.
+func idIsCard(id []byte) bool {
 	var d [16]byte
-	for i, b := range id {
+	for i, b := range id[:8] {
 		hi, lo := b>>4, b&0x0f
 		if hi > 9 || lo > 9 {
 			return false
