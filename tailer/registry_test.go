@@ -62,7 +62,10 @@ func TestCleanRemovesOnlyGoneEntries(t *testing.T) {
 			e.seen = 0 // last seen long ago
 		}
 	}
-	h.tl.cfg.CleanRemoved = 1
+	// An hour: gone.log was last seen long before that; keep.log at the
+	// last scan, which may have been in the previous second ("seen" has
+	// whole seconds, so a limit of 1ns could take it too).
+	h.tl.cfg.CleanRemoved = 3600e9
 	h.tl.mu.Unlock()
 	h.stop()
 	files := h.tl.Files()
