@@ -136,6 +136,7 @@ type harness struct {
 	state  string
 	cfg    Config
 	input  Input
+	more   []Input // further inputs, sharing the consumer
 	framer func(string) shipper.Framer
 	c      *consumer
 	tl     *Tailer
@@ -180,7 +181,11 @@ func (h *harness) startWith(adjust func(*Tailer)) {
 		h.outCap = 4
 	}
 	h.out = make(chan *shipper.Batch, h.outCap)
-	if err := tl.SetInputs([]InputSpec{{ID: "in", Input: h.input, NewFramer: h.framer, Out: h.out}}); err != nil {
+	specs := []InputSpec{{ID: "in", Input: h.input, NewFramer: h.framer, Out: h.out}}
+	for i, in := range h.more {
+		specs = append(specs, InputSpec{ID: fmt.Sprintf("in%d", i+2), Input: in, NewFramer: h.framer, Out: h.out})
+	}
+	if err := tl.SetInputs(specs); err != nil {
 		h.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

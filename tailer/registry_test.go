@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -108,4 +109,30 @@ func FuzzDecodeRegistry(f *testing.F) {
 			}
 		}
 	})
+}
+
+// After a stop longer than clean_removed, every entry's "seen" is old.
+// The first scan of one input must not let a checkpoint clean up the
+// entries of another input that has not been scanned yet: its files would
+// be read again under new IDs (duplicates), or skipped with start_at: end.
+func TestLongStopKeepsEveryInputsEntries(t *testing.T) {
+	h := newHarness(t, false)
+	os.MkdirAll(h.path("b"), 0o755)
+	h.more = []Input{h.input}
+	h.more[0].Paths = []string{h.path("b/*.log")}
+	appendFile(t, h.path("a.log"), numbered(0, 100))
+	appendFile(t, h.path("b/b.log"), numbered(100, 200))
+	h.start()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 200 })
+	h.stop()
+
+	appendFile(t, h.path("a.log"), numbered(200, 300))
+	appendFile(t, h.path("b/b.log"), numbered(300, 400))
+	appendFile(t, h.path("a2.log"), numbered(400, 500)) // new files make the scans checkpoint at once
+	appendFile(t, h.path("b/b2.log"), numbered(500, 600))
+	later := time.Now().Add(48 * time.Hour)
+	h.startWith(func(tl *Tailer) { tl.now = func() time.Time { return later } })
+	defer h.stop()
+	waitFor(t, 10*time.Second, "every line", func() bool { return h.c.distinct() == 600 })
+	checkAllOnce(t, h.c, 600)
 }

@@ -45,7 +45,10 @@ type inputState struct {
 	stop chan struct{}
 	// scanned is set after the input's first scan: start_at applies only to
 	// the files found then.
-	scanned  bool
+	scanned bool
+	// swept is set when the input's first scan is over: every file of it
+	// found then has a fresh "seen".
+	swept    bool
 	lastScan time.Time
 }
 
@@ -441,6 +444,16 @@ func (t *Tailer) checkpointLocked(force bool) error {
 // clean removes entries of files not found for clean_removed. Called with
 // t.mu held.
 func (t *Tailer) clean() {
+	// Not before every input was scanned once: until then the entries of
+	// the inputs not yet scanned have the "seen" of the last run, and after
+	// a stop longer than clean_removed a checkpoint of the first input's
+	// scan would remove them all, so that their files were read again
+	// under new IDs.
+	for _, in := range t.inputs {
+		if !in.swept {
+			return
+		}
+	}
 	limit := t.now().Add(-t.cfg.CleanRemoved).Unix()
 	for _, e := range t.reg.entries {
 		if e.follower == nil && e.seen < limit {
@@ -646,6 +659,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	}
 	// Files of this input no longer found at any path: drain and let go.
 	t.mu.Lock()
+	in.swept = true
 	for fl := range t.open {
 		if fl.in == in && !present[fl] {
 			fl.gone.Store(true)
