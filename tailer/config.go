@@ -106,8 +106,9 @@ type Input struct {
 	// whole path, or against the file name when the pattern has no `/`.
 	Exclude []string `yaml:"exclude"`
 	// StartAt is where to start reading a file that has no checkpoint and
-	// existed when the input started: "beginning" or "end". Files that appear
-	// later (new files, rotated-in files) are always read from the beginning.
+	// existed when the input first ran: "beginning" or "end". Files that
+	// appear later (new files, rotated-in files, also files that appeared
+	// while the agent was stopped) are always read from the beginning.
 	StartAt string `yaml:"start_at"`
 	// ScanInterval is how often the paths are rescanned. Filesystem
 	// notifications pick up changes sooner; the rescan is the safety net.

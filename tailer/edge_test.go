@@ -253,6 +253,29 @@ func TestStartAtEnd(t *testing.T) {
 	}
 }
 
+// start_at is for an input's first run: after a restart, a file created
+// while the agent was stopped is read from its beginning.
+func TestStartAtEndAfterRestart(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.StartAt = StartEnd
+	appendFile(t, h.path("old.log"), "old line\n")
+	h.start()
+	waitFor(t, 10*time.Second, "the file to be known", func() bool { return len(h.tl.Files()) == 1 })
+	appendFile(t, h.path("old.log"), "new line\n")
+	waitFor(t, 10*time.Second, "the new line", func() bool { return h.c.has("new line") })
+	h.stop()
+	appendFile(t, h.path("old.log"), "written while stopped\n")
+	appendFile(t, h.path("created.log"), "in a file created while stopped\n")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the lines written while stopped", func() bool {
+		return h.c.has("written while stopped") && h.c.has("in a file created while stopped")
+	})
+	if h.c.has("old line") {
+		t.Errorf("start_at end shipped a line written before the first start")
+	}
+}
+
 func TestInactiveCloseAndReopen(t *testing.T) {
 	h := newHarness(t, false)
 	h.input.CloseInactive = 50 * time.Millisecond

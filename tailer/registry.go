@@ -82,6 +82,16 @@ func newRegistry() *registry {
 	return &registry{entries: make(map[regKey]*entry), byInode: make(map[inodeKey]*entry)}
 }
 
+// hasInput reports whether an entry of the input id is in the registry.
+func (r *registry) hasInput(id string) bool {
+	for k := range r.entries {
+		if k.input == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *registry) add(e *entry) {
 	r.entries[regKey{e.input, e.id}] = e
 	k := inodeKey{e.input, e.dev, e.ino}

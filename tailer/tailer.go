@@ -593,7 +593,10 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	})
 	now := t.now()
 	t.mu.Lock()
-	first := !in.scanned
+	// start_at is for the files an input finds when it first runs: after a
+	// restart (the registry has entries of the input), a file that appeared
+	// while the agent was stopped is new and read from its beginning.
+	first := !in.scanned && !t.reg.hasInput(spec.ID)
 	in.scanned = true
 	t.mu.Unlock()
 	present := make(map[*follower]bool)
