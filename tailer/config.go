@@ -114,7 +114,8 @@ type Input struct {
 	// notifications pick up changes sooner; the rescan is the safety net.
 	ScanInterval time.Duration `yaml:"scan_interval"`
 	// CloseInactive closes a file that has not grown for this long; it is
-	// reopened when it grows again.
+	// reopened when it grows again. A last line without a newline is
+	// shipped then, as it is.
 	CloseInactive time.Duration `yaml:"close_inactive"`
 	// FlushAfter is how long a file must be idle before the framer's pending
 	// logical line (a partial container line, an unfinished multiline event)

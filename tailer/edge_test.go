@@ -429,3 +429,29 @@ func TestFilesShowsRotation(t *testing.T) {
 	close(p)
 	waitFor(t, 20*time.Second, "every line", func() bool { return h.c.distinct() == 40001 })
 }
+
+// A last line without its newline is shipped once its file has been idle
+// for close_inactive: otherwise, once the file is rotated away, nothing
+// reads it again.
+func TestLastLineWithoutNewlineShippedWhenInactive(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.CloseInactive = 100 * time.Millisecond
+	h.input.FlushAfter = 20 * time.Millisecond
+	appendFile(t, h.path("app.log"), "complete\nthe writer died here")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the unfinished last line", func() bool { return h.c.has("the writer died here") })
+	waitFor(t, 10*time.Second, "the file closed", func() bool { return h.tl.Stats().FilesOpen == 0 })
+	if err := os.Rename(h.path("app.log"), h.path("app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, h.path("app.log"), "in the new file\n")
+	waitFor(t, 10*time.Second, "the new file's line", func() bool { return h.c.has("in the new file") })
+	checkLines := map[string]int{}
+	for _, l := range h.c.all() {
+		checkLines[l]++
+	}
+	if checkLines["the writer died here"] != 1 || checkLines["complete"] != 1 {
+		t.Errorf("lines shipped: %v; want each once", checkLines)
+	}
+}

@@ -396,8 +396,16 @@ func (fl *follower) run() {
 				continue
 			}
 			if fl.sp.pending() {
-				t.log.Debug("closing an inactive file with an unfinished last line; it is read again when the file is reopened",
+				// A last line without its newline, idle for
+				// close_inactive: its writer stopped or moved to a new
+				// file, and once this one is rotated away nothing would
+				// read it again. It is shipped as it is; should its
+				// writer still end it, the rest arrives as a line of
+				// its own.
+				t.log.Debug("closing an inactive file: its last line has no newline; shipped as it is",
 					zap.String("path", fl.file.Path))
+				fl.sp.finish(fl.pos, fl.bt.lineFn)
+				fl.bt.flushFramer()
 			}
 			return
 		}
