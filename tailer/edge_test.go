@@ -455,3 +455,34 @@ func TestLastLineWithoutNewlineShippedWhenInactive(t *testing.T) {
 		t.Errorf("lines shipped: %v; want each once", checkLines)
 	}
 }
+
+// Kubernetes: a file reached through a symbolic link, closed as inactive,
+// then written to in a burst and rotated. Its growth is seen through the
+// target's own events, not only at the next periodic scan, by when the
+// rotated file would be out of reach.
+func TestSymlinkTargetGrowsAfterInactiveClose(t *testing.T) {
+	h := newHarness(t, false)
+	pods := filepath.Join(h.dir, "pods", "ns_pod_uid", "app")
+	containers := filepath.Join(h.dir, "containers")
+	os.MkdirAll(pods, 0o755)
+	os.MkdirAll(containers, 0o755)
+	target := filepath.Join(pods, "0.log")
+	appendFile(t, target, numbered(0, 100))
+	os.Symlink(target, filepath.Join(containers, "pod_ns_app-123.log"))
+	h.input.Paths = []string{filepath.Join(containers, "*.log")}
+	h.input.CloseInactive = 50 * time.Millisecond
+	h.input.ScanInterval = time.Hour // only events wake the tailer
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
+	waitFor(t, 10*time.Second, "the file closed as inactive", func() bool { return h.tl.Stats().FilesOpen == 0 })
+	appendFile(t, target, numbered(100, 300))
+	waitFor(t, 10*time.Second, "the burst, through the target's events", func() bool { return h.c.distinct() == 300 })
+	// The kubelet rotates: the target is renamed, a new one created.
+	if err := os.Rename(target, target+".20261123-000000"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, target, numbered(300, 400))
+	waitFor(t, 10*time.Second, "the new file's lines", func() bool { return h.c.distinct() == 400 })
+	checkAllOnce(t, h.c, 400)
+}

@@ -50,6 +50,10 @@ type inputState struct {
 	// found then has a fresh "seen".
 	swept    bool
 	lastScan time.Time
+	// targets are the files the input's symbolic links pointed to at its
+	// last scan (Kubernetes' /var/log/containers/*.log): the events of a
+	// target name the target, which no glob matches.
+	targets map[string]struct{}
 }
 
 // Tailer follows the files of a set of inputs and keeps the registry of
@@ -341,7 +345,7 @@ func (t *Tailer) onEvent(ev fsnotify.Event) {
 		fl.poke()
 		return
 	}
-	if fl != nil || ev.Op&fsnotify.Create != 0 || t.matchesAny(ev.Name) {
+	if fl != nil || ev.Op&fsnotify.Create != 0 || t.matchesAny(ev.Name) || t.isTarget(ev.Name) {
 		if fl != nil {
 			fl.poke()
 		}
@@ -357,6 +361,21 @@ func (t *Tailer) matchesAny(path string) bool {
 			if matchPath(p, path) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// isTarget reports whether path is the target of a watched symbolic link.
+// A closed file that grows is reopened by the scan an event asks for; for
+// a link's target that event would otherwise wait for the next periodic
+// scan, by when a burst of lines may have been rotated away.
+func (t *Tailer) isTarget(path string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, in := range t.inputs {
+		if _, ok := in.targets[path]; ok {
+			return true
 		}
 	}
 	return false
@@ -553,6 +572,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 		paths = g.expand(paths, p)
 	}
 	seen := make(map[uint64]map[uint64]bool)
+	targets := make(map[string]struct{})
 	var files []found
 	for _, p := range paths {
 		if spec.Excludes(p) {
@@ -581,6 +601,9 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 			if d := filepath.Dir(r); d != filepath.Dir(p) {
 				g.dirs[d] = struct{}{}
 			}
+			if r != p {
+				targets[r] = struct{}{}
+			}
 		}
 		files = append(files, found{path: p, resolved: resolved, dev: dev, ino: ino, size: st.Size(), mtime: st.ModTime().UnixNano()})
 	}
@@ -593,6 +616,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	})
 	now := t.now()
 	t.mu.Lock()
+	in.targets = targets
 	// start_at is for the files an input finds when it first runs: after a
 	// restart (the registry has entries of the input), a file that appeared
 	// while the agent was stopped is new and read from its beginning.
