@@ -58,8 +58,12 @@ func newDLQWriter(path string, cfg DeadLetterConfig, redact func(dst, src []byte
 }
 
 // write appends one entry per item. The file is written and flushed to the
-// OS before write returns, so the items may then be acknowledged.
-func (d *dlqWriter) write(now time.Time, entries []deadItem) error {
+// OS before write returns true, so the items may then be acknowledged. A
+// failed write (a full disk) is retried while retry says so, after it
+// waited: the next attempt writes only what the failed one did not, so the
+// file holds each entry once and whole. The lock is held meanwhile, so no
+// other entries land inside one half written.
+func (d *dlqWriter) write(now time.Time, entries []deadItem, retry func(attempt int, err error) bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	b := d.buf[:0]
@@ -79,10 +83,16 @@ func (d *dlqWriter) write(now time.Time, entries []deadItem) error {
 		b = append(b, "}\n"...)
 	}
 	d.buf = b
-	if _, err := d.w.Write(b); err != nil {
-		return fmt.Errorf("writing dead-letter file %s: %w", d.path, err)
+	for attempt := 1; ; attempt++ {
+		n, err := d.w.Write(b)
+		if err == nil {
+			return true
+		}
+		b = b[n:]
+		if !retry(attempt, fmt.Errorf("writing dead-letter file %s: %w", d.path, err)) {
+			return false
+		}
 	}
-	return nil
 }
 
 func (d *dlqWriter) appendError(b []byte, e *ItemError, depth int) []byte {

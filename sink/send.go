@@ -268,16 +268,13 @@ func (s *Sink) deadLetter(ctx context.Context, r *request, idx []int, why func(i
 		index, id := actionTarget(action)
 		entries = append(entries, deadItem{index: index, id: id, status: status, err: e, doc: r.body[it.src : it.end-1]})
 	}
-	for attempt := 1; ; attempt++ {
-		err := s.dlq.write(s.now(), entries)
-		if err == nil {
-			break
-		}
+	written := s.dlq.write(s.now(), entries, func(attempt int, err error) bool {
 		s.st.dlqErrors.Add(1)
 		s.log.Error("cannot write the dead-letter file; retrying (the documents stay unacknowledged)", zap.Error(err))
-		if s.backoff(ctx, attempt) != nil {
-			return false
-		}
+		return s.backoff(ctx, attempt) == nil
+	})
+	if !written {
+		return false
 	}
 	s.st.deadLettered.Add(int64(len(entries)))
 	// One line per request, not per document: a mapping conflict can
