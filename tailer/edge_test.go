@@ -486,3 +486,21 @@ func TestSymlinkTargetGrowsAfterInactiveClose(t *testing.T) {
 	waitFor(t, 10*time.Second, "the new file's lines", func() bool { return h.c.distinct() == 400 })
 	checkAllOnce(t, h.c, 400)
 }
+
+// A directory a glob names that appears after the start, and a file in it
+// at once: the file is found through the directory's events, not only at
+// the next periodic scan.
+func TestDirectoryCreatedAfterStart(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.Paths = []string{filepath.Join(h.dir, "new", "*.log")}
+	h.input.ScanInterval = time.Hour // only events wake the tailer
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first scan", func() bool { return h.tl.Files() != nil })
+	os.MkdirAll(h.path("new"), 0o755)
+	appendFile(t, h.path("new/x.log"), numbered(0, 100))
+	waitFor(t, 10*time.Second, "the lines of a file in a new directory", func() bool { return h.c.distinct() == 100 })
+	appendFile(t, h.path("new/y.log"), numbered(100, 200))
+	waitFor(t, 10*time.Second, "a second file there", func() bool { return h.c.distinct() == 200 })
+	checkAllOnce(t, h.c, 200)
+}

@@ -69,10 +69,15 @@ func (g *globber) walk(dst []string, dir string, segs []string, ancestors []dirI
 		return dst
 	}
 	if !hasMeta(seg) {
+		next := filepath.Join(dir, seg)
 		if len(segs) == 1 {
 			g.dirs[dir] = struct{}{}
+		} else if _, err := os.Lstat(next); err != nil {
+			// A directory still to come (new/ of logs/new/*.log): watch
+			// its parent, whose events say when it appears.
+			g.dirs[dir] = struct{}{}
 		}
-		return g.walk(dst, filepath.Join(dir, seg), segs[1:], ancestors)
+		return g.walk(dst, next, segs[1:], ancestors)
 	}
 	for _, name := range g.readDir(dir) {
 		if ok, _ := filepath.Match(seg, name); ok {

@@ -366,6 +366,17 @@ func (t *Tailer) matchesAny(path string) bool {
 	return false
 }
 
+// swept reports whether every input finished its first scan. Called with
+// t.mu held.
+func (t *Tailer) swept() bool {
+	for _, in := range t.inputs {
+		if !in.swept {
+			return false
+		}
+	}
+	return true
+}
+
 // isTarget reports whether path is the target of a watched symbolic link.
 // A closed file that grows is reopened by the scan an event asks for; for
 // a link's target that event would otherwise wait for the next periodic
@@ -468,10 +479,8 @@ func (t *Tailer) clean() {
 	// a stop longer than clean_removed a checkpoint of the first input's
 	// scan would remove them all, so that their files were read again
 	// under new IDs.
-	for _, in := range t.inputs {
-		if !in.swept {
-			return
-		}
+	if !t.swept() {
+		return
 	}
 	limit := t.now().Add(-t.cfg.CleanRemoved).Unix()
 	for _, e := range t.reg.entries {
@@ -979,6 +988,7 @@ func (t *Tailer) unmapPaths(fl *follower) {
 func (t *Tailer) updateWatches(w *fsnotify.Watcher, dirs map[string]struct{}, complete bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	added := false
 	for d := range dirs {
 		if _, ok := t.watched[d]; ok {
 			continue
@@ -990,6 +1000,13 @@ func (t *Tailer) updateWatches(w *fsnotify.Watcher, dirs map[string]struct{}, co
 			continue
 		}
 		t.watched[d] = struct{}{}
+		added = true
+	}
+	// A directory that appeared (new/ of logs/new/*.log) may have got its
+	// files between the scan's look and the watch: look again now rather
+	// than at the next periodic scan, by when they may be rotated away.
+	if added && t.swept() {
+		t.requestScan()
 	}
 	if !complete {
 		return
