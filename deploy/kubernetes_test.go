@@ -404,7 +404,7 @@ func checkKubernetes(a assets) problems {
 	for _, p := range ac.Pipelines {
 		for _, in := range p.Inputs {
 			for _, g := range in.Paths {
-				if under(g, "/var/log/containers") && in.Parse.Format != "cri" {
+				if (under(g, "/var/log/containers") || under(g, "/var/log/pods")) && in.Parse.Format != "cri" {
 					ps.addf("%s: pipeline %s reads %s with parse format %q; the kubelet writes CRI lines (want cri)", ec.name, p.Name, g, in.Parse.Format)
 				}
 			}

@@ -167,6 +167,7 @@ func TestAgentUnderSupervisor(t *testing.T) {
 	cfg = replaceOnce(t, cfg, "state_dir: /var/lib/shipper", "state_dir: "+stateDir)
 	cfg = replaceOnce(t, cfg, "listen: 0.0.0.0:5066", "listen: "+addr)
 	cfg = replaceOnce(t, cfg, `"/var/log/containers/*.log"`, strconv.Quote(logDir+"/*.log"))
+	cfg = replaceOnce(t, cfg, `"/var/log/pods/*/*/*.log.*"`, strconv.Quote(logDir+"/*.log.*"))
 	cfgFile := filepath.Join(dir, "pipelines.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

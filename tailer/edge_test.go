@@ -504,3 +504,30 @@ func TestDirectoryCreatedAfterStart(t *testing.T) {
 	waitFor(t, 10*time.Second, "a second file there", func() bool { return h.c.distinct() == 200 })
 	checkAllOnce(t, h.c, 200)
 }
+
+// The Kubernetes configuration's second glob: a rotation while the agent is
+// stopped (a rollout) leaves the unread tail of the old file under a
+// rotated name, where it resumes at its checkpoint.
+func TestKubeletRotationWhileStopped(t *testing.T) {
+	h := newHarness(t, false)
+	pods := filepath.Join(h.dir, "pods", "ns_pod_uid", "app")
+	containers := filepath.Join(h.dir, "containers")
+	os.MkdirAll(pods, 0o755)
+	os.MkdirAll(containers, 0o755)
+	target := filepath.Join(pods, "0.log")
+	appendFile(t, target, numbered(0, 100))
+	os.Symlink(target, filepath.Join(containers, "pod_ns_app-123.log"))
+	h.input.Paths = []string{filepath.Join(containers, "*.log"), filepath.Join(h.dir, "pods", "*", "*", "*.log.*")}
+	h.start()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
+	h.stop()
+	appendFile(t, target, numbered(100, 200))
+	if err := os.Rename(target, target+".20261123-000000"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, target, numbered(200, 300))
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "every line", func() bool { return h.c.distinct() == 300 })
+	checkAllOnce(t, h.c, 300)
+}
