@@ -51,7 +51,8 @@ type fileLag struct {
 func (a *Agent) fileLags() []fileLag {
 	var out []fileLag
 	for _, f := range a.tail.Files() { // every second: paths are redacted only when shown
-		out = append(out, fileLag{id: f.Input + "/" + f.ID, path: f.Path, acked: f.AckedOffset, behind: f.Size - f.AckedOffset})
+		// A last line waiting for its newline is no delivery problem.
+		out = append(out, fileLag{id: f.Input + "/" + f.ID, path: f.Path, acked: f.AckedOffset, behind: f.Size - f.AckedOffset - f.Unfinished})
 	}
 	return out
 }

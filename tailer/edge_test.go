@@ -531,3 +531,24 @@ func TestKubeletRotationWhileStopped(t *testing.T) {
 	waitFor(t, 10*time.Second, "every line", func() bool { return h.c.distinct() == 300 })
 	checkAllOnce(t, h.c, 300)
 }
+
+// Files tells a last line waiting for its newline apart from lines waiting
+// for Elasticsearch: readiness counts only the latter.
+func TestFilesShowsAnUnfinishedLine(t *testing.T) {
+	h := newHarness(t, false)
+	appendFile(t, h.path("app.log"), "complete\nno newline yet")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the complete line acknowledged", func() bool {
+		f := h.tl.Files()
+		return len(f) == 1 && f[0].AckedOffset == int64(len("complete\n"))
+	})
+	waitFor(t, 10*time.Second, "the unfinished line counted", func() bool {
+		return h.tl.Files()[0].Unfinished == int64(len("no newline yet"))
+	})
+	appendFile(t, h.path("app.log"), ", now complete\n")
+	waitFor(t, 10*time.Second, "the line completed", func() bool {
+		f := h.tl.Files()[0]
+		return f.Unfinished == 0 && f.AckedOffset == f.Size
+	})
+}

@@ -80,6 +80,9 @@ type follower struct {
 
 	fpn    int          // the entry's fingerprint length, as last seen by this reader
 	posA   atomic.Int64 // pos, for Files
+	// unfinishedA is the length of the last line read while it waits for
+	// its newline, for Files: those bytes cannot be acknowledged yet.
+	unfinishedA atomic.Int64
 	sizeA  atomic.Int64 // last size seen
 	mtimeA atomic.Int64 // last modification time seen (unix ns)
 	wake   chan struct{}
@@ -279,6 +282,7 @@ func (fl *follower) readAvailable() (int64, error) {
 			fl.pos += int64(n)
 			total += int64(n)
 			fl.posA.Store(fl.pos)
+			fl.unfinishedA.Store(fl.sp.unfinished(fl.pos))
 			fl.t.stats.bytes.Add(int64(n))
 			if fl.bt.err != nil {
 				return total, fl.bt.err
@@ -491,6 +495,7 @@ func (fl *follower) restartTruncated(size int64) bool {
 	fl.bt.framer = framer
 	fl.bt.file = fl.file
 	fl.sp.reset()
+	fl.unfinishedA.Store(0)
 	fl.pos, fl.sentEnd, fl.bt.end = 0, 0, 0
 	fl.posA.Store(0)
 	// The new ID must be durable before lines are shipped under it.

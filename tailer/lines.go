@@ -104,6 +104,14 @@ func (s *splitter) emitTagged(line []byte, off, next int64, dropped bool, fn lin
 // pending reports whether an incomplete line is waiting for its newline.
 func (s *splitter) pending() bool { return s.hasPartial }
 
+// unfinished returns the length of the incomplete line, read up to pos.
+func (s *splitter) unfinished(pos int64) int64 {
+	if !s.hasPartial {
+		return 0
+	}
+	return pos - s.partStart
+}
+
 // finish emits the incomplete line, if any, as a complete one ending at end:
 // at the end of a file read once, or of a file that can no longer grow.
 func (s *splitter) finish(end int64, fn lineFunc) {

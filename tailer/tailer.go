@@ -145,6 +145,9 @@ type FileStatus struct {
 	// Gone reports an open file no longer found at any watched path: rotated
 	// away out of the globs, or deleted. It is read to its end, then closed.
 	Gone bool
+	// Unfinished is the length of an open file's last line while it waits
+	// for its newline: read, but not a line to acknowledge yet.
+	Unfinished int64
 }
 
 // New returns a Tailer for cfg. It does not touch the filesystem: the
@@ -1033,6 +1036,7 @@ func (t *Tailer) Files() []FileStatus {
 		if fl := e.follower; fl != nil {
 			s.Open = true
 			s.Gone = fl.gone.Load()
+			s.Unfinished = fl.unfinishedA.Load()
 			s.ReadOffset = fl.posA.Load()
 			if !fl.gz {
 				s.Size = fl.sizeA.Load()
