@@ -78,15 +78,15 @@ type follower struct {
 	// after was).
 	sentEnd int64
 
-	fpn    int          // the entry's fingerprint length, as last seen by this reader
-	posA   atomic.Int64 // pos, for Files
+	fpn  int          // the entry's fingerprint length, as last seen by this reader
+	posA atomic.Int64 // pos, for Files
 	// unfinishedA is the length of the last line read while it waits for
 	// its newline, for Files: those bytes cannot be acknowledged yet.
 	unfinishedA atomic.Int64
-	sizeA  atomic.Int64 // last size seen
-	mtimeA atomic.Int64 // last modification time seen (unix ns)
-	wake   chan struct{}
-	gone   atomic.Bool
+	sizeA       atomic.Int64 // last size seen
+	mtimeA      atomic.Int64 // last modification time seen (unix ns)
+	wake        chan struct{}
+	gone        atomic.Bool
 
 	sp splitter
 	bt batcher
