@@ -407,6 +407,11 @@ func checkKubernetes(a assets) problems {
 				if (under(g, "/var/log/containers") || under(g, "/var/log/pods")) && in.Parse.Format != "cri" {
 					ps.addf("%s: pipeline %s reads %s with parse format %q; the kubelet writes CRI lines (want cri)", ec.name, p.Name, g, in.Parse.Format)
 				}
+				// The kubelet compresses a rotated file into N.log.<time>.tmp,
+				// then renames it: read half-written, it is binary junk.
+				if under(g, "/var/log/pods") && !slices.Contains(in.Exclude, "*.tmp") {
+					ps.addf("%s: pipeline %s reads %s without excluding *.tmp, the kubelet's half-written archives", ec.name, p.Name, g)
+				}
 			}
 		}
 	}

@@ -332,3 +332,40 @@ func lineNumber(line string) int {
 
 var _ = filepath.Join
 var _ = lineNumber
+
+// A rotated file being compressed: while gzip (logrotate, lumberjack, the
+// kubelet) is still writing the .gz, the original is still there. The
+// half-written archive must not take over the original's entry: it would
+// end in a truncated stream, and the original be read again as new.
+func TestCompressionInProgressTakesNothingOver(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.Paths = []string{h.path("app.log*")}
+	h.input.CloseInactive = 50 * time.Millisecond
+	content := numbered(0, 2000)
+	appendFile(t, h.path("app.log"), content)
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the lines", func() bool { return h.c.distinct() == 2000 })
+	waitFor(t, 10*time.Second, "the file closed", func() bool { return h.tl.Stats().FilesOpen == 0 })
+	if err := os.Rename(h.path("app.log"), h.path("app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	gz := gzipBytes(t, []byte(content))
+	appendFile(t, h.path("app.log.1.gz"), string(gz[:len(gz)/2])) // gzip is still writing
+	appendFile(t, h.path("app.log"), numbered(2000, 2001))        // a scan ran after the half-written archive appeared
+	waitFor(t, 10*time.Second, "the marker", func() bool { return h.c.has(numLine(2000)) })
+	appendFile(t, h.path("app.log.1.gz"), string(gz[len(gz)/2:])) // done: the original goes
+	os.Remove(h.path("app.log.1"))
+	appendFile(t, h.path("app.log"), numbered(2001, 2002))
+	waitFor(t, 10*time.Second, "the second marker", func() bool { return h.c.has(numLine(2001)) })
+	h.tl.requestScan()
+	waitFor(t, 10*time.Second, "the archive known", func() bool {
+		for _, f := range h.tl.Files() {
+			if strings.HasSuffix(f.Path, ".gz") {
+				return true
+			}
+		}
+		return false
+	})
+	checkAllOnce(t, h.c, 2002)
+}

@@ -680,6 +680,10 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 			}
 			if !e.gz && f.size == e.readOffset && f.mtime == e.mtime && e.mtime != 0 {
 				e.size = f.size
+				if e.path != f.path {
+					e.path = f.path // renamed while closed
+					t.dirty.Store(true)
+				}
 				t.mu.Unlock()
 				continue // closed and not changed
 			}
@@ -691,7 +695,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 			continue
 		}
 		t.mu.Unlock()
-		if fl := t.openFile(in, f, first); fl != nil {
+		if fl := t.openFile(in, f, first, now.Unix()); fl != nil {
 			present[fl] = true
 			opened = append(opened, fl)
 		}
@@ -710,7 +714,7 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 
 // openFile opens a found file, matches it with the registry and starts its
 // reader. It returns nil when the file is not to be read now.
-func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
+func (t *Tailer) openFile(in *inputState, fd found, firstScan bool, scanned int64) *follower {
 	spec := in.spec
 	f, err := t.openPath(fd.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -784,6 +788,13 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool) *follower {
 		if m := t.matchContent(spec.ID, prefix); m != nil {
 			if m.follower != nil {
 				return nil // its original is still being drained; look again later
+			}
+			if m.seen >= scanned {
+				// Its original is still there: the compression is still
+				// being written (gzip, logrotate, the kubelet's .tmp).
+				// Taking the entry over now would read a truncated stream
+				// and leave the original to be read again as a new file.
+				return nil
 			}
 			t.log.Debug("compressed file continues a known file", zap.String("path", fd.path), zap.String("file_id", m.id),
 				zap.Int64("offset", m.readOffset))
