@@ -106,9 +106,10 @@ type Input struct {
 	// whole path, or against the file name when the pattern has no `/`.
 	Exclude []string `yaml:"exclude"`
 	// StartAt is where to start reading a file that has no checkpoint and
-	// existed when the input first ran: "beginning" or "end". Files that
-	// appear later (new files, rotated-in files, also files that appeared
-	// while the agent was stopped) are always read from the beginning.
+	// existed when the agent first ran on its state_dir, or when a reload
+	// added the input: "beginning" or "end". Files that appear later (new
+	// files, rotated-in files, also files that appeared while the agent was
+	// stopped) are always read from the beginning.
 	StartAt string `yaml:"start_at"`
 	// ScanInterval is how often the paths are rescanned. Filesystem
 	// notifications pick up changes sooner; the rescan is the safety net.

@@ -276,6 +276,54 @@ func TestStartAtEndAfterRestart(t *testing.T) {
 	}
 }
 
+// The cases a registry entry of the input cannot tell: a first run with no
+// file yet, and globs changed while the agent was stopped. After a restart,
+// files that appeared meanwhile are read from their beginning.
+func TestStartAtEndAfterRestartWithoutEntries(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.StartAt = StartEnd
+	h.start()
+	waitFor(t, 10*time.Second, "the first scan", func() bool { return h.tl.Files() != nil })
+	h.stop()
+	appendFile(t, h.path("a.log"), "in a file created while stopped\n")
+	h.start()
+	waitFor(t, 10*time.Second, "the line written while stopped", func() bool { return h.c.has("in a file created while stopped") })
+	h.stop()
+	h.input.Paths = append(h.input.Paths, h.path("*.txt")) // another input ID
+	appendFile(t, h.path("b.log"), "in another file created while stopped\n")
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the line of the other file", func() bool { return h.c.has("in another file created while stopped") })
+}
+
+// An input added by a reload while the agent runs starts at the end of the
+// files it finds then, as start_at says, also on a run that is not the
+// agent's first.
+func TestStartAtEndOfAnInputAddedByAReload(t *testing.T) {
+	h := newHarness(t, false)
+	os.MkdirAll(h.path("b"), 0o755)
+	appendFile(t, h.path("a.log"), "a line\n")
+	appendFile(t, h.path("b/old.log"), "a line there before the reload\n")
+	h.start()
+	waitFor(t, 10*time.Second, "the first line", func() bool { return h.c.has("a line") })
+	h.stop()
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the tailer running", func() bool { return h.tl.Files() != nil })
+	b := h.input
+	b.Paths = []string{h.path("b/*.log")}
+	b.StartAt = StartEnd
+	if err := h.tl.SetInputs([]InputSpec{{ID: "in", Input: h.input, NewFramer: h.framer, Out: h.out}, {ID: "in2", Input: b, NewFramer: h.framer, Out: h.out}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the new input's file known", func() bool { return len(h.tl.Files()) == 2 })
+	appendFile(t, h.path("b/old.log"), "a line after the reload\n")
+	waitFor(t, 10*time.Second, "the line after the reload", func() bool { return h.c.has("a line after the reload") })
+	if h.c.has("a line there before the reload") {
+		t.Error("start_at end shipped a line written before the reload added the input")
+	}
+}
+
 func TestInactiveCloseAndReopen(t *testing.T) {
 	h := newHarness(t, false)
 	h.input.CloseInactive = 50 * time.Millisecond

@@ -48,7 +48,11 @@ type inputState struct {
 	scanned bool
 	// swept is set when the input's first scan is over: every file of it
 	// found then has a fresh "seen".
-	swept    bool
+	swept bool
+	// live is set for an input added by SetInputs while the tailer runs (a
+	// reload): start_at applies to its first scan, as to every input's
+	// on the agent's first run.
+	live     bool
 	lastScan time.Time
 	// targets are the files the input's symbolic links pointed to at its
 	// last scan (Kubernetes' /var/log/containers/*.log): the events of a
@@ -78,6 +82,9 @@ type Tailer struct {
 	errSeen   map[string]string
 	watched   map[string]struct{}
 	running   bool
+	// firstRun is set when the state directory had no registry: the agent
+	// runs there for the first time, and start_at applies.
+	firstRun bool
 	// orphans indexes by inode the entries of inputs no longer configured
 	// (an input whose globs changed has another ID); built when first
 	// needed after the inputs change. See adoptOrphan.
@@ -214,7 +221,7 @@ func (t *Tailer) SetInputs(inputs []InputSpec) error {
 	t.orphans = nil
 	t.inputs = make(map[string]*inputState, len(inputs))
 	for _, in := range inputs {
-		st := &inputState{spec: in, stop: make(chan struct{})}
+		st := &inputState{spec: in, stop: make(chan struct{}), live: t.running}
 		if o := old[in.ID]; o != nil {
 			st.scanned = o.scanned
 		}
@@ -262,6 +269,8 @@ func (t *Tailer) Run(ctx context.Context) error {
 	if err := os.MkdirAll(t.cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("tailer: creating the state directory: %w", err)
 	}
+	_, statErr := os.Stat(filepath.Join(t.cfg.StateDir, RegistryFile))
+	firstRun := errors.Is(statErr, fs.ErrNotExist)
 	reg, err := loadRegistry(t.cfg.StateDir)
 	if err != nil {
 		return fmt.Errorf("tailer: %w", err)
@@ -272,11 +281,19 @@ func (t *Tailer) Run(ctx context.Context) error {
 		return errors.New("tailer: Run called twice")
 	}
 	t.running = true
+	t.firstRun = firstRun
 	t.reg = reg
 	t.ctx = ctx
 	t.stats.registryEntries.Store(int64(len(reg.entries)))
 	t.mu.Unlock()
 
+	if firstRun {
+		// Written at once, even empty: the next start then knows that the
+		// agent ran here, and start_at no longer applies to new files.
+		if err := t.syncCheckpoint(); err != nil {
+			return err
+		}
+	}
 	watcher, err := fsnotify.NewWatcher()
 	if err != nil {
 		t.log.Warn("filesystem notifications unavailable; relying on the periodic rescan", zap.Error(err))
@@ -629,10 +646,11 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 	now := t.now()
 	t.mu.Lock()
 	in.targets = targets
-	// start_at is for the files an input finds when it first runs: after a
-	// restart (the registry has entries of the input), a file that appeared
-	// while the agent was stopped is new and read from its beginning.
-	first := !in.scanned && !t.reg.hasInput(spec.ID)
+	// start_at is for the files there when the agent first runs on its
+	// state_dir (no registry yet), or when a reload adds the input: after a
+	// restart, a file that appeared while the agent was stopped is new and
+	// read from its beginning, also when the globs changed meanwhile.
+	first := !in.scanned && (t.firstRun || in.live) && !t.reg.hasInput(spec.ID)
 	in.scanned = true
 	t.mu.Unlock()
 	present := make(map[*follower]bool)
