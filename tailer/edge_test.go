@@ -600,3 +600,26 @@ func TestFilesShowsAnUnfinishedLine(t *testing.T) {
 		return f.Unfinished == 0 && f.AckedOffset == f.Size
 	})
 }
+
+// A watched directory removed and made again at once: its new files are
+// found through events, not only at the next periodic scan.
+func TestDirectoryRemovedAndMadeAgain(t *testing.T) {
+	h := newHarness(t, false)
+	os.MkdirAll(h.path("new"), 0o755)
+	h.input.Paths = []string{filepath.Join(h.dir, "new", "*.log")}
+	h.input.ScanInterval = time.Hour // only events wake the tailer
+	appendFile(t, h.path("new/x.log"), numbered(0, 100))
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
+	if err := os.RemoveAll(h.path("new")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(h.path("new"), 0o755)
+	// The first file is found by the scan the removal asked for, or by
+	// the watch that scan set; the second only by that watch.
+	appendFile(t, h.path("new/w.log"), numbered(100, 150))
+	waitFor(t, 10*time.Second, "the lines of a first file in the new directory", func() bool { return h.c.distinct() == 150 })
+	appendFile(t, h.path("new/y.log"), numbered(150, 200))
+	waitFor(t, 10*time.Second, "the lines of a second one", func() bool { return h.c.distinct() == 200 })
+}

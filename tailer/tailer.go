@@ -360,7 +360,18 @@ func (t *Tailer) minScanInterval() time.Duration {
 func (t *Tailer) onEvent(ev fsnotify.Event) {
 	t.mu.Lock()
 	fl := t.byPath[ev.Name]
+	_, dir := t.watched[ev.Name]
+	if dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
+		// A watched directory went: the kernel dropped its watch. Forget
+		// it, so that a directory made again at once under the same name
+		// is watched again by the scan this asks for.
+		delete(t.watched, ev.Name)
+	}
 	t.mu.Unlock()
+	if dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
+		t.requestScan()
+		return
+	}
 	if fl != nil && ev.Op&(fsnotify.Write|fsnotify.Chmod) != 0 {
 		fl.poke()
 		return
