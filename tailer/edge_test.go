@@ -504,19 +504,33 @@ func TestLastLineWithoutNewlineShippedWhenInactive(t *testing.T) {
 	}
 }
 
+// kubeletLayout makes the kubelet's directories in h: a container's log
+// pods/<ns>_<pod>_<uid>/<container>/0.log, and a link to it in containers/.
+func kubeletLayout(t *testing.T, h *harness) (target, containers string) {
+	t.Helper()
+	pods := filepath.Join(h.dir, "pods", "ns_pod_uid", "app")
+	containers = filepath.Join(h.dir, "containers")
+	for _, d := range []string{pods, containers} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target = filepath.Join(pods, "0.log")
+	appendFile(t, target, "")
+	if err := os.Symlink(target, filepath.Join(containers, "pod_ns_app-123.log")); err != nil {
+		t.Fatal(err)
+	}
+	return target, containers
+}
+
 // Kubernetes: a file reached through a symbolic link, closed as inactive,
 // then written to in a burst and rotated. Its growth is seen through the
 // target's own events, not only at the next periodic scan, by when the
 // rotated file would be out of reach.
 func TestSymlinkTargetGrowsAfterInactiveClose(t *testing.T) {
 	h := newHarness(t, false)
-	pods := filepath.Join(h.dir, "pods", "ns_pod_uid", "app")
-	containers := filepath.Join(h.dir, "containers")
-	os.MkdirAll(pods, 0o755)
-	os.MkdirAll(containers, 0o755)
-	target := filepath.Join(pods, "0.log")
+	target, containers := kubeletLayout(t, h)
 	appendFile(t, target, numbered(0, 100))
-	os.Symlink(target, filepath.Join(containers, "pod_ns_app-123.log"))
 	h.input.Paths = []string{filepath.Join(containers, "*.log")}
 	h.input.CloseInactive = 50 * time.Millisecond
 	h.input.ScanInterval = time.Hour // only events wake the tailer
@@ -558,13 +572,8 @@ func TestDirectoryCreatedAfterStart(t *testing.T) {
 // rotated name, where it resumes at its checkpoint.
 func TestKubeletRotationWhileStopped(t *testing.T) {
 	h := newHarness(t, false)
-	pods := filepath.Join(h.dir, "pods", "ns_pod_uid", "app")
-	containers := filepath.Join(h.dir, "containers")
-	os.MkdirAll(pods, 0o755)
-	os.MkdirAll(containers, 0o755)
-	target := filepath.Join(pods, "0.log")
+	target, containers := kubeletLayout(t, h)
 	appendFile(t, target, numbered(0, 100))
-	os.Symlink(target, filepath.Join(containers, "pod_ns_app-123.log"))
 	h.input.Paths = []string{filepath.Join(containers, "*.log"), filepath.Join(h.dir, "pods", "*", "*", "*.log.*")}
 	h.start()
 	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
