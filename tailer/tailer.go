@@ -1062,8 +1062,16 @@ func (t *Tailer) updateWatches(w *fsnotify.Watcher, dirs map[string]struct{}, co
 	}
 }
 
-// Files returns the status of every file in the registry.
-func (t *Tailer) Files() []FileStatus {
+// Files returns the status of every file in the registry. The size of an
+// open file is read from the file (a reader held back by backpressure does
+// not refresh its own).
+func (t *Tailer) Files() []FileStatus { return t.files(true) }
+
+// FilesCached is Files with the sizes the readers last saw, without a
+// system call per open file: for polling every second.
+func (t *Tailer) FilesCached() []FileStatus { return t.files(false) }
+
+func (t *Tailer) files(stat bool) []FileStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.reg == nil {
@@ -1083,8 +1091,10 @@ func (t *Tailer) Files() []FileStatus {
 				// The reader refreshes its size as it reads; held back
 				// (backpressure, an outage) it does not, and the lag
 				// would look smaller than it is exactly then.
-				if st, err := fl.f.Stat(); err == nil && st.Size() > s.Size {
-					s.Size = st.Size()
+				if stat {
+					if st, err := fl.f.Stat(); err == nil && st.Size() > s.Size {
+						s.Size = st.Size()
+					}
 				}
 			}
 		}
