@@ -2,7 +2,6 @@ package shipper
 
 import (
 	"sync/atomic"
-	"unsafe"
 )
 
 // Batch is the unit of work, ownership and acknowledgement: lines of one file
@@ -98,12 +97,6 @@ func (b *Batch) KeepMembers(ms []Member) []Member {
 // out without allocating once the batch is Reset. Pools of batches sort
 // them by it.
 func (b *Batch) AllocCap() int { return cap(b.arena) }
-
-// Retained is the memory b keeps across Reset: its arena, its events and
-// its member chunk, for pools that bound what they hold.
-func (b *Batch) Retained() int {
-	return cap(b.arena) + cap(b.Events)*int(unsafe.Sizeof(Event{})) + cap(b.members)*int(unsafe.Sizeof(Member{}))
-}
 
 // Reset empties the batch for reuse, keeping its allocations.
 func (b *Batch) Reset() {

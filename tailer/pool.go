@@ -92,8 +92,5 @@ func (p *batchPool) put(b *shipper.Batch) {
 	if c >= poolClasses {
 		return
 	}
-	// The bound counts all b keeps, not only its arena: a small batch's
-	// events and member chunk are several times its 4 KiB arena, and a
-	// thousand idle files' batches held 34 MB against a 4 MiB bound.
-	p.classes[c].Put(b, int64(b.Retained()))
+	p.classes[c].Put(b, int64(size))
 }

@@ -85,34 +85,3 @@ func TestClassFor(t *testing.T) {
 		}
 	}
 }
-
-// The bound counts all a batch keeps: a one-line batch of an idle file has
-// a 4 KiB arena but several times that in events and members, and a
-// thousand of them pinned 34 MB against a 4 MiB bound.
-func TestBatchPoolBoundCountsEventsAndMembers(t *testing.T) {
-	const bound = 1 << 20
-	p := newBatchPool(bound)
-	var put []*shipper.Batch
-	for range 200 {
-		b := p.get(4096)
-		b.Events = make([]shipper.Event, 0, 65) // as newBatch sizes them for 4 KiB
-		b.AllocMembers(16 * 65)
-		put = append(put, b)
-	}
-	for _, b := range put {
-		p.put(b)
-	}
-	kept, retained := 0, 0
-	for range 200 {
-		b := p.get(4096)
-		for _, x := range put {
-			if b == x {
-				kept++
-				retained += b.Retained()
-			}
-		}
-	}
-	if retained > bound || kept == 0 {
-		t.Errorf("%d batches kept, %d bytes retained; want some, within %d", kept, retained, bound)
-	}
-}
