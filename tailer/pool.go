@@ -27,6 +27,8 @@ import (
 // what the budget let the burst use.
 type batchPool struct {
 	classes [poolClasses]*freelist.List[*shipper.Batch]
+	// used is set by get; idle clears it.
+	used atomic.Bool
 }
 
 func newBatchPool(maxBytes int64) *batchPool {
@@ -56,8 +58,26 @@ func classFor(n int) int {
 	return c
 }
 
+// idle halves what the pool keeps when no batch was taken from it since
+// the last call. The tailer calls it at each periodic scan: a thousand
+// files read once and then idle left a batch each in the pool (its bound
+// counts arenas, not the events and members that come with them), 34 MB
+// that kept the heap at the memory limit and the collector running every
+// second.
+func (p *batchPool) idle() {
+	if p.used.Swap(false) {
+		return
+	}
+	for _, c := range p.classes {
+		c.Shrink()
+	}
+}
+
 // get returns an empty batch whose arena holds at least n bytes.
 func (p *batchPool) get(n int) *shipper.Batch {
+	if !p.used.Load() {
+		p.used.Store(true)
+	}
 	c := classFor(n)
 	if c < 0 {
 		b := &shipper.Batch{}

@@ -85,3 +85,26 @@ func TestClassFor(t *testing.T) {
 		}
 	}
 }
+
+// A pool not used between two calls of idle gives memory back; one in use
+// keeps it.
+func TestBatchPoolShrinksWhenIdle(t *testing.T) {
+	p := newBatchPool(64 << 20)
+	var bs []*shipper.Batch
+	for range 64 {
+		bs = append(bs, p.get(4096))
+	}
+	for _, b := range bs {
+		p.put(b)
+	}
+	held := p.classes[0].Held()
+	p.idle() // used since the last call: kept
+	if p.classes[0].Held() != held {
+		t.Fatalf("a pool in use shrank: %d, was %d", p.classes[0].Held(), held)
+	}
+	p.idle()
+	p.idle()
+	if got := p.classes[0].Held(); got != held/4 {
+		t.Errorf("held %d after two idle periods, want a quarter of %d", got, held)
+	}
+}

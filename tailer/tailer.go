@@ -319,6 +319,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 			t.scan(watcher, true)
 			tick.Reset(t.minScanInterval())
 		case <-tick.C:
+			t.batches.idle()
 			t.scan(watcher, false)
 		case <-ckpt.C:
 			if err := t.Checkpoint(); err != nil {

@@ -68,5 +68,22 @@ func (l *List[T]) Put(v T, size int64) bool {
 	return true
 }
 
+// Shrink lets go of the older half of what the list holds (rounded up):
+// for an owner that finds the list unused for a while, so that memory
+// kept for a burst is given back when the burst is over.
+func (l *List[T]) Shrink() {
+	l.mu.Lock()
+	n := (len(l.free) + 1) / 2
+	var freed int64
+	for _, e := range l.free[:n] {
+		freed += e.size
+	}
+	rest := copy(l.free, l.free[n:])
+	clear(l.free[rest:])
+	l.free = l.free[:rest]
+	l.mu.Unlock()
+	l.held.Add(-freed)
+}
+
 // Held returns the bytes held (by every list sharing the bound).
 func (l *List[T]) Held() int64 { return l.held.Load() }

@@ -88,3 +88,22 @@ func TestConcurrentUseKeepsTheAccounting(t *testing.T) {
 		t.Fatalf("held %d bytes after draining %d values; want 0", l.Held(), n)
 	}
 }
+
+func TestShrinkGivesBackTheOlderHalf(t *testing.T) {
+	l := New[int](100)
+	for i := range 5 {
+		l.Put(i, 10)
+	}
+	l.Shrink()
+	if l.Held() != 20 {
+		t.Errorf("held %d after Shrink, want 20 (two of five kept)", l.Held())
+	}
+	for _, want := range []int{4, 3} {
+		if v, ok := l.Get(); !ok || v != want {
+			t.Errorf("Get = %d, %v; want %d, the newest kept", v, ok, want)
+		}
+	}
+	if _, ok := l.Get(); ok || l.Held() != 0 {
+		t.Errorf("the list is not empty: held %d", l.Held())
+	}
+}
