@@ -348,8 +348,7 @@ func (fl *follower) run() {
 		}
 		if fl.gz {
 			// A .gz file is complete: ship the last line and let it go.
-			fl.sp.finish(fl.pos, fl.bt.lineFn)
-			fl.bt.flushFramer()
+			fl.finishLastLine()
 			if fl.bt.err == nil {
 				// Everything was handed out: the entry is complete.
 				fl.sentEnd = fl.pos
@@ -379,8 +378,7 @@ func (fl *follower) run() {
 		}
 		if fl.gone.Load() && nlink(st) == 0 {
 			// Deleted and drained: nobody can complete a partial last line.
-			fl.sp.finish(fl.pos, fl.bt.lineFn)
-			fl.bt.flushFramer()
+			fl.finishLastLine()
 			return
 		}
 		// Wait for growth, a flush deadline or inactivity.
@@ -408,8 +406,7 @@ func (fl *follower) run() {
 				// its own.
 				t.log.Debug("closing an inactive file: its last line has no newline; shipped as it is",
 					zap.String("path", fl.file.Path))
-				fl.sp.finish(fl.pos, fl.bt.lineFn)
-				fl.bt.flushFramer()
+				fl.finishLastLine()
 			}
 			return
 		}
@@ -570,4 +567,12 @@ func nlink(st os.FileInfo) uint64 {
 		return uint64(sys.Nlink)
 	}
 	return 1
+}
+
+// finishLastLine ships a last line without its newline as it is, with the
+// framer's pending line, for a file nobody will complete.
+func (fl *follower) finishLastLine() {
+	fl.sp.finish(fl.pos, fl.bt.lineFn)
+	fl.bt.flushFramer()
+	fl.unfinishedA.Store(0)
 }

@@ -362,14 +362,15 @@ func (t *Tailer) onEvent(ev fsnotify.Event) {
 	t.mu.Lock()
 	fl := t.byPath[ev.Name]
 	_, dir := t.watched[ev.Name]
-	if dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
+	dirGone := dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0
+	if dirGone {
 		// A watched directory went: the kernel dropped its watch. Forget
 		// it, so that a directory made again at once under the same name
 		// is watched again by the scan this asks for.
 		delete(t.watched, ev.Name)
 	}
 	t.mu.Unlock()
-	if dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
+	if dirGone {
 		t.requestScan()
 		return
 	}
@@ -683,18 +684,18 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 		e := t.reg.byInode[inodeKey{spec.ID, f.dev, f.ino}]
 		if e != nil {
 			e.seen = now.Unix()
+			// Renamed within the globs (app.log → app.log.1): the registry
+			// and status name it where it is now. Its events keep the path
+			// it was opened at (log.file.path).
+			if e.path != f.path {
+				e.path = f.path
+				t.dirty.Store(true)
+			}
 			if fl := e.follower; fl != nil {
 				present[fl] = true
 				fl.gone.Store(false)
 				if fl.file.Path != f.path {
 					t.unmapPaths(fl)
-				}
-				// Renamed within the globs (app.log → app.log.1): the
-				// registry and status name it where it is now. Its events
-				// keep the path it was opened at (log.file.path).
-				if e.path != f.path {
-					e.path = f.path
-					t.dirty.Store(true)
 				}
 				t.mapPaths(fl, f)
 				grew := !fl.gz && f.size != fl.posA.Load()
@@ -710,10 +711,6 @@ func (t *Tailer) scanInput(g *globber, in *inputState) {
 			}
 			if !e.gz && f.size == e.readOffset && f.mtime == e.mtime && e.mtime != 0 {
 				e.size = f.size
-				if e.path != f.path {
-					e.path = f.path // renamed while closed
-					t.dirty.Store(true)
-				}
 				t.mu.Unlock()
 				continue // closed and not changed
 			}
@@ -915,8 +912,6 @@ func (t *Tailer) startFollowers(fls []*follower) {
 	}
 }
 
-// matchContent finds a closed entry of input whose fingerprint matches the
-// start of content. Called with t.mu held.
 // devIno is a file's inode.
 type devIno struct{ dev, ino uint64 }
 
@@ -957,6 +952,8 @@ func (t *Tailer) adoptOrphan(input string, dev, ino uint64, prefix []byte, size 
 	return nil, false
 }
 
+// matchContent finds a closed entry of input whose fingerprint matches the
+// start of content. Called with t.mu held.
 func (t *Tailer) matchContent(input string, prefix []byte) *entry {
 	var best *entry
 	sums := make(map[int]fingerprint)
