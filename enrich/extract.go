@@ -263,7 +263,6 @@ func (sc *scratch) scanObject(outer kind, key, obj []byte, member int16) {
 	sc.outer = nil
 }
 
-// value reads one id member of kind k.
 // header reads a value of one of the conventions whose value is one header
 // holding a whole context (trace, span, maybe parent and sampled). A switch
 // rather than a table of functions: called through a pointer, the parsers'
@@ -287,6 +286,7 @@ func header(k kind, s []byte) (c conv, tc ctx, ok bool) {
 	return convGCP, tc, ok
 }
 
+// value reads one id member of kind k.
 func (sc *scratch) value(k kind, key, v []byte, r ref) {
 	s, isStr := sc.str(v)
 	ok := false
