@@ -28,7 +28,7 @@ import (
 // newLogger builds the agent's own logger from cfg.Log, redacted with the
 // default redaction rules so no card number or secret reaches the logs.
 func newLogger(cfg config.Config, stderr io.Writer) (*zap.Logger, *redact.Redactor, func() error, error) {
-	red, err := redact.New(redact.DefaultConfig(), os.Getenv)
+	red, err := ownRedactor()
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("building the log redactor: %w", err)
 	}

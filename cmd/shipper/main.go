@@ -170,9 +170,16 @@ func newValidateCmd(e env) *cobra.Command {
 // may quote the configuration, and through it the environment (an
 // Elasticsearch URL with its password, a key that is a card number).
 func redactedError(s string) string {
-	red, err := redact.New(redact.DefaultConfig(), nil)
+	red, err := ownRedactor()
 	if err != nil {
 		return "(not shown: the redactor could not be built: " + err.Error() + ")"
 	}
 	return string(red.Text(nil, []byte(s)))
+}
+
+// ownRedactor redacts what the agent says itself: its logs, its errors and
+// the problems it finds in a configuration. The default rules, whatever the
+// pipelines configure: the configuration may be the broken thing.
+func ownRedactor() (*redact.Redactor, error) {
+	return redact.New(redact.DefaultConfig(), os.Getenv)
 }
