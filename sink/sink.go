@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -264,12 +265,13 @@ func (r *request) hold(ack *shipper.Ack) {
 type encoder struct {
 	buf      []byte
 	items    []item
-	id       []byte
 	unrouted []int // events without an index
 	doc      shipper.Encoder
-	// action is the bulk action line of index up to its _id: the events
-	// of a batch go to a few indices, so it is written once per change.
+	// action is the bulk action line of index up to the offset in its
+	// _id, for the events of file: the events of a batch go to a few
+	// indices, so it is written once per change.
 	index  string
+	file   *shipper.File
 	action []byte
 }
 
@@ -339,12 +341,20 @@ func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 			continue
 		}
 		it := item{off: int32(len(enc.buf)), ack: ev.Ack}
-		if ev.Index != enc.index {
-			enc.index, enc.action = ev.Index, s.appendActionPrefix(enc.action[:0], ev.Index)
+		if ev.Index != enc.index || ev.Source.File != enc.file {
+			enc.index, enc.file = ev.Index, ev.Source.File
+			enc.action = s.appendActionPrefix(enc.action[:0], ev.Index)
+			// The _id is the file's ID, '-' and the offset (AppendID):
+			// the part before the offset is escaped once per file.
+			enc.action = append(enc.action, '"')
+			if f := ev.Source.File; f != nil {
+				enc.action = jsonscan.AppendEscaped(enc.action, f.ID)
+			}
+			enc.action = append(enc.action, '-')
 		}
 		enc.buf = append(enc.buf, enc.action...)
-		enc.id = shipper.AppendID(enc.id[:0], ev)
-		enc.buf = appendActionEnd(enc.buf, enc.id)
+		enc.buf = strconv.AppendInt(enc.buf, ev.Source.Offset, 10)
+		enc.buf = append(enc.buf, "\"}}\n"...)
 		it.src = int32(len(enc.buf))
 		enc.buf = enc.doc.AppendSource(enc.buf, ev)
 		enc.buf = append(enc.buf, '\n')

@@ -790,6 +790,39 @@ func TestEachDocumentGoesToItsIndex(t *testing.T) {
 	}
 }
 
+// A batch may carry events of other files (a sampler releasing a held
+// trace adds them): each document's _id is its own file's ID and offset,
+// even where IDs need escaping in JSON.
+func TestEachDocumentKeepsItsFilesID(t *testing.T) {
+	srv := estest.New(t)
+	cfg := testConfig(t, srv.URL())
+	s := newTestSink(t, cfg, nil)
+	h := newHarness(t, srv, cfg.DeadLetter.Path)
+	run(t, s)
+	b := h.batch("f", 12, "")
+	files := []*shipper.File{b.File, {ID: `quo"te`, Path: "/q.log"}, {ID: `back\slash`, Path: "/b.log"}, nil}
+	h.mu.Lock()
+	for i := range b.Events {
+		ev := &b.Events[i]
+		delete(h.ids, string(shipper.AppendID(nil, ev)))
+		ev.Source.File = files[i*i%len(files)]
+		h.ids[string(shipper.AppendID(nil, ev))] = ev.Index
+	}
+	h.mu.Unlock()
+	h.write(s, b)
+	shutdown(t, s)
+	h.check(0)
+	for i := range b.Events {
+		id := string(shipper.AppendID(nil, &b.Events[i]))
+		if _, ok := srv.Get(b.Events[i].Index, id); !ok {
+			t.Errorf("document %q is not in %s", id, b.Events[i].Index)
+		}
+	}
+	if n := srv.Count(b.Events[0].Index); n != len(b.Events) {
+		t.Errorf("%d documents stored, want %d", n, len(b.Events))
+	}
+}
+
 // Bulk requests are at most max_bytes and carry every document once, as it
 // was encoded: whether small batches share a request, or a batch's encoding
 // is cut into requests (its buffer handed over rather than copied), or a
