@@ -3,6 +3,7 @@ package shipper
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/traceship/shipper/internal/jsonscan"
 )
@@ -284,17 +285,54 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	dst = w.dst
 	dst = appendTags(dst, e.Tags, e.Doc.Members, coll[keyTags])
 
-	for i, m := range e.Doc.Members {
+	members := e.Doc.Members
+	skip := func(i int) bool {
 		if i < 64 {
-			if taken&(1<<i) != 0 {
-				continue
-			}
-		} else if i == msg || isCollision(coll[:], i) {
+			return taken&(1<<i) != 0
+		}
+		return i == msg || isCollision(coll[:], i)
+	}
+	for i := 0; i < len(members); i++ {
+		if skip(i) {
 			continue
 		}
-		dst = appendMember(dst, m.Key, m.Value, "")
+		start, end, ok := inLine(e.Raw, members[i])
+		if !ok {
+			dst = appendMember(dst, members[i].Key, members[i].Value, "")
+			continue
+		}
+		// The members the stages left as they were in the line, one after
+		// another there, are copied in one go.
+		for i+1 < len(members) && !skip(i+1) && end+2 <= len(e.Raw) && e.Raw[end] == ',' && e.Raw[end+1] == '"' {
+			next, nextEnd, ok := inLine(e.Raw, members[i+1])
+			if !ok || next != end+2 {
+				break
+			}
+			end = nextEnd
+			i++
+		}
+		dst = append(dst, ',', '"')
+		dst = append(dst, e.Raw[start:end]...)
 	}
 	return append(dst, '}')
+}
+
+// inLine reports where member m lies in line, from its key's first byte to
+// its value's end, if it is there as appendMember would write it: the key,
+// '":', the value. A value a stage replaced lies elsewhere.
+func inLine(line []byte, m Member) (start, end int, ok bool) {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(line)))
+	// Below base, the differences wrap around to huge values.
+	k := uintptr(unsafe.Pointer(unsafe.SliceData(m.Key))) - base
+	v := uintptr(unsafe.Pointer(unsafe.SliceData(m.Value))) - base
+	n := uintptr(len(line))
+	if k > n || v != k+uintptr(len(m.Key))+2 || v > n || uintptr(len(m.Value)) > n-v {
+		return 0, 0, false
+	}
+	if line[v-2] != '"' || line[v-1] != ':' {
+		return 0, 0, false
+	}
+	return int(k), int(v) + len(m.Value), true
 }
 
 // classify reports which of the agent's top-level names (or message) the

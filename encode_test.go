@@ -371,3 +371,93 @@ func TestAppendSourceDoesNotAllocate(t *testing.T) {
 		t.Errorf("Encoder.AppendSource: %v allocations per document", n)
 	}
 }
+
+// The encoder copies runs of members the stages left alone straight from
+// the line. Whatever the stages did to the members (replaced a value,
+// with new bytes or part of the old ones; deleted, moved or added one), and
+// however the line was spaced, the document is the one written member by
+// member, as for an event without its line.
+func TestAppendSourceCopiesUntouchedMembersFromTheLine(t *testing.T) {
+	lines := []string{
+		`{"level":"info","msg":"paid","trace_id":"ab","a":1,"b":"two","c":{"d":[1,2]},"e":null}`,
+		`{ "a" : 1 , "b":"two","c" :{"d":3},"e": true }`,
+		`{"a":1}`,
+		`{"":1,"a\"b":"x\\\"y","message":"m","tags":["t"],"z":-0.5e3}`,
+	}
+	for _, line := range lines {
+		for edit := range 32 {
+			checkLineCopy(t, line, edit, nil)
+		}
+	}
+}
+
+func FuzzAppendSourceCopiesFromTheLine(f *testing.F) {
+	f.Add(`{"a":1,"b":"two","message":"m","c":{"d":1}}`, uint8(1), []byte{1, 0, 9, 3})
+	f.Add(`{ "a" : 1 ,"b":2}`, uint8(5), []byte{})
+	f.Add(`{"a":"xy","b":2}`, uint8(0), []byte{0, 1, 11, 2, 1, 0, 15, 1})
+	f.Add(`{"a":1}`, uint8(0), []byte{0, 1, 11, 4})            // a value running past the line
+	f.Add(`{"a":1}`, uint8(0), []byte{0, 0, 3, 1, 0, 1, 6, 1}) // a key before it
+	// A key that ends two bytes before its value, other bytes between.
+	f.Add(`{"a":1,"b":2}`, uint8(0), []byte{0, 0, 10, 1, 0, 1, 13, 3})
+	// A member that ends two bytes before the next one's key, other bytes
+	// between.
+	f.Add(`{"a":"xyz","b":2}`, uint8(0), []byte{0, 1, 11, 2, 1, 0, 15, 4})
+	f.Fuzz(func(t *testing.T, line string, edit uint8, picks []byte) {
+		if _, err := jsonscan.Members(nil, []byte(line), 0); err != nil {
+			return
+		}
+		checkLineCopy(t, line, int(edit), picks)
+	})
+}
+
+// checkLineCopy parses line, applies edit (its bits choose what a stage
+// does) to the members, and compares AppendSource with and without the
+// event's Raw. Each four bytes of picks then point a member's key or
+// value at any bytes of the line or of what lies around it in memory.
+func checkLineCopy(t *testing.T, line string, edit int, picks []byte) {
+	t.Helper()
+	const before = `{"x":"`
+	buf := []byte(before + line + `","after":"the line"}`)
+	raw := buf[len(before) : len(before)+len(line) : len(before)+len(line)]
+	members, err := jsonscan.Members(nil, raw, 0)
+	if err != nil {
+		t.Fatalf("Members(%s): %v", line, err)
+	}
+	n := len(members)
+	if edit&1 != 0 && n > 0 { // a stage replaced a value
+		members[n/2].Value = []byte(`"[REDACTED]"`)
+	}
+	if edit&2 != 0 && n > 1 { // a stage deleted a member
+		members = slices.Delete(members, 1, 2)
+	}
+	if edit&4 != 0 && len(members) > 0 { // a value cut to part of itself
+		if v := members[0].Value; len(v) > 2 && v[0] == '"' {
+			members[0].Value = v[: len(v)-2 : len(v)-2]
+		} else {
+			members[0].Value = v[:1]
+		}
+	}
+	if edit&8 != 0 && len(members) > 1 { // moved
+		members[0], members[len(members)-1] = members[len(members)-1], members[0]
+	}
+	if edit&16 != 0 { // added
+		members = slices.Insert(members, len(members)/2, shipper.Member{Key: []byte("added"), Value: []byte("1")})
+	}
+	for ; len(picks) >= 4 && len(members) > 0; picks = picks[4:] {
+		start := int(picks[2]) % len(buf)
+		part := buf[start : start+int(picks[3])%(len(buf)-start+1)]
+		m := &members[int(picks[0])%len(members)]
+		if picks[1]&1 == 0 {
+			m.Key = part
+		} else if len(part) > 0 {
+			m.Value = part
+		}
+	}
+	ev := shipper.Event{Raw: raw, Doc: shipper.Doc{Members: members}, Time: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
+	got := shipper.AppendSource(nil, &ev)
+	ev.Raw = nil
+	want := shipper.AppendSource(nil, &ev)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("line %s, edit %d:\nwith the line %s\nwithout it    %s", line, edit, got, want)
+	}
+}
