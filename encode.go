@@ -340,17 +340,15 @@ func inLine(line []byte, m Member) (start, end int, ok bool) {
 // with escapes ("tr\u0061ce") is the same key to Elasticsearch, and leaving
 // it unmerged would make a document with two "trace" keys.
 func classify(key []byte) (ecsKey, bool) {
-	// Most application keys start with a letter no name starts with. An
-	// escaped key starts with the letter it decodes to or with '\\'.
-	if len(key) == 0 || !ecsInitial[key[0]] {
+	// Most application keys have a first byte and a length no spelling
+	// of a name has.
+	if len(key) == 0 || len(key) >= 64 || ecsSpellings[key[0]]&(1<<len(key)) == 0 {
 		return 0, false
 	}
 	if c, ok := ecsName(key); ok {
 		return c, true
 	}
-	// Every name is at most 10 characters; each takes at most 6 bytes
-	// escaped (\uXXXX), so a longer key cannot spell one.
-	if len(key) > 60 || !hasBackslash(key) {
+	if !hasBackslash(key) {
 		return 0, false
 	}
 	var buf [64]byte
@@ -361,12 +359,30 @@ func classify(key []byte) (ecsKey, bool) {
 	return ecsName(dec)
 }
 
-// ecsInitial marks the first bytes of the names ecsName knows, and '\\'.
-var ecsInitial = [256]bool{'@': true, 'l': true, 't': true, 's': true, 'p': true, 'h': true, 'k': true, 'c': true, 'm': true, '\\': true}
+// ecsNames are the names ecsName knows.
+var ecsNames = [...]string{"@timestamp", "log", "trace", "span", "parent", "service", "host", "kubernetes", "container", "sample", "tags", "message"}
+
+// ecsSpellings has, for each first byte of a key, a bit for every length a
+// spelling of one of ecsNames with that first byte may have. Only a \uXXXX
+// escape can stand for the characters of a name, so each escaped character
+// makes the key 5 bytes longer; a key that starts with '\' may spell any
+// name.
+var ecsSpellings = func() (t [256]uint64) {
+	for _, n := range ecsNames {
+		for escaped := 0; escaped <= len(n); escaped++ {
+			if l := len(n) + 5*escaped; l < 64 {
+				t[n[0]] |= 1 << l
+				if escaped > 0 {
+					t['\\'] |= 1 << l
+				}
+			}
+		}
+	}
+	return t
+}()
 
 // ecsName matches plain (decoded) key text: an ECS name or message (a new
-// name needs its first byte in ecsInitial); the switch compiles to a
-// length dispatch, so most keys cost one comparison of lengths.
+// name goes into ecsNames too).
 func ecsName(key []byte) (ecsKey, bool) {
 	switch string(key) {
 	case "@timestamp":
