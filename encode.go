@@ -1,6 +1,7 @@
 package shipper
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 	"unsafe"
@@ -286,26 +287,21 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	dst = appendTags(dst, e.Tags, e.Doc.Members, coll[keyTags])
 
 	members := e.Doc.Members
-	skip := func(i int) bool {
-		if i < 64 {
-			return taken&(1<<i) != 0
-		}
-		return i == msg || isCollision(coll[:], i)
-	}
+	line := lineOf(e.Raw)
 	for i := 0; i < len(members); i++ {
-		if skip(i) {
+		if i < 64 && taken&(1<<i) != 0 || i >= 64 && (i == msg || isCollision(coll[:], i)) {
 			continue
 		}
-		start, end, ok := inLine(e.Raw, members[i])
+		start, end, ok := line.find(&members[i])
 		if !ok {
 			dst = appendMember(dst, members[i].Key, members[i].Value, "")
 			continue
 		}
 		// The members the stages left as they were in the line, one after
 		// another there, are copied in one go.
-		for i+1 < len(members) && !skip(i+1) && end+2 <= len(e.Raw) && e.Raw[end] == ',' && e.Raw[end+1] == '"' {
-			next, nextEnd, ok := inLine(e.Raw, members[i+1])
-			if !ok || next != end+2 {
+		for i+1 < len(members) && (i+1 >= 64 || taken&(1<<(i+1)) == 0) && line.follows(end) {
+			next, nextEnd, ok := line.find(&members[i+1])
+			if !ok || next != end+2 || i+1 >= 64 && (i+1 == msg || isCollision(coll[:], i+1)) {
 				break
 			}
 			end = nextEnd
@@ -317,22 +313,33 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	return append(dst, '}')
 }
 
-// inLine reports where member m lies in line, from its key's first byte to
-// its value's end, if it is there as appendMember would write it: the key,
+// lineSpan finds members where the parser left them in an event's line.
+type lineSpan struct {
+	line []byte
+	base uintptr
+}
+
+func lineOf(line []byte) lineSpan {
+	return lineSpan{line, uintptr(unsafe.Pointer(unsafe.SliceData(line)))}
+}
+
+// find reports where m lies in the line, from its key's first byte to its
+// value's end, if it is there as appendMember would write it: the key,
 // '":', the value. A value a stage replaced lies elsewhere.
-func inLine(line []byte, m Member) (start, end int, ok bool) {
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(line)))
+func (l lineSpan) find(m *Member) (start, end int, ok bool) {
 	// Below base, the differences wrap around to huge values.
-	k := uintptr(unsafe.Pointer(unsafe.SliceData(m.Key))) - base
-	v := uintptr(unsafe.Pointer(unsafe.SliceData(m.Value))) - base
-	n := uintptr(len(line))
-	if k > n || v != k+uintptr(len(m.Key))+2 || v > n || uintptr(len(m.Value)) > n-v {
-		return 0, 0, false
-	}
-	if line[v-2] != '"' || line[v-1] != ':' {
+	k := uintptr(unsafe.Pointer(unsafe.SliceData(m.Key))) - l.base
+	v := uintptr(unsafe.Pointer(unsafe.SliceData(m.Value))) - l.base
+	if rest := uintptr(len(l.line)) - v; v > uintptr(len(l.line)) || uintptr(len(m.Value)) > rest ||
+		k > v || k+uintptr(len(m.Key))+2 != v || binary.LittleEndian.Uint16(l.line[v-2:]) != '"'|':'<<8 {
 		return 0, 0, false
 	}
 	return int(k), int(v) + len(m.Value), true
+}
+
+// follows reports whether the line goes on with ',"' at end.
+func (l lineSpan) follows(end int) bool {
+	return end+2 <= len(l.line) && binary.LittleEndian.Uint16(l.line[end:]) == ','|'"'<<8
 }
 
 // classify reports which of the agent's top-level names (or message) the
