@@ -60,66 +60,88 @@ const (
 	lastLevelRole  = roleLevelname
 )
 
-func classify(k []byte) role {
-	if len(k) < 2 || len(k) > 15 {
-		return roleNone
-	}
-	switch string(k) {
+// roleNames are the top-level keys the parser looks for.
+var roleNames = []struct {
+	name string
+	role role
+}{
 	// .NET: Microsoft.Extensions.Logging's JSON console formatter and
 	// Serilog's JsonFormatter write these names capitalised.
-	case "Timestamp":
-		return roleTimestamp
-	case "LogLevel":
-		return roleLoglevel
-	case "Level":
-		return roleLevel
-	case "Message":
-		return roleMsg
-	case "RenderedMessage":
-		return roleAtM
-	case "fields":
-		return roleFields
-	case "@timestamp":
-		return roleAtTimestamp
-	case "timestamp":
-		return roleTimestamp
-	case "ts":
-		return roleTs
-	case "time":
-		return roleTime
-	case "@t":
-		return roleAtT
-	case "timeMillis":
-		return roleTimeMillis
-	case "instant":
-		return roleInstant
-	case "level":
-		return roleLevel
-	case "lvl":
-		return roleLvl
-	case "severity":
-		return roleSeverity
-	case "loglevel":
-		return roleLoglevel
-	case "log.level":
-		return roleLogDotLevel
-	case "@l":
-		return roleAtL
-	case "levelname":
-		return roleLevelname
-	case "message":
-		return roleMessage
-	case "msg":
-		return roleMsg
-	case "@m":
-		return roleAtM
-	case "log":
-		return roleLog
-	case "@mt":
-		return roleAtMT
+	{"Timestamp", roleTimestamp},
+	{"LogLevel", roleLoglevel},
+	{"Level", roleLevel},
+	{"Message", roleMsg},
+	{"RenderedMessage", roleAtM},
+	{"fields", roleFields},
+	{"@timestamp", roleAtTimestamp},
+	{"timestamp", roleTimestamp},
+	{"ts", roleTs},
+	{"time", roleTime},
+	{"@t", roleAtT},
+	{"timeMillis", roleTimeMillis},
+	{"instant", roleInstant},
+	{"level", roleLevel},
+	{"lvl", roleLvl},
+	{"severity", roleSeverity},
+	{"loglevel", roleLoglevel},
+	{"log.level", roleLogDotLevel},
+	{"@l", roleAtL},
+	{"levelname", roleLevelname},
+	{"message", roleMessage},
+	{"msg", roleMsg},
+	{"@m", roleAtM},
+	{"log", roleLog},
+	{"@mt", roleAtMT},
+}
+
+// keyHash is a cheap 7-bit hash of a key, computed once per key for both
+// the duplicate check's Bloom filter and the role lookup.
+func keyHash(k []byte) uint {
+	var h uint
+	if n := len(k); n > 0 {
+		h = (uint(n)*0x9e + uint(k[0])*0x3b + uint(k[n-1])*0x61 + uint(k[n/2])*0x17) & 127
+	}
+	return h
+}
+
+// roleSlot is a bucket of roleTable: the names of roleNames whose keyHash
+// is its index. Empty entries have the name "" and roleNone.
+type roleSlot [2]struct {
+	name string
+	role role
+}
+
+// roleTable finds a key's role with one hash and, for most keys, one
+// length comparison: cheaper than a switch over 25 strings, which runs for
+// every key of every line. (Two names share a bucket: "time" and "lvl".)
+var roleTable = func() (t [128]roleSlot) {
+	for _, n := range roleNames {
+		b := &t[keyHash([]byte(n.name))]
+		switch {
+		case b[0].name == "":
+			b[0].name, b[0].role = n.name, n.role
+		case b[1].name == "":
+			b[1].name, b[1].role = n.name, n.role
+		default:
+			panic("parser: three role names share a keyHash bucket: " + n.name)
+		}
+	}
+	return t
+}()
+
+// roleOf is classify for a key whose keyHash is h.
+func roleOf(k []byte, h uint) role {
+	b := &roleTable[h&127]
+	if string(k) == b[0].name {
+		return b[0].role
+	}
+	if string(k) == b[1].name {
+		return b[1].role
 	}
 	return roleNone
 }
+
+func classify(k []byte) role { return roleOf(k, keyHash(k)) }
 
 // json parses line as one JSON object. outer is the time the container
 // runtime recorded, used when the line has none; inContainer is set for a
@@ -181,17 +203,7 @@ func hasKey(ms []shipper.Member, key []byte) bool {
 // and message from their members. It returns the members left. keyEscapes
 // is false only when no key has an escape.
 func (s *state) fields(ms []shipper.Member, keyEscapes bool) []shipper.Member {
-	ms = s.dedupe(ms, keyEscapes)
-	var at [numRoles]int // index+1 of the member with each role
-	for i := range ms {
-		r := classify(ms[i].Key)
-		if s.p.timeField != "" && string(ms[i].Key) == s.p.timeField {
-			r = roleTimeField
-		}
-		if r != roleNone {
-			at[r] = i + 1
-		}
-	}
+	ms, at := s.keys(ms, keyEscapes)
 	ev := s.ev
 	removed := false
 
@@ -308,15 +320,18 @@ func compact(ms []shipper.Member) []shipper.Member {
 	return ms[:j]
 }
 
-// dedupe makes keys unique, keeping the last value of a repeated key (as a
-// JSON decoder would) at the position of its last occurrence; keys written
-// with escapes are compared by their decoded text (keyEscapes false: there
-// are none, the scanner saw to it).
-func (s *state) dedupe(ms []shipper.Member, keyEscapes bool) []shipper.Member {
-	if len(ms) < 2 {
-		return ms
-	}
-	var seen [2]uint64
+// keys makes keys unique, keeping the last value of a repeated key (as a
+// JSON decoder would) at the position of its last occurrence, and returns
+// the members left with where each role's member is (index+1; of several
+// with one role, the last). Keys written with escapes are compared by their
+// decoded text (keyEscapes false: there are none, the scanner saw to it).
+//
+// It is one pass over the keys: one hash per key serves the duplicate
+// check and the role lookup. A repeated key (rare) moves members, so the
+// roles are then found again.
+func (s *state) keys(ms []shipper.Member, keyEscapes bool) ([]shipper.Member, [numRoles]int) {
+	var at [numRoles]int
+	var seen [2]uint64 // a Bloom filter of the keys' hashes
 	dup := false
 	for i := range ms {
 		k := ms[i].Key
@@ -324,16 +339,14 @@ func (s *state) dedupe(ms []shipper.Member, keyEscapes bool) []shipper.Member {
 			ms[i].Key = s.canonicalKey(k)
 			k = ms[i].Key
 		}
-		var h uint
-		if n := len(k); n > 0 {
-			h = (uint(n)*0x9e + uint(k[0])*0x3b + uint(k[n-1])*0x61 + uint(k[n/2])*0x17) & 127
-		}
-		if seen[h>>6]&(1<<(h&63)) != 0 && len(ms) > 64 {
-			// The filter is full: the quadratic check would let a
-			// hostile line with many keys cost seconds.
-			return s.dedupeMap(ms, i+1, keyEscapes)
-		}
+		h := keyHash(k)
 		if seen[h>>6]&(1<<(h&63)) != 0 {
+			if len(ms) > 64 {
+				// The filter is full: the quadratic check would let a
+				// hostile line with many keys cost seconds.
+				ms = s.dedupeMap(ms, i+1, keyEscapes)
+				return ms, s.roles(ms)
+			}
 			for j := 0; j < i; j++ {
 				if ms[j].Key != nil && string(ms[j].Key) == string(k) {
 					ms[j].Key = nil
@@ -342,11 +355,35 @@ func (s *state) dedupe(ms []shipper.Member, keyEscapes bool) []shipper.Member {
 			}
 		}
 		seen[h>>6] |= 1 << (h & 63)
+		r := roleOf(k, h)
+		if s.p.timeField != "" && string(k) == s.p.timeField {
+			r = roleTimeField
+		}
+		if r != roleNone {
+			at[r] = i + 1
+		}
 	}
 	if dup {
 		ms = compact(ms)
+		at = s.roles(ms)
 	}
-	return ms
+	return ms, at
+}
+
+// roles returns where each role's member is in ms, whose keys are unique
+// and canonical: index+1, and of several members with one role the last.
+func (s *state) roles(ms []shipper.Member) [numRoles]int {
+	var at [numRoles]int
+	for i := range ms {
+		r := classify(ms[i].Key)
+		if s.p.timeField != "" && string(ms[i].Key) == s.p.timeField {
+			r = roleTimeField
+		}
+		if r != roleNone {
+			at[r] = i + 1
+		}
+	}
+	return at
 }
 
 // dedupeMap is dedupe for lines with many members: linear, allocating.

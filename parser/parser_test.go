@@ -460,3 +460,30 @@ func TestHostileTemplateIsBounded(t *testing.T) {
 		t.Errorf("rendered message is not a JSON string")
 	}
 }
+
+// TestClassifyByTable: every role name is found in the hashed table (two
+// share a bucket), and a key that merely hashes alike, or differs in one
+// letter's case or length, is not.
+func TestClassifyByTable(t *testing.T) {
+	names := map[string]bool{}
+	for _, n := range roleNames {
+		names[n.name] = true
+		if r := classify([]byte(n.name)); r != n.role {
+			t.Errorf("classify(%q) = %d, want %d", n.name, r, n.role)
+		}
+	}
+	for _, n := range roleNames {
+		for _, k := range []string{n.name + "s", n.name[:len(n.name)-1], strings.ToUpper(n.name), "x" + n.name[1:]} {
+			if r := classify([]byte(k)); !names[k] && r != roleNone {
+				t.Errorf("classify(%q) = %d, want none", k, r)
+			}
+		}
+	}
+	// Keys of every length and hash, none of them a role name.
+	for i := 0; i < 20000; i++ {
+		k := fmt.Sprintf("k%d", i)
+		if r := classify([]byte(k)); r != roleNone {
+			t.Errorf("classify(%q) = %d, want none", k, r)
+		}
+	}
+}
