@@ -280,9 +280,10 @@ func (s *state) fields(ms []shipper.Member, keyEscapes bool) []shipper.Member {
 			break
 		}
 	}
-	// Rust's tracing JSON puts the message inside "fields".
-	if at[roleMessage] == 0 && !hasKey(ms, keyMessage) {
-		if i := at[roleFields] - 1; i >= 0 && len(ms[i].Value) > 0 && ms[i].Value[0] == '{' {
+	// Rust's tracing JSON puts the message inside "fields". (Only then
+	// look for a message made above: hasKey is a pass over all keys.)
+	if at[roleMessage] == 0 && at[roleFields] != 0 && !hasKey(ms, keyMessage) {
+		if i := at[roleFields] - 1; len(ms[i].Value) > 0 && ms[i].Value[0] == '{' {
 			if v, rest, ok := s.cut(ms[i].Value, "message"); ok && jsonscan.IsString(v) {
 				ms[i].Value = rest
 				ms = append(ms, shipper.Member{Key: keyMessage, Value: v})
