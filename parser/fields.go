@@ -309,14 +309,25 @@ func (s *state) cut(obj []byte, key string) (value, rest []byte, ok bool) {
 	return value, rest, true
 }
 
-// compact drops the members whose Key was set to nil.
+// compact drops the members whose Key was set to nil. It moves runs of
+// kept members with one copy each: usually the time and level, removed,
+// come first and the rest of the line is one run.
 func compact(ms []shipper.Member) []shipper.Member {
 	j := 0
-	for _, m := range ms {
-		if m.Key != nil {
-			ms[j] = m
-			j++
+	for i := 0; i < len(ms); {
+		if ms[i].Key == nil {
+			i++
+			continue
 		}
+		end := i + 1
+		for end < len(ms) && ms[end].Key != nil {
+			end++
+		}
+		if i != j {
+			copy(ms[j:], ms[i:end])
+		}
+		j += end - i
+		i = end
 	}
 	return ms[:j]
 }
