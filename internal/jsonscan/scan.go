@@ -99,11 +99,16 @@ func members(dst []Member, data []byte, maxDepth int, info *ObjectInfo) ([]Membe
 			info.KeyEscapes = true
 		}
 		key := data[i+1 : end-1]
-		i = skipWS(data, end)
-		if i >= len(data) || data[i] != ':' {
-			return dst, syntaxErr(i, "expected ':' after key")
+		// Compact JSON: the value follows the ':' at once.
+		if end+1 < len(data) && data[end] == ':' && data[end+1] > ' ' {
+			i = end + 1
+		} else {
+			i = skipWS(data, end)
+			if i >= len(data) || data[i] != ':' {
+				return dst, syntaxErr(i, "expected ':' after key")
+			}
+			i = skipWS(data, i+1)
 		}
-		i = skipWS(data, i+1)
 		// Most values are strings: call validString directly rather than
 		// through validValue's dispatch.
 		var vend int
@@ -116,6 +121,11 @@ func members(dst []Member, data []byte, maxDepth int, info *ObjectInfo) ([]Membe
 			return dst, err
 		}
 		dst = append(dst, Member{Key: key, Value: data[i:vend]})
+		// Compact JSON: the next member follows at once.
+		if vend+1 < len(data) && data[vend] == ',' && data[vend+1] == '"' {
+			i = vend + 1
+			continue
+		}
 		i = skipWS(data, vend)
 		if i >= len(data) {
 			return dst, syntaxErr(i, "unterminated object")
