@@ -805,7 +805,7 @@ func TestEachDocumentKeepsItsFilesID(t *testing.T) {
 	for i := range b.Events {
 		ev := &b.Events[i]
 		delete(h.ids, string(shipper.AppendID(nil, ev)))
-		ev.Source.File = files[i*i%len(files)]
+		ev.Source.File = files[i%len(files)]
 		h.ids[string(shipper.AppendID(nil, ev))] = ev.Index
 	}
 	h.mu.Unlock()
