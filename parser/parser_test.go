@@ -487,3 +487,34 @@ func TestClassifyByTable(t *testing.T) {
 		}
 	}
 }
+
+// A key written with escapes is decoded in a line of one member too, as in
+// longer lines: otherwise "str\u0065am" beside the CRI stream made two
+// "stream" keys (Elasticsearch refuses the document), and an escaped msg,
+// ts or message was not recognised.
+func TestEscapedKeyOfAOneMemberLine(t *testing.T) {
+	p := newParser(t, nil)
+	tests := []struct{ line, want string }{
+		{`2026-11-22T10:00:00.5Z stdout F {"str\u0065am":"x"}`,
+			`{"@timestamp":"2026-11-22T10:00:00.5Z","stream":"x"}`},
+		{`{"\u006dsg":"hello"}`, `{"@timestamp":"2026-11-22T12:00:00Z","message":"hello","tags":["_timestamp_missing"]}`},
+		{`{"t\u0073":"2026-11-22T10:00:00Z"}`, `{"@timestamp":"2026-11-22T10:00:00Z"}`},
+		{`{"me\u0073sage":{"a":1}}`, `{"@timestamp":"2026-11-22T12:00:00Z","message_app":{"a":1},"tags":["_timestamp_missing"]}`},
+	}
+	for _, tt := range tests {
+		got := doc(t, p, tt.line)
+		keys := map[string]bool{}
+		dec := json.NewDecoder(strings.NewReader(got))
+		dec.Token()
+		for dec.More() {
+			k, _ := dec.Token()
+			if keys[k.(string)] {
+				t.Errorf("%s: key %q twice in %s", tt.line, k, got)
+			}
+			keys[k.(string)] = true
+			var v json.RawMessage
+			dec.Decode(&v)
+		}
+		sameDoc(t, got, tt.want)
+	}
+}
