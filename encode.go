@@ -314,22 +314,20 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 }
 
 // lineSpan finds members where the parser left them in an event's line.
-type lineSpan struct {
-	line []byte
-	base uintptr
-}
+type lineSpan struct{ line []byte }
 
-func lineOf(line []byte) lineSpan {
-	return lineSpan{line, uintptr(unsafe.Pointer(unsafe.SliceData(line)))}
-}
+func lineOf(line []byte) lineSpan { return lineSpan{line} }
 
 // find reports where m lies in the line, from its key's first byte to its
 // value's end, if it is there as appendMember would write it: the key,
 // '":', the value. A value a stage replaced lies elsewhere.
 func (l lineSpan) find(m *Member) (start, end int, ok bool) {
-	// Below base, the differences wrap around to huge values.
-	k := uintptr(unsafe.Pointer(unsafe.SliceData(m.Key))) - l.base
-	v := uintptr(unsafe.Pointer(unsafe.SliceData(m.Value))) - l.base
+	// Below the line, the differences wrap around to huge values. The
+	// line's address is read here, not kept: the line may be on a stack
+	// that moves (not in the agent, where lines live in batches).
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(l.line)))
+	k := uintptr(unsafe.Pointer(unsafe.SliceData(m.Key))) - base
+	v := uintptr(unsafe.Pointer(unsafe.SliceData(m.Value))) - base
 	if rest := uintptr(len(l.line)) - v; v > uintptr(len(l.line)) || uintptr(len(m.Value)) > rest ||
 		k > v || k+uintptr(len(m.Key))+2 != v || binary.LittleEndian.Uint16(l.line[v-2:]) != '"'|':'<<8 {
 		return 0, 0, false
