@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -565,6 +566,30 @@ func TestDirectoryCreatedAfterStart(t *testing.T) {
 	appendFile(t, h.path("new/y.log"), numbered(100, 200))
 	waitFor(t, 10*time.Second, "a second file there", func() bool { return h.c.distinct() == 200 })
 	checkAllOnce(t, h.c, 200)
+}
+
+// A file made in a new directory after the scan that found the directory
+// looked into it, but before that scan watched it, raises no event the
+// tailer sees: the scan that adds a watch looks again at once, rather
+// than at the next periodic scan (an hour here), by when the file may have
+// been rotated away.
+func TestFileMadeBeforeItsDirectoryIsWatched(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.Paths = []string{filepath.Join(h.dir, "new", "*.log")}
+	h.input.ScanInterval = time.Hour // only events wake the tailer
+	var once sync.Once
+	h.startWith(func(tl *Tailer) {
+		tl.beforeWatch = func() {
+			if _, err := os.Stat(h.path("new")); err == nil {
+				once.Do(func() { appendFile(t, h.path("new/x.log"), numbered(0, 100)) })
+			}
+		}
+	})
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first scan", func() bool { return h.tl.Files() != nil })
+	os.MkdirAll(h.path("new"), 0o755)
+	waitFor(t, 10*time.Second, "the lines of the file made before the watch", func() bool { return h.c.distinct() == 100 })
+	checkAllOnce(t, h.c, 100)
 }
 
 // The Kubernetes configuration's second glob: a rotation while the agent is

@@ -68,6 +68,9 @@ type Tailer struct {
 	now func() time.Time
 	// openPath opens a file for reading (os.Open; tests inject failures).
 	openPath func(string) (*os.File, error)
+	// beforeWatch, when set (by tests), runs between a scan's look at the
+	// files and its update of the directory watches.
+	beforeWatch func()
 
 	ckMu sync.Mutex // serialises Checkpoint
 	// ckSeq numbers the requests for a synchronous checkpoint; ckCovered
@@ -572,6 +575,9 @@ func (t *Tailer) scan(watcher *fsnotify.Watcher, all bool) {
 		t.scanInput(g, in)
 	}
 	if watcher != nil && len(inputs) > 0 {
+		if t.beforeWatch != nil {
+			t.beforeWatch()
+		}
 		t.updateWatches(watcher, g.dirs, len(inputs) == len(t.inputs))
 	}
 }
