@@ -149,14 +149,44 @@ func explainRedact(ev *shipper.Event, before snapshot) []string {
 			changed = append(changed, k)
 		}
 	}
-	renamed := len(ev.Doc.Members) == len(before.order)
+	// A key gone was either redacted itself (a new key took its place) or
+	// removed with its value. A redacted key keeps its value, unless that
+	// was redacted too: the new keys are paired with the gone ones by
+	// value first, then in order; gone keys left over were removed.
+	var gone []string
 	for _, k := range before.order {
 		if !after[k] {
-			if renamed {
-				keys = append(keys, k)
-			} else {
-				removed = append(removed, k)
+			gone = append(gone, k)
+		}
+	}
+	paired := make([]bool, len(gone))
+	var unmatched int
+	for _, m := range ev.Doc.Members {
+		if _, old := before.members[string(m.Key)]; old {
+			continue
+		}
+		matched := false
+		for i, k := range gone {
+			if !paired[i] && before.members[k] == string(m.Value) {
+				paired[i], matched = true, true
+				break
 			}
+		}
+		if !matched {
+			unmatched++
+		}
+	}
+	for i := range gone {
+		if !paired[i] && unmatched > 0 {
+			paired[i] = true
+			unmatched--
+		}
+	}
+	for i, k := range gone {
+		if paired[i] {
+			keys = append(keys, k)
+		} else {
+			removed = append(removed, k)
 		}
 	}
 	b := &before.ev

@@ -135,6 +135,19 @@ func TestDryRunExplainsRedaction(t *testing.T) {
 	if !slices.Equal(notes, want) {
 		t.Errorf("redact notes:\n%s\nwant\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
 	}
+
+	// With sensitive keys removed, a member removed and a key redacted in
+	// one line are each named for what happened to them.
+	cfg := filepath.Join(t.TempDir(), "pipelines.yaml")
+	os.WriteFile(cfg, []byte("pipelines:\n  - name: app\n    redact: {keys: {enabled: true, action: remove}}\n"), 0o644)
+	os.WriteFile(path, []byte(`{"msg":"hi","password":"hunter2","4111111111111111":"x","n":1}`+"\n"), 0o644)
+	out, _, code = runCLI(t, "dry-run", "-c", cfg, "--explain", path)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "#   redact: redacted keys ************1111\n#   redact: removed password\n") {
+		t.Errorf("a removed member and a redacted key in one line:\n%s", out)
+	}
 }
 
 func TestDryRunShowsWhatTheREADMEPromises(t *testing.T) {
