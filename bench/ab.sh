@@ -14,15 +14,7 @@ if [ $# -lt 2 ]; then
 fi
 pkg=$1 re=$2 count=${3:-8} base=${4:-HEAD}
 
-root=$(git rev-parse --show-toplevel)
-work=$(mktemp -d)
-trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-git -C "$root" worktree add --quiet --detach "$work/base" "$base"
-(cd "$work/base" && go test -c -o "$work/old.test" "$pkg")
-(cd "$root" && go test -c -o "$work/new.test" "$pkg")
-
-dir="$root/${pkg#./}"
+. "$(dirname "$0")/testbins.sh"
 for i in $(seq "$count"); do
 	echo "round $i of $count" >&2
 	(cd "$dir" && "$work/old.test" -test.run '^$' -test.bench "$re" -test.benchmem >>"$work/old.txt")

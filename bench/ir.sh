@@ -22,14 +22,7 @@ if [ $# -lt 2 ]; then
 fi
 pkg=$1 re=$2 base=${3:-HEAD}
 
-root=$(git rev-parse --show-toplevel)
-work=$(mktemp -d)
-trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-git -C "$root" worktree add --quiet --detach "$work/base" "$base"
-(cd "$work/base" && go test -c -o "$work/old.test" "$pkg")
-(cd "$root" && go test -c -o "$work/new.test" "$pkg")
-dir="$root/${pkg#./}"
+. "$(dirname "$0")/testbins.sh"
 
 # work BIN N: instructions outside the runtime's scheduler and collector
 # in a run of N operations.

@@ -772,22 +772,41 @@ func TestEachDocumentGoesToItsIndex(t *testing.T) {
 	run(t, s)
 	b := h.batch("f", 30, "")
 	indices := []string{"shipper-checkout-2026.11.22", "shipper-payment-2026.11.22", "shipper-checkout-2026.11.23"}
-	h.mu.Lock()
-	for i := range b.Events {
-		ev := &b.Events[i]
-		ev.Index = indices[i*i%len(indices)]
-		h.ids[string(shipper.AppendID(nil, ev))] = ev.Index
-	}
-	h.mu.Unlock()
+	h.edit(b, func(i int, ev *shipper.Event) { ev.Index = indices[i*i%len(indices)] })
 	h.write(s, b)
 	shutdown(t, s)
 	h.check(0)
+	checkStored(t, srv, b)
+}
+
+// edit changes each event of b with f, as the stages before the sink
+// would, and records the documents' new _id and index.
+func (h *harness) edit(b *shipper.Batch, f func(i int, ev *shipper.Event)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for i := range b.Events {
-		id := string(shipper.AppendID(nil, &b.Events[i]))
-		if _, ok := srv.Get(indices[i*i%len(indices)], id); !ok {
-			t.Errorf("document %s is not in %s", id, indices[i*i%len(indices)])
+		ev := &b.Events[i]
+		delete(h.ids, string(shipper.AppendID(nil, ev)))
+		f(i, ev)
+		h.ids[string(shipper.AppendID(nil, ev))] = ev.Index
+	}
+}
+
+// checkStored reports the events of b the double does not hold under
+// their index and _id.
+func checkStored(t *testing.T, srv *estest.Server, b *shipper.Batch) {
+	t.Helper()
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if id := string(shipper.AppendID(nil, ev)); !has(srv, ev.Index, id) {
+			t.Errorf("document %q is not in %s", id, ev.Index)
 		}
 	}
+}
+
+func has(srv *estest.Server, index, id string) bool {
+	_, ok := srv.Get(index, id)
+	return ok
 }
 
 // A batch may carry events of other files (a sampler releasing a held
@@ -801,23 +820,11 @@ func TestEachDocumentKeepsItsFilesID(t *testing.T) {
 	run(t, s)
 	b := h.batch("f", 12, "")
 	files := []*shipper.File{b.File, {ID: `quo"te`, Path: "/q.log"}, {ID: `back\slash`, Path: "/b.log"}, nil}
-	h.mu.Lock()
-	for i := range b.Events {
-		ev := &b.Events[i]
-		delete(h.ids, string(shipper.AppendID(nil, ev)))
-		ev.Source.File = files[i%len(files)]
-		h.ids[string(shipper.AppendID(nil, ev))] = ev.Index
-	}
-	h.mu.Unlock()
+	h.edit(b, func(i int, ev *shipper.Event) { ev.Source.File = files[i%len(files)] })
 	h.write(s, b)
 	shutdown(t, s)
 	h.check(0)
-	for i := range b.Events {
-		id := string(shipper.AppendID(nil, &b.Events[i]))
-		if _, ok := srv.Get(b.Events[i].Index, id); !ok {
-			t.Errorf("document %q is not in %s", id, b.Events[i].Index)
-		}
-	}
+	checkStored(t, srv, b)
 	if n := srv.Count(b.Events[0].Index); n != len(b.Events) {
 		t.Errorf("%d documents stored, want %d", n, len(b.Events))
 	}
