@@ -110,7 +110,9 @@ type DeadLetterConfig struct {
 	Path string `yaml:"path"`
 	// MaxSizeMB is the size in megabytes at which the file is rotated.
 	MaxSizeMB int `yaml:"max_size_mb"`
-	// MaxBackups is the number of rotated files kept; 0 keeps all.
+	// MaxBackups is the number of rotated files kept; 0 keeps all. Dead
+	// letters count as delivered: those in a rotated file deleted beyond
+	// this number are gone, so keep all unless something else keeps them.
 	MaxBackups int `yaml:"max_backups"`
 }
 
@@ -190,7 +192,7 @@ func DefaultConfig() Config {
 		},
 		DeadLetter: DeadLetterConfig{
 			MaxSizeMB:  100,
-			MaxBackups: 5,
+			MaxBackups: 0,
 		},
 		Setup: SetupConfig{
 			Enabled: true,
@@ -291,6 +293,10 @@ func (c Config) Validate() error {
 	}
 	if c.DeadLetter.MaxBackups < 0 {
 		bad("dead_letter.max_backups", "must not be negative (0 keeps all)")
+	}
+	if c.DeadLetter.MaxBackups > 0 {
+		errs = append(errs, &shipper.FieldError{Path: "dead_letter.max_backups", Warning: true,
+			Err: fmt.Errorf("dead letters in rotated files beyond the %d newest are deleted, and they count as delivered: 0 keeps all", c.DeadLetter.MaxBackups)})
 	}
 	ilm := c.Setup.ILM
 	if ilm.Enabled {

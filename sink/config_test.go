@@ -46,6 +46,7 @@ func TestValidate(t *testing.T) {
 		{"backoff order", func(c *Config) { c.Retry.MaxBackoff = time.Millisecond }, "retry.max_backoff", false, "less than retry.initial_backoff"},
 		{"negative retries", func(c *Config) { c.Retry.MaxRetries = -1 }, "retry.max_retries", false, "0 retries without limit"},
 		{"dlq size", func(c *Config) { c.DeadLetter.MaxSizeMB = 0 }, "dead_letter.max_size_mb", false, "at least 1"},
+		{"dlq backups deleted warns", func(c *Config) { c.DeadLetter.MaxBackups = 5 }, "dead_letter.max_backups", true, "are deleted"},
 		{"warm after delete", func(c *Config) { c.Setup.ILM.WarmAfter = 40 * day }, "setup.ilm.warm_after", false, "not before delete_after"},
 		{"shard size", func(c *Config) { c.Setup.ILM.RolloverMaxPrimaryShardSize = "50 gigs" }, "setup.ilm.rollover_max_primary_shard_size", false, "50gb"},
 		{"template name", func(c *Config) { c.Setup.Template.Name = "Shipper" }, "setup.template.name", false, "lower-case"},
@@ -95,7 +96,7 @@ tls: {ca_file: /etc/ca.pem}
 mode: data_stream
 bulk: {max_bytes: 1048576, max_docs: 500, flush_interval: 2s, workers: 4, compression: false, max_in_flight_bytes: 8388608}
 retry: {initial_backoff: 200ms, max_backoff: 1m, max_retries: 0}
-dead_letter: {path: /var/lib/shipper/dlq.ndjson, max_size_mb: 10, max_backups: 2}
+dead_letter: {path: /var/lib/shipper/dlq.ndjson, max_size_mb: 10, max_backups: 0}
 setup:
   enabled: true
   ilm: {enabled: true, policy_name: logs, rollover_max_age: 24h, rollover_max_primary_shard_size: 50gb, warm_after: 72h, delete_after: 720h}
