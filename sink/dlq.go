@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -45,7 +46,12 @@ type dlqWriter struct {
 	path   string
 	w      io.WriteCloser // a *lumberjack.Logger but in tests
 	redact func(dst, src []byte) []byte
-	buf    []byte
+	// max is the most bytes one write may hold (the file's rotation
+	// size); 0 is no limit.
+	max     int
+	rotated time.Time // the millisecond of the last write that rotated
+	buf     []byte
+	ends    []int // where each entry of buf ends
 }
 
 func newDLQWriter(path string, cfg DeadLetterConfig, redact func(dst, src []byte) []byte) *dlqWriter {
@@ -53,6 +59,7 @@ func newDLQWriter(path string, cfg DeadLetterConfig, redact func(dst, src []byte
 		// lumberjack opens (and creates the directory) on first write.
 		path:   path,
 		w:      &lumberjack.Logger{Filename: path, MaxSize: cfg.MaxSizeMB, MaxBackups: cfg.MaxBackups},
+		max:    cfg.MaxSizeMB << 20,
 		redact: redact,
 	}
 }
@@ -67,6 +74,7 @@ func (d *dlqWriter) write(now time.Time, entries []deadItem, retry func(attempt 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	b := d.buf[:0]
+	d.ends = d.ends[:0]
 	for _, e := range entries {
 		b = append(b, `{"@timestamp":"`...)
 		b = shipper.AppendTimestamp(b, now)
@@ -81,18 +89,66 @@ func (d *dlqWriter) write(now time.Time, entries []deadItem, retry func(attempt 
 		b = append(b, `,"document":`...)
 		b = append(b, e.doc...)
 		b = append(b, "}\n"...)
+		d.ends = append(d.ends, len(b))
 	}
 	d.buf = b
+	// lumberjack refuses a write longer than its maximum file size, for
+	// good: a request's entries are written in pieces below it, cut
+	// between entries. An entry longer than that on its own is written
+	// alone, the maximum raised for that write.
+	start, ends := 0, d.ends
+	for start < len(b) {
+		end := ends[0]
+		for len(ends) > 1 && (d.max == 0 || ends[1]-start <= d.max) {
+			ends = ends[1:]
+			end = ends[0]
+		}
+		ends = ends[1:]
+		if !d.writePiece(b[start:end], retry) {
+			return false
+		}
+		start = end
+	}
+	return true
+}
+
+// writePiece writes p, resuming after a partial failure while retry says so.
+func (d *dlqWriter) writePiece(p []byte, retry func(attempt int, err error) bool) bool {
+	if lj, ok := d.w.(*lumberjack.Logger); ok && d.max > 0 {
+		if len(p) > d.max {
+			defer func(size int) { lj.MaxSize = size }(lj.MaxSize)
+			lj.MaxSize = len(p)>>20 + 1
+		}
+		d.spaceRotations(len(p))
+	}
 	for attempt := 1; ; attempt++ {
-		n, err := d.w.Write(b)
+		n, err := d.w.Write(p)
 		if err == nil {
 			return true
 		}
-		b = b[n:]
+		p = p[n:]
 		if !retry(attempt, fmt.Errorf("writing dead-letter file %s: %w", d.path, err)) {
 			return false
 		}
 	}
+}
+
+// spaceRotations waits, before a write of n bytes that will rotate the
+// file, until the millisecond of the last rotation has passed: lumberjack
+// names a rotated file by the millisecond and renames over a file of the
+// same name, which would delete the dead letters in it.
+func (d *dlqWriter) spaceRotations(n int) {
+	var size int64
+	if fi, err := os.Stat(d.path); err == nil {
+		size = fi.Size()
+	}
+	if size+int64(n) <= int64(d.max) {
+		return
+	}
+	for time.Now().UTC().Truncate(time.Millisecond).Equal(d.rotated) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	d.rotated = time.Now().UTC().Truncate(time.Millisecond)
 }
 
 func (d *dlqWriter) appendError(b []byte, e *ItemError, depth int) []byte {

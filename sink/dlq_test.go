@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,5 +65,55 @@ func TestDeadLetterWriteResumesAfterAFullDisk(t *testing.T) {
 	d = &dlqWriter{path: "dlq", w: disk}
 	if d.write(time.Unix(1795339800, 0), entries, func(int, error) bool { return false }) {
 		t.Error("write = true although the retry gave up")
+	}
+}
+
+// lumberjack refuses, for good, a write longer than the file's maximum
+// size: the dead letters of one large request, or one huge document, must
+// still be written (cut into pieces below the size, or alone), or the
+// agent would retry them for ever and stop shipping.
+func TestDeadLettersLongerThanTheFileSize(t *testing.T) {
+	dir := t.TempDir()
+	d := newDLQWriter(filepath.Join(dir, "dead-letter.ndjson"), DeadLetterConfig{MaxSizeMB: 1}, nil)
+	defer d.close()
+	doc := []byte(`{"msg":"` + strings.Repeat("x", 3000) + `"}`)
+	var entries []deadItem
+	for i := range 600 { // 1.8 MB in all
+		entries = append(entries, deadItem{index: "shipper-a", id: fmt.Sprint("f-", i), status: 400, err: ItemError{Type: "mapper_parsing_exception"}, doc: doc})
+	}
+	huge := []byte(`{"msg":"` + strings.Repeat("y", 1500000) + `"}`)
+	entries = append(entries, deadItem{index: "shipper-a", id: "f-huge", status: 400, err: ItemError{Type: "document_parsing_exception"}, doc: huge})
+	fail := func(attempt int, err error) bool {
+		t.Errorf("write failed: %v", err)
+		return false
+	}
+	if !d.write(time.Unix(1795339800, 0), entries, fail) {
+		t.Fatal("write = false")
+	}
+	// Written after the huge one, with the maximum back in force.
+	if !d.write(time.Unix(1795339801, 0), entries[:400], fail) {
+		t.Fatal("second write = false")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "dead-letter*.ndjson"))
+	ids := map[string]int{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 1<<20 && !bytes.Contains(data, []byte(`"f-huge"`)) {
+			t.Errorf("%s holds %d bytes, more than max_size_mb", f, len(data))
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+			var e DeadLetter
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatalf("%s: a torn entry: %v", f, err)
+			}
+			ids[e.ID]++
+		}
+	}
+	if len(ids) != 601 || ids["f-huge"] != 1 || ids["f-0"] != 2 || ids["f-599"] != 1 {
+		t.Errorf("%d distinct entries in %d files (f-huge %d, f-0 %d, f-599 %d); want 601, each as often as written",
+			len(ids), len(files), ids["f-huge"], ids["f-0"], ids["f-599"])
 	}
 }
