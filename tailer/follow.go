@@ -87,6 +87,9 @@ type follower struct {
 	mtimeA      atomic.Int64 // last modification time seen (unix ns)
 	wake        chan struct{}
 	gone        atomic.Bool
+	// deleted is set when the reader stops because its file was deleted
+	// and read to its end.
+	deleted bool
 
 	sp splitter
 	bt batcher
@@ -379,6 +382,7 @@ func (fl *follower) run() {
 		if fl.gone.Load() && nlink(st) == 0 {
 			// Deleted and drained: nobody can complete a partial last line.
 			fl.finishLastLine()
+			fl.deleted = true
 			return
 		}
 		// Wait for growth, a flush deadline or inactivity.
@@ -546,6 +550,12 @@ func (fl *follower) exit() {
 	if fl.e.follower == fl {
 		fl.e.follower = nil
 		fl.e.readOffset = fl.sentEnd
+		if fl.deleted {
+			// Its inode is free once closed: a file that gets it next is
+			// another file, even if it starts with the same bytes.
+			t.reg.forgetInode(fl.e)
+			t.dirty.Store(true)
+		}
 		if !fl.gz {
 			fl.e.size = fl.sizeA.Load()
 			if fl.sentEnd == fl.e.size {

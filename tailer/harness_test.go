@@ -123,6 +123,13 @@ func (c *consumer) distinct() int {
 	return len(c.lines)
 }
 
+// total returns how many events arrived, repeats included.
+func (c *consumer) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.events
+}
+
 func (c *consumer) has(line string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

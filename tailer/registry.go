@@ -120,6 +120,14 @@ func (r *registry) unindex(e *entry) {
 	}
 }
 
+// forgetInode keeps e (a .gz of its content may still turn up and must
+// find it) but at no inode: its file was deleted, and the inode may be
+// given to another file. Inode 0 is no file's.
+func (r *registry) forgetInode(e *entry) {
+	r.unindex(e)
+	e.dev, e.ino = 0, 0
+}
+
 // rekey moves e to another inode (its content now lives in a .gz file).
 func (r *registry) rekey(e *entry, dev, ino uint64) {
 	k := inodeKey{e.input, e.dev, e.ino}

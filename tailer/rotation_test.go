@@ -369,3 +369,18 @@ func TestCompressionInProgressTakesNothingOver(t *testing.T) {
 	})
 	checkAllOnce(t, h.c, 2002)
 }
+
+// A new file that merely starts like a file read before, under a name
+// that is not a rotated name of it, is read from its start.
+func TestSameStartUnderAnotherNameIsANewFile(t *testing.T) {
+	h := newHarness(t, false)
+	first := `{"msg":"service starting"}` + "\n"
+	appendFile(t, h.path("a.log"), first)
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "a.log's line", func() bool { return h.c.total() == 1 })
+	os.Remove(h.path("a.log"))
+	waitFor(t, 10*time.Second, "a.log closed", func() bool { return h.tl.Stats().FilesOpen == 0 })
+	appendFile(t, h.path("b.log"), first+numbered(0, 10))
+	waitFor(t, 10*time.Second, "b.log's lines, its first included", func() bool { return h.c.total() == 12 })
+}
