@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -368,6 +369,56 @@ func TestCompressionInProgressTakesNothingOver(t *testing.T) {
 		return false
 	})
 	checkAllOnce(t, h.c, 2002)
+}
+
+// copytruncate with globs that also match the copy (app.log*, as the
+// README suggests for rotated files): the copy is the old content of a
+// known file, not a new file. It continues that file's entry where its
+// reading stopped (so the lines of copytruncate's window are read from
+// it), and nothing is shipped twice under another ID.
+func TestCopytruncateCopyContinuesItsFile(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.Paths = []string{h.path("app.log*")}
+	live := h.path("app.log")
+	appendFile(t, live, numbered(0, 100))
+	h.start()
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
+	for round := 1; round <= 3; round++ {
+		// Lines the tailer may or may not read before the truncation.
+		appendFile(t, live, numbered(round*100, round*100+100))
+		data, err := os.ReadFile(live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(fmt.Sprintf("%s.%d", live, round), data, 0o644)
+		if err := os.Truncate(live, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendFile(t, live, numbered(400, 450))
+	waitFor(t, 30*time.Second, "every line", func() bool { return h.c.distinct() == 450 })
+	checkAllOnce(t, h.c, 450)
+}
+
+// A copy taken while its original is still read, and never truncated (a
+// backup), adds nothing: its lines come from the original.
+func TestCopyOfAFileStillReadIsNotShippedAgain(t *testing.T) {
+	h := newHarness(t, false)
+	h.input.Paths = []string{h.path("app.log*")}
+	live := h.path("app.log")
+	appendFile(t, live, numbered(0, 100))
+	var scans atomic.Int64
+	h.startWith(func(tl *Tailer) { tl.beforeWatch = func() { scans.Add(1) } })
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
+	data, _ := os.ReadFile(live)
+	os.WriteFile(live+".bak", data, 0o644)
+	appendFile(t, live, numbered(100, 200))
+	waitFor(t, 10*time.Second, "the later lines", func() bool { return h.c.distinct() == 200 })
+	seen := scans.Load()
+	waitFor(t, 10*time.Second, "two more scans, which found the copy", func() bool { return scans.Load() >= seen+2 })
+	checkAllOnce(t, h.c, 200)
 }
 
 // A new file that merely starts like a file read before, under a name

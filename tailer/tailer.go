@@ -816,6 +816,24 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool, scanned int6
 			e = o
 		}
 	}
+	if e == nil && !gz && t.hasOriginal(spec.ID, fd.path) {
+		// A copy of a known file's content under one of its rotated names
+		// (logrotate's copytruncate, with globs that match the copy): it
+		// continues that file, with its ID, where its reading stopped.
+		if m := t.matchContent(spec.ID, prefix); m != nil && isRotatedName(fd.path, m.path) {
+			if m.follower != nil || size < m.readOffset {
+				// Its original is still read (not truncated yet, or a
+				// backup): the copy adds nothing now; look again later.
+				return nil
+			}
+			t.log.Info("file continues a known file's content (a copy); resuming at its checkpoint",
+				zap.String("path", fd.path), zap.String("file_id", m.id), zap.Int64("offset", m.readOffset))
+			t.reg.rekey(m, dev, ino)
+			e = m
+		} else if t.copyInProgress(spec.ID, fd.path, len(prefix), st.ModTime(), now) {
+			return nil
+		}
+	}
 	if e == nil && gz {
 		// A compressed copy of a file already (partly) read: same ID, resume.
 		if m := t.matchContent(spec.ID, prefix); m != nil {
@@ -957,6 +975,46 @@ func (t *Tailer) adoptOrphan(input string, dev, ino uint64, prefix []byte, size 
 	}
 	return nil, false
 }
+
+// isRotatedName reports whether path is a rotated name of orig (app.log.1,
+// app.log-20261123 for app.log).
+func isRotatedName(path, orig string) bool {
+	return len(path) > len(orig) && strings.HasPrefix(path, orig)
+}
+
+// hasOriginal reports whether path is a rotated name of a file of input
+// the registry knows (not compressed). Called with t.mu held.
+func (t *Tailer) hasOriginal(input, path string) bool {
+	for _, e := range t.reg.entries {
+		if e.input == input && !e.gz && isRotatedName(path, e.path) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyInProgress reports whether a file at path, modified at mtime with
+// n bytes so far, may be a copy of a known file of input still being
+// written: it has a rotated name of that file, less content than the
+// file's fingerprint, and was written to in the last few seconds. Such a
+// file is looked at again later rather than read as a new file, which a
+// copy of content already shipped would duplicate under another ID.
+// Called with t.mu held.
+func (t *Tailer) copyInProgress(input, path string, n int, mtime, now time.Time) bool {
+	if now.Sub(mtime) > copyGrace {
+		return false
+	}
+	for _, e := range t.reg.entries {
+		if e.input == input && !e.gz && n < e.fp.n && isRotatedName(path, e.path) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyGrace is how long a short file under a rotated name may still be a
+// copy being written (copytruncate copies in well under a second).
+const copyGrace = 5 * time.Second
 
 // matchContent finds a closed entry of input whose fingerprint matches the
 // start of content. Called with t.mu held.
