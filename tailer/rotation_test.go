@@ -249,9 +249,17 @@ func gzipFile(t *testing.T, p string) {
 // the tailer had not read when the file was truncated are only in the copy:
 // that is copytruncate's unavoidable loss window. The test measures it and
 // asserts that nothing else is lost and nothing is indexed twice.
-func TestTortureCopytruncate(t *testing.T) {
-	h := startTorture(t, "app.log")
+func TestTortureCopytruncate(t *testing.T) { tortureCopytruncate(t, "app.log") }
+
+// TestTortureCopytruncateCopiesWatched is the same with paths that match
+// the copies: each continues its file, so nothing is lost, window
+// included, and nothing is indexed twice.
+func TestTortureCopytruncateCopiesWatched(t *testing.T) { tortureCopytruncate(t, "app.log*") }
+
+func tortureCopytruncate(t *testing.T, glob string) {
+	h := startTorture(t, glob)
 	defer h.stop()
+	copiesWatched := glob != "app.log"
 	n := tortureLines(t)
 	live := h.path("app.log")
 	f, err := os.OpenFile(live, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -291,6 +299,24 @@ func TestTortureCopytruncate(t *testing.T) {
 		}
 	}
 	f.Close()
+	if copiesWatched {
+		// The copies stay where the globs find them: wait until each is
+		// read to its end (a late duplicate would show by then).
+		waitFor(t, 60*time.Second, "every line, and every copy read", func() bool {
+			read := 0
+			for _, f := range h.tl.Files() {
+				if f.Path != live && f.ReadOffset == f.Size {
+					read++
+				}
+			}
+			return h.c.distinct() >= n && read >= len(copies)
+		})
+		checkAllOnce(t, h.c, n)
+		if !t.Failed() {
+			t.Logf("copytruncate with the copies watched: %d truncations, %d lines, none lost or twice", len(copies), n)
+		}
+		return
+	}
 	waitFor(t, 60*time.Second, "every line after the last truncation", func() bool { return h.c.has(numLine(n - 1)) })
 	h.c.mu.Lock()
 	var lost, lostOutside []int
