@@ -49,7 +49,7 @@ type dlqWriter struct {
 	// max is the most bytes one write may hold (the file's rotation
 	// size); 0 is no limit.
 	max     int
-	rotated time.Time // the millisecond of the last write that rotated
+	rotated time.Time // the millisecond a write that rotated had ended in
 	buf     []byte
 	ends    []int // where each entry of buf ends
 }
@@ -119,7 +119,16 @@ func (d *dlqWriter) writePiece(p []byte, retry func(attempt int, err error) bool
 			defer func(size int) { lj.MaxSize = size }(lj.MaxSize)
 			lj.MaxSize = len(p)>>20 + 1
 		}
-		d.spaceRotations(len(p))
+		if d.rotates(len(p)) {
+			// lumberjack names a rotated file by the millisecond and
+			// renames over a file of the same name, which would delete
+			// the dead letters in it: one rotation per millisecond.
+			for !time.Now().UTC().Truncate(time.Millisecond).After(d.rotated) {
+				time.Sleep(100 * time.Microsecond)
+			}
+			// Marked once written: the rename happened before.
+			defer func() { d.rotated = time.Now().UTC().Truncate(time.Millisecond) }()
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		n, err := d.w.Write(p)
@@ -133,22 +142,15 @@ func (d *dlqWriter) writePiece(p []byte, retry func(attempt int, err error) bool
 	}
 }
 
-// spaceRotations waits, before a write of n bytes that will rotate the
-// file, until the millisecond of the last rotation has passed: lumberjack
-// names a rotated file by the millisecond and renames over a file of the
-// same name, which would delete the dead letters in it.
-func (d *dlqWriter) spaceRotations(n int) {
+// rotates reports whether writing n bytes will make lumberjack rotate the
+// file (or may: the file is measured here, as lumberjack does when it
+// opens it).
+func (d *dlqWriter) rotates(n int) bool {
 	var size int64
 	if fi, err := os.Stat(d.path); err == nil {
 		size = fi.Size()
 	}
-	if size+int64(n) <= int64(d.max) {
-		return
-	}
-	for time.Now().UTC().Truncate(time.Millisecond).Equal(d.rotated) {
-		time.Sleep(100 * time.Microsecond)
-	}
-	d.rotated = time.Now().UTC().Truncate(time.Millisecond)
+	return size+int64(n) > int64(d.max)
 }
 
 func (d *dlqWriter) appendError(b []byte, e *ItemError, depth int) []byte {
