@@ -2,6 +2,7 @@ package tailer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -455,6 +456,30 @@ func (fl *follower) checkFingerprint() bool {
 	}
 	fl.fpn = max(n, fp.n)
 	return true
+}
+
+// copiedBy reports whether the file g (size bytes) holds the bytes of fl's
+// file just before the shorter one's end, as a copy of it does and a file
+// that merely starts like it does not. sure is false when fl's file has
+// shrunk meanwhile (truncated after the copy, its reader not aware yet).
+func (fl *follower) copiedBy(g *os.File, size int64) (copied, sure bool) {
+	st, err := fl.f.Stat()
+	if err != nil {
+		return false, false
+	}
+	end := min(size, fl.sizeA.Load())
+	if st.Size() < end {
+		return false, false
+	}
+	n := min(end, 4096)
+	a, b := make([]byte, n), make([]byte, n)
+	if _, err := fl.f.ReadAt(a, end-n); err != nil {
+		return false, false
+	}
+	if _, err := g.ReadAt(b, end-n); err != nil {
+		return false, false
+	}
+	return bytes.Equal(a, b), true
 }
 
 // restartTruncated handles a file truncated under us (copytruncate): the

@@ -461,3 +461,34 @@ func TestSameStartUnderAnotherNameIsANewFile(t *testing.T) {
 	appendFile(t, h.path("b.log"), first+numbered(0, 10))
 	waitFor(t, 10*time.Second, "b.log's lines, its first included", func() bool { return h.c.total() == 12 })
 }
+
+// A file under a rotated name that only starts like the file it is named
+// after (the same banner, or the same first line of a short file) is a
+// file of its own: every line of it is read. (While the named file holds
+// nothing but the shared start, the other may still be a copy of it; it
+// is known not to be once the two differ.)
+func TestFileThatOnlyStartsLikeItsNamesakeIsRead(t *testing.T) {
+	banner := ""
+	for i := 0; len(banner) < 2*fingerprintSize; i++ {
+		banner += fmt.Sprintf(`{"msg":"banner","row":%d}`+"\n", i)
+	}
+	for _, tt := range []struct{ name, start string }{
+		{"a banner longer than the fingerprint", banner},
+		{"the first line of a short file", `{"msg":"service starting"}` + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, false)
+			h.input.Paths = []string{h.path("app.log*")}
+			appendFile(t, h.path("app.log"), tt.start)
+			h.start()
+			defer h.stop()
+			waitFor(t, 10*time.Second, "app.log read", func() bool { return h.c.total() == strings.Count(tt.start, "\n") })
+			appendFile(t, h.path("app.log.2"), tt.start+numbered(0, 50))
+			appendFile(t, h.path("app.log"), numbered(50, 60))
+			waitFor(t, 10*time.Second, "every line of both", func() bool { return h.c.distinct() == strings.Count(tt.start, "\n")+60 })
+			if n := h.c.total(); n != 2*strings.Count(tt.start, "\n")+60 {
+				t.Errorf("%d lines arrived, want %d", n, 2*strings.Count(tt.start, "\n")+60)
+			}
+		})
+	}
+}

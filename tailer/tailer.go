@@ -820,10 +820,24 @@ func (t *Tailer) openFile(in *inputState, fd found, firstScan bool, scanned int6
 		// A copy of a known file's content under one of its rotated names
 		// (logrotate's copytruncate, with globs that match the copy): it
 		// continues that file, with its ID, where its reading stopped.
-		if m := t.matchContent(spec.ID, prefix); m != nil && isRotatedName(fd.path, m.path) {
-			if m.follower != nil || size < m.readOffset {
+		// Only a whole fingerprint (1 KiB) is trusted to tell a copy: a
+		// shorter one is a short file whose few lines another file may
+		// share; then the file is read as new (at worst those few lines
+		// twice, never a line lost).
+		m := t.matchContent(spec.ID, prefix)
+		if m != nil && (m.gz || m.fp.n < fingerprintSize || !isRotatedName(fd.path, m.path)) {
+			m = nil
+		}
+		if m != nil && m.follower != nil {
+			if copied, sure := m.follower.copiedBy(f, size); copied || !sure {
 				// Its original is still read (not truncated yet, or a
 				// backup): the copy adds nothing now; look again later.
+				return nil
+			}
+			m = nil // only starts like it: a file of its own
+		}
+		if m != nil {
+			if size < m.readOffset {
 				return nil
 			}
 			t.log.Info("file continues a known file's content (a copy); resuming at its checkpoint",
@@ -1005,7 +1019,7 @@ func (t *Tailer) copyInProgress(input, path string, n int, mtime, now time.Time)
 		return false
 	}
 	for _, e := range t.reg.entries {
-		if e.input == input && !e.gz && n < e.fp.n && isRotatedName(path, e.path) {
+		if e.input == input && !e.gz && e.fp.n == fingerprintSize && n < e.fp.n && isRotatedName(path, e.path) {
 			return true
 		}
 	}
