@@ -287,21 +287,28 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	dst = appendTags(dst, e.Tags, e.Doc.Members, coll[keyTags])
 
 	members := e.Doc.Members
-	line := lineOf(e.Raw)
+	// written reports the members written out of order above (message
+	// and the collisions).
+	written := func(i int) bool {
+		if i < 64 {
+			return taken&(1<<i) != 0
+		}
+		return i == msg || isCollision(coll[:], i)
+	}
 	for i := 0; i < len(members); i++ {
-		if i < 64 && taken&(1<<i) != 0 || i >= 64 && (i == msg || isCollision(coll[:], i)) {
+		if written(i) {
 			continue
 		}
-		start, end, ok := line.find(&members[i])
+		start, end, ok := inLine(e.Raw, &members[i])
 		if !ok {
 			dst = appendMember(dst, members[i].Key, members[i].Value, "")
 			continue
 		}
 		// The members the stages left as they were in the line, one after
 		// another there, are copied in one go.
-		for i+1 < len(members) && (i+1 >= 64 || taken&(1<<(i+1)) == 0) && line.follows(end) {
-			next, nextEnd, ok := line.find(&members[i+1])
-			if !ok || next != end+2 || i+1 >= 64 && (i+1 == msg || isCollision(coll[:], i+1)) {
+		for i+1 < len(members) && !written(i+1) && memberFollows(e.Raw, end) {
+			next, nextEnd, ok := inLine(e.Raw, &members[i+1])
+			if !ok || next != end+2 {
 				break
 			}
 			end = nextEnd
@@ -313,31 +320,24 @@ func (c *Encoder) AppendSource(dst []byte, e *Event) []byte {
 	return append(dst, '}')
 }
 
-// lineSpan finds members where the parser left them in an event's line.
-type lineSpan struct{ line []byte }
-
-func lineOf(line []byte) lineSpan { return lineSpan{line} }
-
-// find reports where m lies in the line, from its key's first byte to its
+// inLine reports where m lies in line, from its key's first byte to its
 // value's end, if it is there as appendMember would write it: the key,
 // '":', the value. A value a stage replaced lies elsewhere.
-func (l lineSpan) find(m *Member) (start, end int, ok bool) {
-	// Below the line, the differences wrap around to huge values. The
-	// line's address is read here, not kept: the line may be on a stack
-	// that moves (not in the agent, where lines live in batches).
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(l.line)))
+func inLine(line []byte, m *Member) (start, end int, ok bool) {
+	// Below the line, the differences wrap around to huge values.
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(line)))
 	k := uintptr(unsafe.Pointer(unsafe.SliceData(m.Key))) - base
 	v := uintptr(unsafe.Pointer(unsafe.SliceData(m.Value))) - base
-	if rest := uintptr(len(l.line)) - v; v > uintptr(len(l.line)) || uintptr(len(m.Value)) > rest ||
-		k > v || k+uintptr(len(m.Key))+2 != v || binary.LittleEndian.Uint16(l.line[v-2:]) != '"'|':'<<8 {
+	if rest := uintptr(len(line)) - v; v > uintptr(len(line)) || uintptr(len(m.Value)) > rest ||
+		k > v || k+uintptr(len(m.Key))+2 != v || binary.LittleEndian.Uint16(line[v-2:]) != '"'|':'<<8 {
 		return 0, 0, false
 	}
 	return int(k), int(v) + len(m.Value), true
 }
 
-// follows reports whether the line goes on with ',"' at end.
-func (l lineSpan) follows(end int) bool {
-	return end+2 <= len(l.line) && binary.LittleEndian.Uint16(l.line[end:]) == ','|'"'<<8
+// memberFollows reports whether line goes on with ',"' at end.
+func memberFollows(line []byte, end int) bool {
+	return end+2 <= len(line) && binary.LittleEndian.Uint16(line[end:]) == ','|'"'<<8
 }
 
 // classify reports which of the agent's top-level names (or message) the
