@@ -38,11 +38,16 @@ const (
 // AppendID appends the document _id of e: the file's identity and the line's
 // offset, so that a line replayed after a crash gets the _id it had before.
 func AppendID(dst []byte, e *Event) []byte {
-	if e.Source.File != nil {
-		dst = append(dst, e.Source.File.ID...)
+	return strconv.AppendInt(AppendIDPrefix(dst, e.Source.File), e.Source.Offset, 10)
+}
+
+// AppendIDPrefix appends what the _id of every event of file f starts
+// with (f may be nil): the _id is that and the line's offset in decimal.
+func AppendIDPrefix(dst []byte, f *File) []byte {
+	if f != nil {
+		dst = append(dst, f.ID...)
 	}
-	dst = append(dst, '-')
-	return strconv.AppendInt(dst, e.Source.Offset, 10)
+	return append(dst, '-')
 }
 
 // AppendTimestamp appends t as Elasticsearch reads @timestamp: RFC 3339 in

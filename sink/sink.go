@@ -265,7 +265,8 @@ func (r *request) hold(ack *shipper.Ack) {
 type encoder struct {
 	buf      []byte
 	items    []item
-	unrouted []int // events without an index
+	id       []byte // scratch for an _id's prefix
+	unrouted []int  // events without an index
 	doc      shipper.Encoder
 	// action is the bulk action line of index up to the offset in its
 	// _id, for the events of file: the events of a batch go to a few
@@ -344,13 +345,11 @@ func (s *Sink) encode(enc *encoder, b *shipper.Batch) {
 		if ev.Index != enc.index || ev.Source.File != enc.file {
 			enc.index, enc.file = ev.Index, ev.Source.File
 			enc.action = s.appendActionPrefix(enc.action[:0], ev.Index)
-			// The _id is the file's ID, '-' and the offset (AppendID):
-			// the part before the offset is escaped once per file.
+			// The part of the _id before the offset is escaped once per
+			// file; the offset's digits need no escaping.
+			enc.id = shipper.AppendIDPrefix(enc.id[:0], ev.Source.File)
 			enc.action = append(enc.action, '"')
-			if f := ev.Source.File; f != nil {
-				enc.action = jsonscan.AppendEscaped(enc.action, f.ID)
-			}
-			enc.action = append(enc.action, '-')
+			enc.action = jsonscan.AppendEscaped(enc.action, enc.id)
 		}
 		enc.buf = append(enc.buf, enc.action...)
 		enc.buf = strconv.AppendInt(enc.buf, ev.Source.Offset, 10)
