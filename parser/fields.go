@@ -367,11 +367,7 @@ func (s *state) keys(ms []shipper.Member, keyEscapes bool) ([]shipper.Member, [n
 			}
 		}
 		seen[h>>6] |= 1 << (h & 63)
-		r := roleOf(k, h)
-		if s.p.timeField != "" && string(k) == s.p.timeField {
-			r = roleTimeField
-		}
-		if r != roleNone {
+		if r := s.role(k, h); r != roleNone {
 			at[r] = i + 1
 		}
 	}
@@ -387,15 +383,20 @@ func (s *state) keys(ms []shipper.Member, keyEscapes bool) ([]shipper.Member, [n
 func (s *state) roles(ms []shipper.Member) [numRoles]int {
 	var at [numRoles]int
 	for i := range ms {
-		r := classify(ms[i].Key)
-		if s.p.timeField != "" && string(ms[i].Key) == s.p.timeField {
-			r = roleTimeField
-		}
-		if r != roleNone {
+		if r := s.role(ms[i].Key, keyHash(ms[i].Key)); r != roleNone {
 			at[r] = i + 1
 		}
 	}
 	return at
+}
+
+// role is the role of key k, whose keyHash is h: the configured time
+// field's before any name's.
+func (s *state) role(k []byte, h uint) role {
+	if s.p.timeField != "" && string(k) == s.p.timeField {
+		return roleTimeField
+	}
+	return roleOf(k, h)
 }
 
 // dedupeMap is dedupe for lines with many members: linear, allocating.
