@@ -997,7 +997,10 @@ func isRotatedName(path, orig string) bool {
 }
 
 // hasOriginal reports whether path is a rotated name of a file of input
-// the registry knows (not compressed). Called with t.mu held.
+// the registry knows (not compressed). It does not ask for a whole
+// fingerprint, as the copy checks after it do: an open file's fingerprint
+// may lag behind its content until matchContent refreshes it. Called with
+// t.mu held.
 func (t *Tailer) hasOriginal(input, path string) bool {
 	for _, e := range t.reg.entries {
 		if e.input == input && !e.gz && isRotatedName(path, e.path) {
