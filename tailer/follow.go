@@ -460,8 +460,10 @@ func (fl *follower) checkFingerprint() bool {
 
 // copiedBy reports whether the file g (size bytes) holds the bytes of fl's
 // file just before the shorter one's end, as a copy of it does and a file
-// that merely starts like it does not. sure is false when fl's file has
-// shrunk meanwhile (truncated after the copy, its reader not aware yet).
+// that merely starts like it does not. sure is false when fl's file no
+// longer holds the content fl reads: it shrank, or its first bytes changed
+// (truncated after the copy and written again, its reader not aware yet).
+// Called with t.mu held.
 func (fl *follower) copiedBy(g *os.File, size int64) (copied, sure bool) {
 	st, err := fl.f.Stat()
 	if err != nil {
@@ -469,6 +471,11 @@ func (fl *follower) copiedBy(g *os.File, size int64) (copied, sure bool) {
 	}
 	end := min(size, fl.sizeA.Load())
 	if st.Size() < end {
+		return false, false
+	}
+	fp := fl.e.fp
+	head := make([]byte, fp.n)
+	if _, err := fl.f.ReadAt(head, 0); err != nil || takeFingerprint(head) != fp {
 		return false, false
 	}
 	n := min(end, 4096)
