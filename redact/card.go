@@ -17,7 +17,8 @@ package redact
 // part of another token: an ASCII letter on either side (hex ids, hashes,
 // "v4111..."), a leading '+' not after a letter (phone numbers:
 // "tel=+4222222222222"; but "card+4111..." is a URL-encoded space), or a
-// '.' joining it to more digits (decimals, versions, IP addresses). Inside
+// '.' joining it to more digits (decimals, versions, IP addresses; but a
+// fraction of only zeros, "4111111111111111.0", is the card as a float). Inside
 // a run, a card does not start at a group after a '+' either
 // ("+4222222222222+4222222222222"). A run shaped like a UUID (8-4-4-4-12)
 // is not a candidate either.
@@ -216,7 +217,19 @@ func glued(s []byte, off int, left bool) bool {
 		return false
 	}
 	c := s[off]
-	return class[c] == clsAlpha || (c == '.' && off+1 < len(s) && class[s[off+1]] == clsDigit)
+	return class[c] == clsAlpha || (c == '.' && off+1 < len(s) && class[s[off+1]] == clsDigit && !zeroFraction(s[off+1:]))
+}
+
+// zeroFraction reports whether s, what follows a number's '.', is a
+// fraction of zeros that ends the number: "4111111111111111.0" is the card
+// itself written as a float, where "4111111111111111.25" is an amount and
+// "4111111111111111.0.1" a version.
+func zeroFraction(s []byte) bool {
+	i := 0
+	for i < len(s) && s[i] == '0' {
+		i++
+	}
+	return i == len(s) || class[s[i]]&(clsDigit|clsAlpha) == 0 && s[i] != '.'
 }
 
 func isUUIDShape(s []byte, g []span) bool {
@@ -239,6 +252,86 @@ func isUUIDShape(s []byte, g []span) bool {
 // a card scheme's prefix and length.
 func isPAN(d []byte) bool {
 	return len(d) >= minPAN && len(d) <= maxPAN && schemeLength(d) && luhn(d)
+}
+
+// integerDigits appends to dst the decimal digits of the value of the JSON
+// number n (without its sign) when that value is an integer of at most
+// maxPAN digits, however it is written: 4111111111111111.00,
+// 4.111111111111111e15, 41111111111111110e-1. It works on the text, so it is
+// exact where a float64 would round. ok is false for any other value.
+func integerDigits(dst, n []byte) (digits []byte, ok bool) {
+	// mantissa: the digits before and after the point; exp: the power of
+	// ten they are scaled by.
+	i := 0
+	for i < len(n) && isDigit(n[i]) {
+		i++
+	}
+	intEnd, fracStart, fracEnd := i, i, i
+	if i < len(n) && n[i] == '.' {
+		i++
+		fracStart = i
+		for i < len(n) && isDigit(n[i]) {
+			i++
+		}
+		fracEnd = i
+	}
+	exp := 0
+	if i < len(n) && (n[i] == 'e' || n[i] == 'E') {
+		i++
+		neg := false
+		if i < len(n) && (n[i] == '+' || n[i] == '-') {
+			neg = n[i] == '-'
+			i++
+		}
+		// An exponent beyond ±9999 would need as many mantissa digits to
+		// come back to 13-19 digits; no logger writes that.
+		if len(n)-i > 4 {
+			return dst, false
+		}
+		for ; i < len(n) && isDigit(n[i]); i++ {
+			exp = exp*10 + int(n[i]-'0')
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	if i != len(n) || intEnd == 0 {
+		return dst, false
+	}
+	// The significant digits, without leading zeros and without the
+	// trailing zeros that a negative scale drops.
+	mant := func(k int) byte { // k-th mantissa digit
+		if k < intEnd {
+			return n[k]
+		}
+		return n[fracStart+k-intEnd]
+	}
+	total := intEnd + fracEnd - fracStart
+	lead := 0
+	for lead < total && mant(lead) == '0' {
+		lead++
+	}
+	if lead == total {
+		return dst, false // zero
+	}
+	scale := exp - (fracEnd - fracStart) // value = mantissa × 10^scale
+	keep := total
+	for ; scale < 0; scale++ {
+		if keep == lead || mant(keep-1) != '0' {
+			return dst, false // a fraction is left
+		}
+		keep--
+	}
+	if keep-lead+scale > maxPAN {
+		return dst, false
+	}
+	for k := lead; k < keep; k++ {
+		dst = append(dst, mant(k))
+	}
+	for ; scale > 0; scale-- {
+		dst = append(dst, '0')
+	}
+	return dst, true
 }
 
 func luhn(d []byte) bool {

@@ -93,6 +93,8 @@ func TestFindCardsSeparatorsAndBoundaries(t *testing.T) {
 				"%s 2024-11-22",   // a date just after
 				"pan:%s,cvv:123",  // punctuation on both sides
 				"ids 7 8 %s 9 10", // short numbers on both sides
+				"paid %s.00 EUR",  // a whole number written as a float
+				"n=%s.0",
 			} {
 				s := strings.Replace(tmpl, "%s", pan, 1)
 				spans, _ := findCards(nil, nil, []byte(s))
@@ -142,6 +144,9 @@ func TestFindCardsHardNegatives(t *testing.T) {
 		"v4111111111111111",                      // letter glued on the left
 		"0.4111111111111111",                     // decimal fraction
 		"4111111111111111.25",                    // decimal integer part
+		"4111111111111111.01",                    // decimal integer part
+		"4111111111111111.0.1",                   // version
+		"4111111111111111.0e5",                   // float, not the card's value
 		"shard\t614\t1732290008",                 // tab-separated columns
 		"ref 12+4222222222222",                   // a '+' after a number
 		"+4222222222222+4222222222222",           // phones joined by '+'

@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"math/big"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +19,9 @@ import (
 var (
 	runPattern = regexp.MustCompile(`[0-9]+(?:(?:[ +-]|%20)[0-9]+)*`)
 	sepPattern = regexp.MustCompile(`[ +-]|%20`)
+	// zeroFractionPattern: a run followed by this is a whole number
+	// written as a float ("4111111111111111.00"), not glued to a decimal.
+	zeroFractionPattern = regexp.MustCompile(`^\.0+(?:[^0-9A-Za-z.]|$)`)
 )
 
 // leakedPAN returns a card the rule should have caught in s, or "".
@@ -36,7 +40,7 @@ func leakedPAN(s string) string {
 		isDig := func(c byte) bool { return c >= '0' && c <= '9' }
 		phone := loc[0] > 0 && s[loc[0]-1] == '+' && !(loc[0] >= 2 && isLetter(s[loc[0]-2]))
 		leftGlued := loc[0] > 0 && (isLetter(s[loc[0]-1]) || phone || (s[loc[0]-1] == '.' && loc[0] >= 2 && isDig(s[loc[0]-2])))
-		rightGlued := loc[1] < len(s) && (isLetter(s[loc[1]]) || (s[loc[1]] == '.' && loc[1]+1 < len(s) && isDig(s[loc[1]+1])))
+		rightGlued := loc[1] < len(s) && (isLetter(s[loc[1]]) || (s[loc[1]] == '.' && loc[1]+1 < len(s) && isDig(s[loc[1]+1]) && !zeroFractionPattern.MatchString(s[loc[1]:])))
 		for i := range groups {
 			if i == 0 && leftGlued || i > 0 && seps[i-1] == "+" {
 				continue
@@ -71,8 +75,7 @@ func checkNoLeak(t *testing.T, v any, kc keyClass, where string) {
 			t.Fatalf("card %s left in string %q at %s", pan, v, where)
 		}
 	case json.Number:
-		d := strings.TrimPrefix(string(v), "-")
-		if kc != keyTraceID && allDigits([]byte(d)) && isPAN([]byte(d)) {
+		if d, ok := bigInteger(string(v)); ok && kc != keyTraceID && isPAN([]byte(d)) {
 			t.Fatalf("card %s left as a number at %s", v, where)
 		}
 	case []any:
@@ -88,6 +91,45 @@ func checkNoLeak(t *testing.T, v any, kc keyClass, where string) {
 			checkNoLeak(t, e, m.matchKey(&kw, []byte(k)), where+"."+k)
 		}
 	}
+}
+
+// bigInteger returns the digits of the JSON number n's absolute value when
+// it is an integer (4111111111111111, 4.111111111111111e15,
+// 4111111111111111.0), by math/big: the oracle for integerDigits. Exponents
+// beyond ±9999 are left out, as they are there.
+func bigInteger(n string) (string, bool) {
+	if i := strings.IndexAny(n, "eE"); i >= 0 && len(strings.TrimLeft(n[i+1:], "+-")) > 4 {
+		return "", false
+	}
+	r, ok := new(big.Rat).SetString(n)
+	if !ok || !r.IsInt() || r.Sign() == 0 {
+		return "", false
+	}
+	return new(big.Int).Abs(r.Num()).String(), true
+}
+
+// FuzzIntegerDigits checks integerDigits against math/big on any number
+// text: the digits of an integer value of at most 19 digits, nothing else.
+func FuzzIntegerDigits(f *testing.F) {
+	for _, s := range []string{
+		"4111111111111111.0", "4.111111111111111e15", "4.111111111111111E+15", "41111111111111110e-1",
+		"0.0", "0e5", "1e19", "1e18", "12.5", "1700000000.123456", "4.2e15", "00012.000e3", "9.99e-1",
+		"1234567890123456789.0", "1234567890123456789e1", "5e-0", "1.e5", ".5", "1.5e", "1e+-5",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, n string) {
+		got, ok := integerDigits(nil, []byte(n))
+		// Only JSON numbers without a sign reach integerDigits.
+		if jsonscan.Valid([]byte(n), 0) != nil || n == "" || n[0] == '-' || !isDigit(n[0]) {
+			return
+		}
+		want, wok := bigInteger(n)
+		wok = wok && len(want) <= maxPAN
+		if ok != wok || ok && string(got) != want {
+			t.Fatalf("integerDigits(%q) = %q, %v; want %q, %v", n, got, ok, want, wok)
+		}
+	})
 }
 
 func decodeAny(t *testing.T, data []byte) any {
@@ -108,6 +150,7 @@ var fuzzSeeds = []string{
 	`{"url":"/x?token=abc&card=378282246310005&n=2"}`,
 	`{"k":"\u0034111111111111111"}`,
 	`{"4111111111111111":"key is a card"}`,
+	`{"a":{"n":4.111111111111111e15},"b":4111111111111111.0,"c":"paid 4111111111111111.00 EUR"}`,
 	`{"msg":"4000056655665556 4242 4242 4242"}`,
 	`{"x":"41111111-1111-1111-1111-111111111111"}`,
 	`["a",1,null,true,{"cvv":123}]`,

@@ -82,10 +82,17 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 			}
 			// A separator continues the run. Counting the 20 of a
 			// "%20" as digits over-approximates, which a pre-check may.
-			if last == i-2 && class[s[i-1]] == clsSep {
+			// In JSON a '.' does too, and an exponent that makes the
+			// number 13 to 19 digits long counts as a card's: a JSON
+			// number whose value is a card is one however it is written
+			// (4.111111111111111e+15, 4.2e15; see integerDigits).
+			if last == i-2 && (class[s[i-1]] == clsSep || isJSON && s[i-1] == '.') {
 				d += j - i
 			} else {
 				d = j - i
+			}
+			if isJSON && j+2 < len(s) && s[j]|0x20 == 'e' && cardExponent(s[j+1:]) {
+				f |= fCard
 			}
 			i = j - 1
 			last = i
@@ -174,4 +181,17 @@ func quotedKeyBefore(s []byte, i int) []byte {
 		return nil
 	}
 	return s[k+1 : j]
+}
+
+// cardExponent reports whether s, what follows a number's 'e', starts with
+// an exponent that could make it an integer of 13 to 19 digits: 12 to 18
+// (4.2e15 is 4200000000000000).
+func cardExponent(s []byte) bool {
+	if s[0] == '+' {
+		s = s[1:]
+	}
+	if len(s) < 2 || s[0] != '1' || s[1]-'2' > 6 {
+		return false
+	}
+	return len(s) == 2 || s[2]-'0' >= 10
 }

@@ -404,7 +404,7 @@ func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 	case c == 't' || c == 'f' || c == 'n':
 		return 0, false
 	case c == '-' || isDigit(c):
-		return 0, r.cards && len(v) >= minPAN
+		return 0, r.cards && (len(v) >= minPAN || shortCardFloat(v))
 	case c == '"':
 		content := v[1 : len(v)-1]
 		if kc == keyTraceID && safeID(content) {
@@ -419,6 +419,13 @@ func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 		flags = scanJSONFlags(v, &r.keys.filter)
 		return flags, flags&r.need != 0
 	}
+}
+
+// shortCardFloat reports whether the number v, shorter than a card, ends
+// in an exponent that could make it one (4.2e15).
+func shortCardFloat(v []byte) bool {
+	n := len(v)
+	return n >= 4 && (v[n-3]|0x20 == 'e' || v[n-4]|0x20 == 'e' && v[n-3] == '+')
 }
 
 // flaggedValue is value for a value worthLooking let through, with the
@@ -630,14 +637,27 @@ func allDigits(s []byte) bool {
 	return len(s) > 0
 }
 
-// number masks a JSON number that is a card: an integer of 13-19 digits.
-// The result is a JSON string ("************1111").
+// number masks a JSON number that is a card: an integer of 13-19 digits,
+// also when it is written as a float whose value is that integer
+// (4111111111111111.0 from Python, 4.111111111111111e+15 from zap's
+// Float64). The result is a JSON string of the integer's digits masked
+// ("************1111").
 func (r *Redactor) number(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) {
 	d := v
 	if d[0] == '-' {
 		d = d[1:]
 	}
-	if !r.cards || !allDigits(d) || !isPAN(d) {
+	var buf [maxPAN]byte
+	if !r.cards {
+		return append(dst, v...), 0
+	}
+	if !allDigits(d) {
+		var ok bool
+		if d, ok = integerDigits(buf[:0], d); !ok {
+			return append(dst, v...), 0
+		}
+	}
+	if !isPAN(d) {
 		return append(dst, v...), 0
 	}
 	sc.counts[ruleCards]++

@@ -38,11 +38,48 @@ func TestProcessCardsInEveryPosition(t *testing.T) {
 				}
 			}
 		}
-		// A PAN written as a JSON number becomes a masked string.
-		out, _ := processLine(t, r, `{"a":{"value":`+c.pan+`},"b":[`+c.pan+`]}`)
+		// A PAN written as a JSON number becomes a masked string, also
+		// when the number is a float whose value is the card: Python's
+		// json writes 4111111111111111.0, zap's Float64
+		// 4.111111111111111e+15.
 		want := strings.Repeat("*", len(c.pan)-4) + last4
-		if out != `{"a":{"value":"`+want+`"},"b":["`+want+`"]}` {
-			t.Errorf("%s as a number: %s", c.brand, out)
+		for _, n := range []string{
+			c.pan,
+			c.pan + ".0",
+			"-" + c.pan + ".000",
+			c.pan[:1] + "." + c.pan[1:] + "e+" + fmt.Sprint(len(c.pan)-1),
+			c.pan[:3] + "." + c.pan[3:] + "E" + fmt.Sprint(len(c.pan)-3),
+			c.pan + "00e-2",
+			c.pan[:7] + "." + c.pan[7:] + "e" + fmt.Sprint(len(c.pan)-7),
+		} {
+			out, _ := processLine(t, r, `{"v":`+n+`,"a":{"value":`+n+`},"b":[`+n+`]}`)
+			if out != `{"v":"`+want+`","a":{"value":"`+want+`"},"b":["`+want+`"]}` {
+				t.Errorf("%s as the number %s: %s", c.brand, n, out)
+			}
+		}
+	}
+	// A card with trailing zeros has a short float form (4200000000000000
+	// passes the Luhn check as a Visa number).
+	for _, n := range []string{"4.2e15", "42e14", "4.2E+15"} {
+		out, _ := processLine(t, r, `{"v":`+n+`,"a":{"value":`+n+`}}`)
+		if out != `{"v":"************0000","a":{"value":"************0000"}}` {
+			t.Errorf("4200000000000000 as the number %s: %s", n, out)
+		}
+	}
+}
+
+// Numbers that are not whole, or whose whole value is not a card, are
+// kept as they are, however close their digits come to one.
+func TestFloatsThatAreNotCardsUntouched(t *testing.T) {
+	r := newDefault(t)
+	for _, n := range []string{
+		"4111111111111111.5", "4111111111111111.01", "4.111111111111111e14", "4.111111111111111e16",
+		"4111111111111111e1", "0.4111111111111111", "1700000000.123456", "1.5e-05", "1e15", "4.2e14",
+		"41111111111111110e-2",
+	} {
+		line := `{"v":` + n + `,"a":{"value":` + n + `},"b":[` + n + `]}`
+		if out, tags := processLine(t, r, line); out != line || tags != 0 {
+			t.Errorf("changed %s: %s %v", n, out, tags.Names())
 		}
 	}
 }
