@@ -111,6 +111,13 @@ type Config struct {
 	// IBAN redacts international bank account numbers (checksum-validated).
 	// Off by default.
 	IBAN Rule `yaml:"iban"`
+	// Tokens redacts provider tokens that carry a fixed prefix, anywhere in
+	// text (GitHub ghp_…, github_pat_…; GitLab glpat-…; Slack xoxb-…,
+	// xapp-…; Stripe sk_live_…, whsec_…; npm_…; pypi-…; Shopify shpat_…;
+	// DigitalOcean dop_v1_…; Hugging Face hf_…; OpenAI sk-proj-…;
+	// Anthropic sk-ant-…; Grafana glsa_…; Google AIza…). The prefix is
+	// kept ("ghp_[REDACTED]") to say which secret needs rotating.
+	Tokens Rule `yaml:"tokens"`
 	// Patterns are extra regular expressions.
 	Patterns []Pattern `yaml:"patterns"`
 	// HashKeyEnv names the environment variable holding the HMAC key for
@@ -119,8 +126,8 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: cards, sensitive keys, Bearer/Basic
-// credentials, JWTs, AWS access key ids and private keys masked; e-mail, US
-// SSN and IBAN off.
+// credentials, JWTs, AWS access key ids, private keys and provider tokens
+// masked; e-mail, US SSN and IBAN off.
 func DefaultConfig() Config {
 	on := Rule{Enabled: true, Action: ActionMask}
 	off := Rule{Enabled: false, Action: ActionMask}
@@ -135,16 +142,17 @@ func DefaultConfig() Config {
 		Email:          off,
 		USSSN:          off,
 		IBAN:           off,
+		Tokens:         on,
 	}
 }
 
 // builtinNames are the yaml names of the built-in rules, also their names
 // in Stats.
-var builtinNames = []string{"cards", "keys", "credentials", "jwt", "aws_access_key_id", "private_key", "email", "us_ssn", "iban"}
+var builtinNames = []string{"cards", "keys", "credentials", "jwt", "aws_access_key_id", "private_key", "email", "us_ssn", "iban", "tokens"}
 
 // rules returns the built-in rules with their names, in builtinNames order.
 func (c *Config) rules() []Rule {
-	return []Rule{c.Cards, {Enabled: c.Keys.Enabled, Action: c.Keys.Action}, c.Credentials, c.JWT, c.AWSAccessKeyID, c.PrivateKey, c.Email, c.USSSN, c.IBAN}
+	return []Rule{c.Cards, {Enabled: c.Keys.Enabled, Action: c.Keys.Action}, c.Credentials, c.JWT, c.AWSAccessKeyID, c.PrivateKey, c.Email, c.USSSN, c.IBAN, c.Tokens}
 }
 
 func actionErr(path string, a Action) error {

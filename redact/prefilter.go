@@ -19,6 +19,7 @@ const (
 	fPK                         // "-----BEGIN" (PEM armour)
 	fEmail                      // '@'
 	fEsc                        // '\\': the text is JSON-escaped
+	fToken                      // '_', '-' or 'z' ending a provider token's prefix (ghp_, xoxb-, AIza)
 	fAlways  uint16 = 1 << 15   // rules without a trigger byte
 )
 
@@ -35,6 +36,7 @@ var trig = func() (t [256]uint16) {
 	t['K'], t['S'] = fAWS, fAWS
 	t['@'] = fEmail
 	t['\\'] = fEsc
+	t['_'], t['-'], t['z'] = fToken, fToken, fToken
 	return t
 }()
 
@@ -119,6 +121,10 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 		case fAWS: // AKIA, ASIA
 			if i >= 1 && i+2 < len(s) && s[i-1] == 'A' && s[i+1] == 'I' && s[i+2] == 'A' {
 				f |= fAWS
+			}
+		case fToken:
+			if i >= 2 && f&fToken == 0 && tokenTail(s, i) && tokenAt(s, i) >= 0 {
+				f |= fToken
 			}
 		case fKV:
 			if f&fKV == 0 && (kf == nil || kf.mayMatch(keyBefore(s, i, isJSON))) {

@@ -142,6 +142,7 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 	add(rulePrivateKey, fPK, builtinPattern(rulePrivateKey).find)
 	add(ruleJWT, fJWT, findJWT)
 	add(ruleAWS, fAWS, findAWSKeyIDs)
+	add(ruleTokens, fToken, findTokens)
 	add(ruleKeys, fKV, findKeyValues)
 	add(ruleCredentials, fCred|fEmail, findCredentials) // '@': a password in a URL
 	add(ruleCards, fCard, findCardSpans)

@@ -18,6 +18,7 @@ const (
 	ruleEmail
 	ruleSSN
 	ruleIBAN
+	ruleTokens
 	numBuiltins
 )
 
