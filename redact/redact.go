@@ -139,12 +139,15 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 	}
 	// Order matters: each rule sees the text the earlier ones left. Whole
 	// blocks and tokens go first so that later rules do not cut them up.
+	// Provider tokens come after the rules that take a whole value
+	// ("token=ghp_…" is one redaction, not ghp_ and a rest), and before
+	// cards, which could mask digits inside one (xoxb-1234…).
 	add(rulePrivateKey, fPK, builtinPattern(rulePrivateKey).find)
 	add(ruleJWT, fJWT, findJWT)
 	add(ruleAWS, fAWS, findAWSKeyIDs)
-	add(ruleTokens, fToken, findTokens)
 	add(ruleKeys, fKV, findKeyValues)
 	add(ruleCredentials, fCred|fEmail, findCredentials) // '@': a password in a URL
+	add(ruleTokens, fToken, findTokens)
 	add(ruleCards, fCard, findCardSpans)
 	add(ruleEmail, fEmail, builtinPattern(ruleEmail).find)
 	add(ruleSSN, fDigits9, builtinPattern(ruleSSN).find)

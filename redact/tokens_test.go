@@ -160,3 +160,20 @@ func FuzzTokens(f *testing.F) {
 		}
 	})
 }
+
+// The rules that take a whole value run first, and the card rule after:
+// each token is one redaction, never cut into pieces that leave a part.
+func TestProviderTokensWithOtherRules(t *testing.T) {
+	r := newDefault(t)
+	for _, c := range []struct{ in, want string }{
+		{`{"msg":"token=ghp_` + strings.Repeat("a1B2", 9) + `"}`, `{"msg":"token=[REDACTED]"}`},
+		{`{"msg":"Authorization: Bearer ghp_` + strings.Repeat("a1B2", 9) + `"}`, `{"msg":"Authorization: Bearer [REDACTED]"}`},
+		// Digit groups inside a Slack token that the card rule alone
+		// would mask as a card.
+		{`{"msg":"slack xoxb-4111-1111-1111-1111-abcdefghijkl failed"}`, `{"msg":"slack xoxb-[REDACTED] failed"}`},
+	} {
+		if out, _ := processLine(t, r, c.in); out != c.want {
+			t.Errorf("\n in: %s\nout: %s\nwant %s", c.in, out, c.want)
+		}
+	}
+}
