@@ -657,3 +657,52 @@ func TestDirectoryRemovedAndMadeAgain(t *testing.T) {
 	appendFile(t, h.path("new/y.log"), numbered(150, 200))
 	waitFor(t, 10*time.Second, "the lines of a second one", func() bool { return h.c.distinct() == 200 })
 }
+
+// A directory watched already, removed and made again before a watch on
+// its parent is added (a scan that found new/ missing, then there: rm -rf
+// new; mkdir new between its look at new/ and at its files): fsnotify
+// reports the removal of a directory whose parent is watched only through
+// the parent's event, which the kernel never sent, and drops the
+// directory's own. The tailer watches the new directory anyway. Here the
+// parent is watched because another input directory went, and new/ is
+// made again through Tailer.beforeWatch, before that scan adds the watch.
+func TestDirectoryMadeAgainBeforeItsParentIsWatched(t *testing.T) {
+	h := newHarness(t, false)
+	os.MkdirAll(h.path("new"), 0o755)
+	os.MkdirAll(h.path("other"), 0o755)
+	h.input.Paths = []string{filepath.Join(h.dir, "new", "*.log"), filepath.Join(h.dir, "other", "*.log")}
+	h.input.ScanInterval = time.Hour // only events wake the tailer
+	appendFile(t, h.path("new/x.log"), numbered(0, 100))
+	var armed atomic.Bool
+	var once sync.Once
+	h.startWith(func(tl *Tailer) {
+		tl.beforeWatch = func() {
+			if armed.Load() {
+				once.Do(func() {
+					if err := os.RemoveAll(h.path("new")); err != nil {
+						t.Error(err)
+					}
+					os.MkdirAll(h.path("new"), 0o755)
+				})
+			}
+		}
+	})
+	defer h.stop()
+	waitFor(t, 10*time.Second, "the first lines", func() bool { return h.c.distinct() == 100 })
+	armed.Store(true)
+	// The scan other/'s removal asks for finds other/ missing: it watches
+	// logs/, after the hook made new/ again.
+	if err := os.Remove(h.path("other")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the first file to be let go", func() bool {
+		for _, f := range h.tl.Files() {
+			if f.Open {
+				return false
+			}
+		}
+		return true
+	})
+	appendFile(t, h.path("new/w.log"), numbered(100, 150))
+	waitFor(t, 10*time.Second, "the lines of a file in the new directory", func() bool { return h.c.distinct() == 150 })
+}

@@ -1111,6 +1111,7 @@ func (t *Tailer) updateWatches(w *fsnotify.Watcher, dirs map[string]struct{}, co
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	added := false
+	var addedNow map[string]struct{}
 	for d := range dirs {
 		if _, ok := t.watched[d]; ok {
 			continue
@@ -1122,7 +1123,28 @@ func (t *Tailer) updateWatches(w *fsnotify.Watcher, dirs map[string]struct{}, co
 			continue
 		}
 		t.watched[d] = struct{}{}
+		if addedNow == nil {
+			addedNow = make(map[string]struct{})
+		}
+		addedNow[d] = struct{}{}
 		added = true
+	}
+	// fsnotify drops the removal event of a watched directory whose parent
+	// is watched too, counting on the parent's event; a parent watched only
+	// now sent none for a removal before its watch. A child watched before
+	// may then be gone, or made again (rm -rf new; mkdir new between a
+	// scan's look at logs/ and at new/, which then watches both), with
+	// nothing to say so: watch each child again, which watches the
+	// directory there now, or forget it if there is none. The rescan below
+	// finds the files made in it before.
+	for d := range t.watched {
+		if _, ok := addedNow[filepath.Dir(d)]; !ok {
+			continue
+		}
+		if err := w.Add(d); err != nil {
+			w.Remove(d)
+			delete(t.watched, d)
+		}
 	}
 	// A directory that appeared (new/ of logs/new/*.log) may have got its
 	// files between the scan's look and the watch: look again now rather
