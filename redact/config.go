@@ -53,7 +53,8 @@ type KeysRule struct {
 	// passwd, secret, token, api_key, apikey, authorization, cookie,
 	// set-cookie, cvv, cvc, ssn, card_number, credit_card, pan, and the
 	// extra keys) are replaced at any depth, and so are key=value and
-	// "key":"value" pairs inside text.
+	// "key":"value" pairs inside text, and the values of such long
+	// command-line flags ("--password x", also in a JSON argument vector).
 	Enabled bool `yaml:"enabled"`
 	// Action is what happens to the value of a sensitive key: mask, remove
 	// or hash.

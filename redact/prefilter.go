@@ -19,7 +19,7 @@ const (
 	fPK                         // "-----BEGIN" (PEM armour)
 	fEmail                      // '@'
 	fEsc                        // '\\': the text is JSON-escaped
-	fToken                      // '_', '-' or 'z' ending a provider token's prefix (ghp_, xoxb-, AIza)
+	fToken                      // '_', '-' or 'z' ending a provider token's prefix (ghp_, xoxb-, AIza); "--" also sets fKV
 	fAlways  uint16 = 1 << 15   // rules without a trigger byte
 )
 
@@ -123,6 +123,12 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 				f |= fAWS
 			}
 		case fToken:
+			// "--password x", also as argv in JSON: ["--password","x"].
+			if s[i] == '-' && f&fKV == 0 && i+1 < len(s) && s[i+1] == '-' {
+				if ks, ke := flagName(s, i); ke > ks && (kf == nil || kf.mayMatch(s[ks:ke])) {
+					f |= fKV
+				}
+			}
 			if i >= 2 && f&fToken == 0 && tokenTail(s, i) && tokenAt(s, i) >= 0 {
 				f |= fToken
 			}

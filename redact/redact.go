@@ -769,13 +769,28 @@ func (r *Redactor) array(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 	start := len(dst)
 	dst = append(dst, '[')
 	total := 0
+	flag := keyPlain // the class of the flag the element before is ("--password")
 	for i := skipWS(v, 1); i < len(v) && v[i] != ']'; {
 		ve := jsonscan.Skip(v, i)
 		if total > 0 || len(dst) > start+1 {
 			dst = append(dst, ',')
 		}
+		el := v[i:ve]
 		var n int
-		dst, n = r.value(sc, dst, v[i:ve], kc)
+		if flag != keyPlain && el[0] == '"' && (len(el) < 3 || el[1] != '-') && !(flag == keySecrets && allDigits(el[1:len(el)-1])) {
+			// An argument vector: ["mysql","--password","hunter2"].
+			n = 1
+			sc.counts[ruleKeys]++
+			if r.keyAct == ActionRemove {
+				dst = append(dst, `""`...)
+			} else {
+				dst = r.keyValue(sc, dst, el)
+			}
+			flag = keyPlain
+		} else {
+			dst, n = r.value(sc, dst, el, kc)
+			flag = r.flagClass(sc, el)
+		}
 		total += n
 		i = skipWS(v, ve)
 		if i < len(v) && v[i] == ',' {
@@ -786,6 +801,28 @@ func (r *Redactor) array(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 		return append(dst[:start], v...), 0
 	}
 	return append(dst, ']'), total
+}
+
+// flagClass returns the class of the JSON value v when it is a string that
+// is a long command-line flag for a secret, without its value
+// ("--password"), as findFlagValues reads flags in text; else keyPlain.
+func (r *Redactor) flagClass(sc *scratch, v []byte) keyClass {
+	if !r.keysOn || len(v) < 5 || v[0] != '"' || v[1] != '-' || v[2] != '-' {
+		return keyPlain
+	}
+	s := v[1 : len(v)-1]
+	if bytes.IndexByte(s, '\\') >= 0 {
+		sc.dec, _ = jsonscan.Unquote(sc.dec[:0], s)
+		s = sc.dec
+	}
+	ks, ke := flagName(s, 0)
+	if ks == ke || ke != len(s) {
+		return keyPlain
+	}
+	if kc := r.classifyText(sc, s[ks:ke]); kc == keySensitive || kc == keySecrets {
+		return kc
+	}
+	return keyPlain
 }
 
 func skipWS(v []byte, i int) int {

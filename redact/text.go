@@ -393,6 +393,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			off = ve
 		}
 	}
+	dst = findFlagValues(r, sc, dst, s)
 	sortSpans(dst[start:])
 	// '=' and ':' passes may both have found the same value.
 	out := dst[:start]
@@ -406,6 +407,62 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		out = append(out, sp)
 	}
 	return out
+}
+
+// findFlagValues finds the values of sensitive command-line flags written
+// with a space ("mysql --password hunter2", "--api-key 'a b'"); with '=' the
+// key=value passes take them. A value that starts with '-' is the next
+// flag ("docker login --password-stdin --username bob"). Short spellings
+// ("--pwd /srv") are not taken: as flags they mostly name other things.
+func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
+	for off := 0; ; {
+		i := bytes.Index(s[off:], []byte("--"))
+		if i < 0 {
+			return dst
+		}
+		i += off
+		off = i + 2
+		ks, ke := flagName(s, i)
+		if ks == ke || ke >= len(s) || s[ke] != ' ' {
+			continue
+		}
+		if kc := r.classifyText(sc, s[ks:ke]); kc != keySensitive && kc != keySecrets {
+			continue
+		}
+		vs, ve := ke+1, 0
+		if vs >= len(s) || s[vs] == '-' {
+			continue
+		}
+		if q := s[vs]; q == '"' || q == '\'' {
+			vs++
+			ve = vs
+			for ve < len(s) && s[ve] != q {
+				ve++
+			}
+		} else {
+			ve = valueEnd(s, vs)
+		}
+		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || allDigits(v) {
+			continue
+		}
+		dst = append(dst, span{vs, ve})
+		off = ve
+	}
+}
+
+// flagName returns the name of the long flag whose "--" is at s[i], or an
+// empty span when the "--" does not start one (it follows a word, or is
+// part of "---").
+func flagName(s []byte, i int) (ks, ke int) {
+	ks = i + 2
+	if i > 0 && isKeyByte(s[i-1]) || ks >= len(s) || !isLower(s[ks]) && !isUpper(s[ks]) {
+		return ks, ks
+	}
+	ke = ks
+	for ke < len(s) && ke-ks < 64 && isKeyByte(s[ke]) {
+		ke++
+	}
+	return ks, ke
 }
 
 // isCookieKey reports whether key names a cookie header, whose value is a
