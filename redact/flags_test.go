@@ -14,6 +14,8 @@ func TestFlagValues(t *testing.T) {
 		{`{"msg":"deploy --api-key 'a b c' now"}`, `{"msg":"deploy --api-key '[REDACTED]' now"}`},
 		{`{"msg":"vault login --client-secret s3cr3t"}`, `{"msg":"vault login --client-secret [REDACTED]"}`},
 		{`{"msg":"gh --token=abc123"}`, `{"msg":"gh --token=[REDACTED]"}`},
+		{`{"msg":"unlock --pin-code 1234 --password 123456"}`, `{"msg":"unlock --pin-code 1234 --password [REDACTED]"}`},
+		{`{"args":["unlock","--password","123456"]}`, `{"args":["unlock","--password","[REDACTED]"]}`},
 		{`{"args":["mysql","--password","hunter2","--user","bob"]}`, `{"args":["mysql","--password","[REDACTED]","--user","bob"]}`},
 		{`{"c":{"argv":["x","--api-key","k3y"],"n":1}}`, `{"c":{"argv":["x","--api-key","[REDACTED]"],"n":1}}`},
 		{`{"args":["--pass\u0077ord","hunter2"]}`, `{"args":["--pass\u0077ord","[REDACTED]"]}`},

@@ -426,7 +426,8 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		if ks == ke || ke >= len(s) || s[ke] != ' ' {
 			continue
 		}
-		if kc := r.classifyText(sc, s[ks:ke]); kc != keySensitive && kc != keySecrets {
+		kc := r.classifyText(sc, s[ks:ke])
+		if kc != keySensitive && kc != keySecrets {
 			continue
 		}
 		vs, ve := ke+1, 0
@@ -442,7 +443,7 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		} else {
 			ve = valueEnd(s, vs)
 		}
-		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || allDigits(v) {
+		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || kc == keySecrets && allDigits(v) {
 			continue
 		}
 		dst = append(dst, span{vs, ve})
