@@ -1,5 +1,7 @@
 package redact
 
+import "bytes"
+
 // Card detection: a byte scanner, no regular expression.
 //
 // A candidate is a run of digit groups separated by single separators: a
@@ -252,6 +254,63 @@ func isUUIDShape(s []byte, g []span) bool {
 // a card scheme's prefix and length.
 func isPAN(d []byte) bool {
 	return len(d) >= minPAN && len(d) <= maxPAN && schemeLength(d) && luhn(d)
+}
+
+// findFloatCards appends to dst the spans of the numbers in s written with
+// an exponent whose value is a card (4.111111111111111E15, as Java's
+// Double.toString writes a double; a JSON document echoed in a message).
+// A number glued to a letter, or to more digits by a '.', is part of
+// another token, as for findCards. A card written as a whole decimal
+// (4111111111111111.0) is findCards' own.
+func findFloatCards(dst []span, s []byte) []span {
+	for off := 0; off < len(s); {
+		i := bytes.IndexAny(s[off:], "eE")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 1
+		if i == 0 || !isDigit(s[i-1]) {
+			continue
+		}
+		a := i // the mantissa: digits, maybe a '.' and digits
+		for a > 0 && isDigit(s[a-1]) {
+			a--
+		}
+		if a > 1 && s[a-1] == '.' && isDigit(s[a-2]) {
+			for a--; a > 0 && isDigit(s[a-1]); a-- {
+			}
+		}
+		e := i + 1 // the exponent
+		if e < len(s) && (s[e] == '+' || s[e] == '-') {
+			e++
+		}
+		d := e
+		for e < len(s) && isDigit(s[e]) {
+			e++
+		}
+		if e == d || a > 0 && (class[s[a-1]] == clsAlpha || s[a-1] == '.') ||
+			e < len(s) && (class[s[e]] == clsAlpha || s[e] == '.' && e+1 < len(s) && isDigit(s[e+1])) {
+			continue
+		}
+		var buf [maxPAN]byte
+		if digits, ok := integerDigits(buf[:0], s[a:e]); ok && isPAN(digits) {
+			dst = append(dst, span{a, e})
+			off = e
+		}
+	}
+	return dst
+}
+
+// cardDigits appends the digits of the card that the span text m is: m
+// without its separators, or the value of a float findFloatCards found.
+func cardDigits(dst, m []byte) []byte {
+	if bytes.IndexAny(m, ".eE") >= 0 {
+		if d, ok := integerDigits(dst, m); ok {
+			return d
+		}
+	}
+	return appendCardDigits(dst, m)
 }
 
 // integerDigits appends to dst the decimal digits of the value of the JSON

@@ -67,6 +67,9 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 	// separator between digits (see sepLen). Separators are otherwise
 	// inert, so text does not leave the tight loop at every word.
 	d, last := 0, -3 // last: index of the last digit seen
+	// num: in JSON, the current run is a number's (it starts a value, or
+	// follows its integer part's '.'), not the digits of a string.
+	num := false
 	for i := 0; i < len(s); i++ {
 		t := trig[s[i]]
 		if t == 0 {
@@ -84,16 +87,17 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 			}
 			// A separator continues the run. Counting the 20 of a
 			// "%20" as digits over-approximates, which a pre-check may.
-			// In JSON a '.' does too, and an exponent that makes the
-			// number 13 to 19 digits long counts as a card's: a JSON
-			// number whose value is a card is one however it is written
-			// (4.111111111111111e+15, 4.2e15; see integerDigits).
-			if last == i-2 && (class[s[i-1]] == clsSep || isJSON && s[i-1] == '.') {
+			// A '.' does too: a float's digits may be a card's
+			// (4.111111111111111e+15; see integerDigits). In JSON, any
+			// number with an exponent may be one (4.2e15 is
+			// 4200000000000000): the walk reads its value.
+			if last == i-2 && (class[s[i-1]] == clsSep || s[i-1] == '.') {
 				d += j - i
 			} else {
 				d = j - i
+				num = isJSON && i > 0 && valueStart(s[i-1])
 			}
-			if isJSON && j+2 < len(s) && s[j]|0x20 == 'e' && cardExponent(s[j+1:]) {
+			if num && j < len(s) && s[j]|0x20 == 'e' {
 				f |= fCard
 			}
 			i = j - 1
@@ -129,7 +133,7 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 					f |= fKV
 				}
 			}
-			if i >= 2 && f&fToken == 0 && tokenTail(s, i) && tokenAt(s, i) >= 0 {
+			if i >= 2 && f&fToken == 0 && tokenTail(s, i) && tokenAt(s, i, -1) >= 0 {
 				f |= fToken
 			}
 		case fKV:
@@ -195,15 +199,8 @@ func quotedKeyBefore(s []byte, i int) []byte {
 	return s[k+1 : j]
 }
 
-// cardExponent reports whether s, what follows a number's 'e', starts with
-// an exponent that could make it an integer of 13 to 19 digits: 12 to 18
-// (4.2e15 is 4200000000000000).
-func cardExponent(s []byte) bool {
-	if s[0] == '+' {
-		s = s[1:]
-	}
-	if len(s) < 2 || s[0] != '1' || s[1]-'2' > 6 {
-		return false
-	}
-	return len(s) == 2 || s[2]-'0' >= 10
+// valueStart reports whether a JSON number may start after c: a value
+// follows ':', '[', ',' or white space, and a sign is part of the number.
+func valueStart(c byte) bool {
+	return c == ':' || c == '[' || c == ',' || c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }

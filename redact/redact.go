@@ -55,6 +55,9 @@ type Redactor struct {
 	alwaysWalk bool
 	// cardRule is the index of the cards rule in text, or -1.
 	cardRule int
+	// keyRules are the indexes in text of the rules that also look at
+	// keys (provider tokens, cards), in text's order.
+	keyRules []int
 	// need is the union of the enabled text rules' trigger flags, plus
 	// fEsc: escaped text must be decoded before it can be judged.
 	need uint16
@@ -176,6 +179,9 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 		r.need |= tr.need
 		if tr.id == ruleCards {
 			r.cardRule = i
+		}
+		if tr.id == ruleCards || tr.id == ruleTokens {
+			r.keyRules = append(r.keyRules, i)
 		}
 	}
 	r.counts = make([]atomic.Uint64, len(r.names))
@@ -366,9 +372,9 @@ func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int
 			sc.path = sc.path[:0]
 		}
 		kc := r.classify(sc, m.Key)
-		if r.cardRule >= 0 && len(m.Key) >= minPAN {
+		if len(r.keyRules) > 0 && len(m.Key) >= minPAN {
 			var n int
-			if sc.out, n = r.keyCards(sc, sc.out[:0], m.Key); n > 0 {
+			if sc.out, n = r.keySecrets(sc, sc.out[:0], m.Key); n > 0 {
 				m.Key = b.Append(sc.out)
 				total += n
 			}
@@ -408,7 +414,7 @@ func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 	case c == 't' || c == 'f' || c == 'n':
 		return 0, false
 	case c == '-' || isDigit(c):
-		return 0, r.cards && (len(v) >= minPAN || shortCardFloat(v))
+		return 0, r.cards && (len(v) >= minPAN || hasExponent(v))
 	case c == '"':
 		content := v[1 : len(v)-1]
 		if kc == keyTraceID && safeID(content) {
@@ -425,11 +431,15 @@ func (r *Redactor) worthLooking(v []byte, kc keyClass) (flags uint16, ok bool) {
 	}
 }
 
-// shortCardFloat reports whether the number v, shorter than a card, ends
-// in an exponent that could make it one (4.2e15).
-func shortCardFloat(v []byte) bool {
-	n := len(v)
-	return n >= 4 && (v[n-3]|0x20 == 'e' || v[n-4]|0x20 == 'e' && v[n-3] == '+')
+// hasExponent reports whether the number v has an exponent: shorter than a
+// card, it may still be one (4.2e15 is 4200000000000000).
+func hasExponent(v []byte) bool {
+	for _, c := range v {
+		if c|0x20 == 'e' {
+			return true
+		}
+	}
+	return false
 }
 
 // flaggedValue is value for a value worthLooking let through, with the
@@ -699,11 +709,11 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 			}
 		}
 		kc := r.classify(sc, rawKey)
-		if r.cardRule >= 0 && len(rawKey) >= minPAN {
-			// A card used as a key ("cards": {"4111…": …}).
+		if len(r.keyRules) > 0 && len(rawKey) >= minPAN {
+			// A card or a token used as a key ("cards": {"4111…": …}).
 			ks := len(dst)
 			var n int
-			if dst, n = r.keyCards(sc, dst, rawKey); n > 0 {
+			if dst, n = r.keySecrets(sc, dst, rawKey); n > 0 {
 				sc.key = append(sc.key[:0], dst[ks:]...)
 				rawKey = sc.key
 				total += n
@@ -736,23 +746,33 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 	return append(dst, '}'), total
 }
 
-// keyCards appends the raw key with the cards in it masked, and the number
-// of cards; with none, nothing is appended.
-func (r *Redactor) keyCards(sc *scratch, dst, raw []byte) ([]byte, int) {
+// keySecrets appends the raw key with the provider tokens and cards in it
+// redacted, and their number; with none, nothing is appended. Other rules
+// do not look at keys: a key names a value, and the keys rule judges it.
+func (r *Redactor) keySecrets(sc *scratch, dst, raw []byte) ([]byte, int) {
 	f := scanFlags(raw, nil)
-	if f&(fCard|fEsc) == 0 {
+	if f&(fCard|fToken|fEsc) == 0 {
 		return dst, 0
 	}
 	text := raw
 	if f&fEsc != 0 {
 		sc.dec, _ = jsonscan.Unquote(sc.dec[:0], raw)
 		text = sc.dec
+		f = scanFlags(text, nil)
 	}
-	out, n := r.applyRule(sc, &r.text[r.cardRule], text)
-	if n == 0 {
+	total := 0
+	for _, i := range r.keyRules {
+		if f&r.text[i].need == 0 {
+			continue
+		}
+		var n int
+		text, n = r.applyRule(sc, &r.text[i], text)
+		total += n
+	}
+	if total == 0 {
 		return dst, 0
 	}
-	return jsonscan.AppendEscaped(dst, out), n
+	return jsonscan.AppendEscaped(dst, text), total
 }
 
 func appendKey(dst, rawKey []byte, first *bool) []byte {
@@ -902,9 +922,13 @@ func (r *Redactor) apply(sc *scratch, dst, s []byte, spans []span, tr *textRule)
 		case tr.action == ActionRemove:
 		case tr.action == ActionHash && tr.id == ruleCards:
 			var digits [maxPAN]byte
-			dst = r.appendHMAC(sc, dst, appendCardDigits(digits[:0], m))
+			dst = r.appendHMAC(sc, dst, cardDigits(digits[:0], m))
 		case tr.action == ActionHash:
 			dst = r.appendHMAC(sc, dst, m)
+		case tr.id == ruleCards && bytes.IndexAny(m, ".eE") >= 0:
+			// A float (findFloatCards): its value's digits, masked.
+			var digits [maxPAN]byte
+			dst = appendMaskedCard(dst, cardDigits(digits[:0], m))
 		case tr.id == ruleCards:
 			dst = appendMaskedCard(dst, m)
 		default:

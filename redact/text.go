@@ -180,7 +180,13 @@ func ibanOK(m []byte) bool {
 }
 
 func findCardSpans(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
+	start := len(dst)
 	dst, sc.groups = findCards(dst, sc.groups, s)
+	n := len(dst)
+	if dst = findFloatCards(dst, s); len(dst) > n {
+		sortSpans(dst[start:])
+		dst = append(dst[:start], dropOverlaps(dst[start:])...)
+	}
 	return dst
 }
 

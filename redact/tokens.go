@@ -18,38 +18,42 @@ type tokenKind struct {
 	anchor int
 	body   func(c byte) bool
 	min    int // shortest body
+	max    int // longest body, where providers fix it (0: not fixed)
+	// digitFirst: the body starts with a digit (Slack's team or app id).
+	digitFirst bool
 }
 
 func isAlnum(c byte) bool   { return isLower(c) || isUpper(c) || isDigit(c) }
 func isURLSafe(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
 func isHexByte(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' }
 func isSlack(c byte) bool   { return isAlnum(c) || c == '-' }
+func isBase64(c byte) bool  { return isAlnum(c) || c == '+' || c == '/' || c == '=' }
 
 // tokenKinds are the formats the rule knows, from the providers'
-// documentation. The shortest body keeps names like "sk_live_mode" out; a
-// longer run of body characters is taken whole (a token glued to more
-// text is still a token).
+// documentation. The shortest body keeps names like "sk_live_mode" out,
+// and randomBody names like "glpat-renewal-job"; a longer run of body
+// characters is taken whole (a token glued to more text is still a token).
 var tokenKinds = func() []tokenKind {
 	k := []tokenKind{
 		// GitHub: personal, OAuth, user-to-server, server-to-server and
 		// refresh tokens (36 base62 characters), fine-grained PATs.
-		{prefix: "ghp_", body: isAlnum, min: 36},
-		{prefix: "gho_", body: isAlnum, min: 36},
-		{prefix: "ghu_", body: isAlnum, min: 36},
-		{prefix: "ghs_", body: isAlnum, min: 36},
-		{prefix: "ghr_", body: isAlnum, min: 36},
+		{prefix: "ghp_", body: isAlnum, min: 36, max: 36},
+		{prefix: "gho_", body: isAlnum, min: 36, max: 36},
+		{prefix: "ghu_", body: isAlnum, min: 36, max: 36},
+		{prefix: "ghs_", body: isAlnum, min: 36, max: 36},
+		{prefix: "ghr_", body: isAlnum, min: 36, max: 36},
 		{prefix: "github_pat_", body: isWordByte, min: 40},
 		// GitLab personal, deploy and runner tokens.
 		{prefix: "glpat-", body: isURLSafe, min: 20},
 		{prefix: "gldt-", body: isURLSafe, min: 20},
 		{prefix: "glrt-", body: isURLSafe, min: 20},
 		// Slack bot, user, app-level, workspace and refresh tokens.
-		{prefix: "xoxb-", body: isSlack, min: 20},
-		{prefix: "xoxp-", body: isSlack, min: 20},
-		{prefix: "xoxa-", body: isSlack, min: 20},
-		{prefix: "xoxr-", body: isSlack, min: 20},
-		{prefix: "xoxe-", body: isSlack, min: 20},
-		{prefix: "xapp-", body: isSlack, min: 20},
+		{prefix: "xoxb-", body: isSlack, min: 20, digitFirst: true},
+		{prefix: "xoxp-", body: isSlack, min: 20, digitFirst: true},
+		{prefix: "xoxa-", body: isSlack, min: 20, digitFirst: true},
+		{prefix: "xoxr-", body: isSlack, min: 20, digitFirst: true},
+		{prefix: "xoxe-", body: isSlack, min: 20, digitFirst: true},
+		{prefix: "xapp-", body: isSlack, min: 20, digitFirst: true},
 		// Stripe secret and restricted keys, and webhook signing secrets.
 		{prefix: "sk_live_", body: isAlnum, min: 20},
 		{prefix: "rk_live_", body: isAlnum, min: 20},
@@ -57,18 +61,19 @@ var tokenKinds = func() []tokenKind {
 		{prefix: "rk_test_", body: isAlnum, min: 20},
 		{prefix: "whsec_", body: isAlnum, min: 32},
 		// npm access tokens.
-		{prefix: "npm_", body: isAlnum, min: 36},
-		// PyPI API tokens (a macaroon, base64).
-		{prefix: "pypi-", body: isURLSafe, min: 50},
+		{prefix: "npm_", body: isAlnum, min: 36, max: 36},
+		// PyPI API tokens: a macaroon whose base64 always starts with its
+		// location, pypi.org.
+		{prefix: "pypi-AgEIcHlwaS5vcmc", body: isURLSafe, min: 50},
 		// Shopify access tokens and shared secrets (32 hex).
-		{prefix: "shpat_", body: isHexByte, min: 32},
-		{prefix: "shpca_", body: isHexByte, min: 32},
-		{prefix: "shppa_", body: isHexByte, min: 32},
-		{prefix: "shpss_", body: isHexByte, min: 32},
+		{prefix: "shpat_", body: isHexByte, min: 32, max: 32},
+		{prefix: "shpca_", body: isHexByte, min: 32, max: 32},
+		{prefix: "shppa_", body: isHexByte, min: 32, max: 32},
+		{prefix: "shpss_", body: isHexByte, min: 32, max: 32},
 		// DigitalOcean personal, OAuth and refresh tokens (64 hex).
-		{prefix: "dop_v1_", body: isHexByte, min: 64},
-		{prefix: "doo_v1_", body: isHexByte, min: 64},
-		{prefix: "dor_v1_", body: isHexByte, min: 64},
+		{prefix: "dop_v1_", body: isHexByte, min: 64, max: 64},
+		{prefix: "doo_v1_", body: isHexByte, min: 64, max: 64},
+		{prefix: "dor_v1_", body: isHexByte, min: 64, max: 64},
 		// Hugging Face access tokens.
 		{prefix: "hf_", body: isAlnum, min: 30},
 		// OpenAI and Anthropic API keys.
@@ -78,9 +83,9 @@ var tokenKinds = func() []tokenKind {
 		{prefix: "sk-ant-", body: isURLSafe, min: 32},
 		// Grafana service account and Cloud tokens.
 		{prefix: "glsa_", body: isWordByte, min: 32},
-		{prefix: "glc_", body: isURLSafe, min: 32},
+		{prefix: "glc_", body: isBase64, min: 32},
 		// Google API keys.
-		{prefix: "AIza", body: isURLSafe, min: 35},
+		{prefix: "AIza", body: isURLSafe, min: 35, max: 35},
 	}
 	for i := range k {
 		k[i].anchor = max(bytes.LastIndexAny([]byte(k[i].prefix), "_-"), bytes.IndexByte([]byte(k[i].prefix), 'z'))
@@ -111,18 +116,55 @@ func tokenTail(s []byte, i int) bool {
 }
 
 // tokenAt returns the kind of the token prefix whose anchor is s[i] and
-// that starts a word, or -1. It does not look at the body.
-func tokenAt(s []byte, i int) int {
+// that may start there (tokenStart, or at glue, where a token found before
+// ends), or -1. It does not look at the body.
+func tokenAt(s []byte, i, glue int) int {
 	if i < 2 || !tokenTail(s, i) {
 		return -1
 	}
 	for k, tk := range tokenKinds {
 		a := i - tk.anchor
-		if a >= 0 && (a == 0 || !isWordByte(s[a-1])) && a+len(tk.prefix) <= len(s) && string(s[a:a+len(tk.prefix)]) == tk.prefix {
+		if a >= 0 && a+len(tk.prefix) <= len(s) && string(s[a:a+len(tk.prefix)]) == tk.prefix && (a == glue || tokenStart(s, a)) {
 			return k
 		}
 	}
 	return -1
+}
+
+// tokenStart reports whether a token may start at s[a]: not glued to a
+// letter ("myghp_…"), where a digit or '_' before it (GH_TOKEN_ghp_…,
+// run_ghp_….log) or a URL escape (%20ghp_…, %3Dghp_…) does not hide it.
+func tokenStart(s []byte, a int) bool {
+	return a == 0 || !isLower(s[a-1]) && !isUpper(s[a-1]) ||
+		a >= 3 && s[a-3] == '%' && isHexDigit(s[a-2]) && isHexDigit(s[a-1])
+}
+
+func isHexDigit(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
+
+// randomBody reports whether a token body looks generated rather than
+// written: letters and digits mixed as random base62 or hex mixes them, so
+// that names made of words ("renewal-job-scheduler",
+// "ShouldRejectExpiredCards") are kept. A random body of 20 or more
+// characters fails this with a probability below one in ten thousand.
+func randomBody(b []byte) bool {
+	var lower, upper, digit int
+	for _, c := range b {
+		switch {
+		case isLower(c):
+			lower++
+		case isUpper(c):
+			upper++
+		case isDigit(c):
+			digit++
+		}
+	}
+	if digit > 0 {
+		return lower+upper > 0
+	}
+	// Letters only: random text has about as many capitals as small
+	// letters, CamelCase words one capital a word.
+	n := lower + upper
+	return upper*5 >= n && lower*5 >= n && upper*2 > n/2
 }
 
 // findTokens finds provider tokens: a known prefix at the start of a word
@@ -130,24 +172,25 @@ func tokenAt(s []byte, i int) int {
 // prefix is kept ("ghp_[REDACTED]"): it says which secret leaked and needs
 // rotating, and is not itself secret.
 func findTokens(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
+	end := -1 // where the last token found ends: the next may start there
 	for i := 2; i < len(s); i++ {
 		c := s[i]
 		if c != '_' && c != '-' && c != 'z' {
 			continue
 		}
-		k := tokenAt(s, i)
+		k := tokenAt(s, i, end)
 		if k < 0 {
 			continue
 		}
 		tk := &tokenKinds[k]
 		b := i - tk.anchor + len(tk.prefix)
 		e := b
-		for e < len(s) && tk.body(s[e]) {
+		for e < len(s) && tk.body(s[e]) && (tk.max == 0 || e-b < tk.max) {
 			e++
 		}
-		if e-b >= tk.min {
+		if e-b >= tk.min && (!tk.digitFirst || isDigit(s[b])) && randomBody(s[b:e]) {
 			dst = append(dst, span{b, e})
-			i = e
+			i, end = e-1, e
 		}
 	}
 	return dst

@@ -7,9 +7,15 @@ import (
 )
 
 // sampleToken makes a token of kind k whose body has n characters of the
-// kind's alphabet, different for each seed.
+// kind's alphabet, different for each seed: a digit first, then digits and
+// letters mixed, as a provider makes them.
 func sampleToken(k tokenKind, n, seed int) (prefix, body string) {
 	var b strings.Builder
+	for _, c := range []byte("7aB3") {
+		if k.body(c) {
+			b.WriteByte(c)
+		}
+	}
 	for i := 0; b.Len() < n; i++ {
 		for c := range 256 {
 			if b.Len() == n {
@@ -28,7 +34,11 @@ func sampleToken(k tokenKind, n, seed int) (prefix, body string) {
 func TestProviderTokensRedacted(t *testing.T) {
 	r := newDefault(t)
 	for seed, k := range tokenKinds {
-		for _, n := range []int{k.min, k.min + 9} {
+		lengths := []int{k.min, k.min + 9}
+		if k.max > 0 {
+			lengths = []int{k.max}
+		}
+		for _, n := range lengths {
 			prefix, body := sampleToken(k, n, seed)
 			tok := prefix + body
 			for _, tmpl := range []string{
@@ -135,7 +145,14 @@ func FuzzTokens(f *testing.F) {
 	r := newDefault(f)
 	f.Fuzz(func(t *testing.T, kind uint8, body, before, after string) {
 		k := tokenKinds[int(kind)%len(tokenKinds)]
+		// A body the kind takes: a digit first, digits and letters mixed,
+		// then the fuzzer's bytes of the kind's alphabet.
 		var b strings.Builder
+		for _, c := range []byte("7aB3x9Qz") {
+			if k.body(c) {
+				b.WriteByte(c)
+			}
+		}
 		for i := 0; i < len(body); i++ {
 			if k.body(body[i]) {
 				b.WriteByte(body[i])
@@ -144,7 +161,11 @@ func FuzzTokens(f *testing.F) {
 		for i := 0; b.Len() < k.min; i++ {
 			b.WriteByte("a3f9"[i%4]) // in every kind's alphabet
 		}
-		tok := k.prefix + b.String()
+		bs := b.String()
+		if k.max > 0 {
+			bs = bs[:k.max]
+		}
+		tok := k.prefix + bs
 		text := before + " " + tok + " " + after
 		if out := r.Text(nil, []byte(text)); strings.Contains(string(out), tok) {
 			t.Fatalf("Text kept %q: %q", tok, out)
