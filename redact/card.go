@@ -257,8 +257,9 @@ func isPAN(d []byte) bool {
 }
 
 // findFloatCards appends to dst the spans of the numbers in s written with
-// an exponent whose value is a card (4.111111111111111E15, as Java's
-// Double.toString writes a double; a JSON document echoed in a message).
+// an exponent whose value is a card and whose digits are written out
+// (4.111111111111111E15, as Java's Double.toString writes a double; a JSON
+// document echoed in a message).
 // A number glued to a letter, or to more digits by a '.', is part of
 // another token, as for findCards. A card written as a whole decimal
 // (4111111111111111.0) is findCards' own.
@@ -293,8 +294,15 @@ func findFloatCards(dst []span, s []byte) []span {
 			e < len(s) && (class[s[e]] == clsAlpha || s[e] == '.' && e+1 < len(s) && isDigit(s[e+1])) {
 			continue
 		}
+		// Only a number whose card digits are written out: the
+		// pre-check counts written digits, and text that only gets here
+		// for another number must not decide otherwise (4.2e15 is kept).
+		written := i - a
+		if bytes.IndexByte(s[a:i], '.') >= 0 {
+			written--
+		}
 		var buf [maxPAN]byte
-		if digits, ok := integerDigits(buf[:0], s[a:e]); ok && isPAN(digits) {
+		if digits, ok := integerDigits(buf[:0], s[a:e]); ok && written >= minPAN && isPAN(digits) {
 			dst = append(dst, span{a, e})
 			off = e
 		}

@@ -110,7 +110,6 @@ func TestTokenLikeNamesKept(t *testing.T) {
 		`{"svc":"xoxe-notification-forwarder-service"}`,
 		`{"msg":"glpat-renewal-job-scheduler-cron ran"}`,
 		`{"job":"pypi-mirror-sync-job-for-internal-packages-nightly-run-2024"}`,
-		`{"test":"sk_test_ShouldRejectExpiredCardsWhenRetrying"}`,
 		`{"flag":"github_pat_expiration_notification_settings_enabled"}`,
 	} {
 		if out, _ := processLine(t, r, line); out != line {

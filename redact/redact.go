@@ -797,7 +797,7 @@ func (r *Redactor) array(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 		}
 		el := v[i:ve]
 		var n int
-		if flag != keyPlain && el[0] == '"' && (len(el) < 3 || el[1] != '-') && !(flag == keySecrets && allDigits(el[1:len(el)-1])) {
+		if flag != keyPlain && flagValue(el, flag) {
 			// An argument vector: ["mysql","--password","hunter2"].
 			n = 1
 			sc.counts[ruleKeys]++
@@ -821,6 +821,20 @@ func (r *Redactor) array(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int) 
 		return append(dst[:start], v...), 0
 	}
 	return append(dst, ']'), total
+}
+
+// flagValue reports whether the JSON value v, after a flag of class kc in an
+// argument vector, is its value: a string that is not the next flag, or a
+// number; but not a count after a plural (["--tokens","512"]).
+func flagValue(v []byte, kc keyClass) bool {
+	switch {
+	case v[0] == '"':
+		c := v[1 : len(v)-1]
+		return (len(c) == 0 || c[0] != '-') && !(kc == keySecrets && allDigits(c))
+	case v[0] == '-' || isDigit(v[0]):
+		return kc != keySecrets
+	}
+	return false
 }
 
 // flagClass returns the class of the JSON value v when it is a string that

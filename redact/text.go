@@ -378,15 +378,20 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				}
 			} else {
 				ve = valueEnd(s, vs)
-				// "Authorization: Bearer xyz": the scheme word stays,
-				// the credential after it goes (unless an earlier rule
-				// took it already).
-				if ve < len(s) && s[ve] == ' ' && ve > vs && isAlphaWord(s[vs:ve]) {
+				// "Authorization: Bearer xyz": a scheme word stays, the
+				// credential after it goes (unless an earlier rule took
+				// it already). After ':', another word and what follows
+				// go together ("Authorization: Custom xyz"); after '='
+				// the word is the value ("password=hunter --verbose").
+				if ve < len(s) && s[ve] == ' ' && ve > vs && isAlphaWord(s[vs:ve]) && (sep == ':' || authScheme(s[vs:ve])) {
 					if bytes.HasPrefix(s[ve+1:], []byte(redacted)) {
 						continue
 					}
 					if e := valueEnd(s, ve+1); e > ve+1 {
-						vs, ve = ve+1, e
+						if authScheme(s[vs:ve]) {
+							vs = ve + 1
+						}
+						ve = e
 					}
 				}
 			}
@@ -429,17 +434,15 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		i += off
 		off = i + 2
 		ks, ke := flagName(s, i)
-		if ks == ke || ke >= len(s) || s[ke] != ' ' {
+		vs := flagGap(s, ke)
+		if ks == ke || vs == ke {
 			continue
 		}
 		kc := r.classifyText(sc, s[ks:ke])
 		if kc != keySensitive && kc != keySecrets {
 			continue
 		}
-		vs, ve := ke+1, 0
-		if vs >= len(s) || s[vs] == '-' {
-			continue
-		}
+		var ve int
 		if q := s[vs]; q == '"' || q == '\'' {
 			vs++
 			ve = vs
@@ -449,12 +452,44 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		} else {
 			ve = valueEnd(s, vs)
 		}
+		if vs < len(s) && s[vs] == '-' {
+			continue // the next flag
+		}
 		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || kc == keySecrets && allDigits(v) {
 			continue
 		}
 		dst = append(dst, span{vs, ve})
 		off = ve
 	}
+}
+
+// flagGap returns where the value of a flag whose name ends at ke starts:
+// after spaces or tabs ("--password  x"), or at the opening quote of the
+// next element of an argument list printed as text ("'--password', 'x'",
+// "\"--password\",\"x\""). It returns ke when no value follows.
+func flagGap(s []byte, ke int) int {
+	j := ke
+	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+		q := s[j]
+		for j++; j < len(s) && s[j] == ' '; j++ {
+		}
+		if j >= len(s) || s[j] != ',' {
+			return ke
+		}
+		for j++; j < len(s) && s[j] == ' '; j++ {
+		}
+		if j+1 >= len(s) || s[j] != q {
+			return ke
+		}
+		return j
+	}
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j == ke || j >= len(s) {
+		return ke
+	}
+	return j
 }
 
 // flagName returns the name of the long flag whose "--" is at s[i], or an
@@ -481,6 +516,21 @@ func isCookieKey(key []byte) bool {
 
 func isKeyByte(c byte) bool {
 	return isLower(c) || isUpper(c) || isDigit(c) || c == '_' || c == '-' || c == '.'
+}
+
+// authSchemes are the HTTP authentication scheme words a credential follows
+// in an Authorization header (IANA's registry, and the common vendor ones).
+var authSchemes = []string{"basic", "bearer", "digest", "dpop", "hoba", "mutual", "negotiate", "ntlm",
+	"token", "apikey", "key", "sharedkey", "signature", "oauth", "jwt", "ssws", "splunk", "geniekey", "kerberos"}
+
+// authScheme reports whether w is one of authSchemes, in any case.
+func authScheme(w []byte) bool {
+	for _, a := range authSchemes {
+		if len(w) == len(a) && hasFoldPrefix(w, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func isAlphaWord(w []byte) bool {

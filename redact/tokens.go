@@ -62,9 +62,9 @@ var tokenKinds = func() []tokenKind {
 		{prefix: "whsec_", body: isAlnum, min: 32},
 		// npm access tokens.
 		{prefix: "npm_", body: isAlnum, min: 36, max: 36},
-		// PyPI API tokens: a macaroon whose base64 always starts with its
-		// location, pypi.org.
-		{prefix: "pypi-AgEIcHlwaS5vcmc", body: isURLSafe, min: 50},
+		// PyPI API tokens (pypi.org and test.pypi.org): a macaroon, whose
+		// base64 starts with its version bytes.
+		{prefix: "pypi-AgE", body: isURLSafe, min: 50},
 		// Shopify access tokens and shared secrets (32 hex).
 		{prefix: "shpat_", body: isHexByte, min: 32, max: 32},
 		{prefix: "shpca_", body: isHexByte, min: 32, max: 32},
@@ -141,30 +141,20 @@ func tokenStart(s []byte, a int) bool {
 
 func isHexDigit(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
 
-// randomBody reports whether a token body looks generated rather than
-// written: letters and digits mixed as random base62 or hex mixes them, so
-// that names made of words ("renewal-job-scheduler",
-// "ShouldRejectExpiredCards") are kept. A random body of 20 or more
-// characters fails this with a probability below one in ten thousand.
+// randomBody reports whether a token body can be generated rather than
+// written: it holds a capital or a digit, as a random base62, base64 or hex
+// body of 20 or more characters does but for odds below one in a hundred
+// thousand. Lower-case names that start like a token (glpat-renewal-job,
+// github_pat_expiration_settings, as Kubernetes names must be) are kept.
+// Names with capitals or digits after a token prefix are taken for tokens:
+// a name redacted costs less than a token shipped.
 func randomBody(b []byte) bool {
-	var lower, upper, digit int
 	for _, c := range b {
-		switch {
-		case isLower(c):
-			lower++
-		case isUpper(c):
-			upper++
-		case isDigit(c):
-			digit++
+		if isUpper(c) || isDigit(c) {
+			return true
 		}
 	}
-	if digit > 0 {
-		return lower+upper > 0
-	}
-	// Letters only: random text has about as many capitals as small
-	// letters, CamelCase words one capital a word.
-	n := lower + upper
-	return upper*5 >= n && lower*5 >= n && upper*2 > n/2
+	return false
 }
 
 // findTokens finds provider tokens: a known prefix at the start of a word
