@@ -54,12 +54,32 @@ func (kc keyClass) hides(v []byte) bool {
 	case keySensitive, keyShort:
 		return !isBoolOrNull(v)
 	case keySecrets:
-		return !isBoolOrNull(v) && !isNumber(v)
+		return !isBoolOrNull(v) && !isCount(v)
 	}
 	return false
 }
 
 func isNumber(v []byte) bool { return len(v) > 0 && (v[0] == '-' || isDigit(v[0])) }
+
+// isCount reports whether v, a JSON number or the digits of a value in
+// text, counts secrets under a plural key ("tokens": 512): a number that is
+// not a card. A card there is the secret itself, redacted as the key's
+// value, so that redacting the output again changes nothing.
+func isCount(v []byte) bool {
+	if !isNumber(v) {
+		return false
+	}
+	d := v
+	if d[0] == '-' {
+		d = d[1:]
+	}
+	if allDigits(d) {
+		return !isPAN(d)
+	}
+	var buf [maxPAN]byte
+	digits, ok := integerDigits(buf[:0], d)
+	return !ok || !isPAN(digits)
+}
 
 // sensitiveWord reports whether w alone is a sensitive term.
 func sensitiveWord(w []byte) bool {

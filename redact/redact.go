@@ -830,9 +830,9 @@ func flagValue(v []byte, kc keyClass) bool {
 	switch {
 	case v[0] == '"':
 		c := v[1 : len(v)-1]
-		return (len(c) == 0 || c[0] != '-') && !(kc == keySecrets && allDigits(c))
+		return (len(c) == 0 || c[0] != '-') && !(kc == keySecrets && allDigits(c) && isCount(c))
 	case v[0] == '-' || isDigit(v[0]):
-		return kc != keySecrets
+		return kc != keySecrets || !isCount(v)
 	}
 	return false
 }

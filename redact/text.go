@@ -356,7 +356,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			}
 			// The value.
 			vs := i + 1
-			for vs < len(s) && s[vs] == ' ' {
+			for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
 				vs++
 			}
 			var ve int
@@ -383,13 +383,17 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				// it already). After ':', another word and what follows
 				// go together ("Authorization: Custom xyz"); after '='
 				// the word is the value ("password=hunter --verbose").
-				if ve < len(s) && s[ve] == ' ' && ve > vs && isAlphaWord(s[vs:ve]) && (sep == ':' || authScheme(s[vs:ve])) {
-					if bytes.HasPrefix(s[ve+1:], []byte(redacted)) {
+				if ve < len(s) && s[ve] == ' ' && ve > vs && schemeWord(s[vs:ve]) && (sep == ':' || authKey(s[ks:ke])) {
+					w := ve
+					for w < len(s) && s[w] == ' ' {
+						w++
+					}
+					if bytes.HasPrefix(s[w:], []byte(redacted)) {
 						continue
 					}
-					if e := valueEnd(s, ve+1); e > ve+1 {
+					if e := valueEnd(s, w); e > w {
 						if authScheme(s[vs:ve]) {
-							vs = ve + 1
+							vs = w
 						}
 						ve = e
 					}
@@ -397,7 +401,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			}
 			v := s[vs:ve]
 			if len(v) == 0 || string(v) == "true" || string(v) == "false" || string(v) == "null" || string(v) == redacted ||
-				kc == keySecrets && allDigits(v) {
+				kc == keySecrets && allDigits(v) && isCount(v) {
 				continue
 			}
 			dst = append(dst, span{vs, ve})
@@ -455,7 +459,7 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		if vs < len(s) && s[vs] == '-' {
 			continue // the next flag
 		}
-		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || kc == keySecrets && allDigits(v) {
+		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || kc == keySecrets && allDigits(v) && isCount(v) {
 			continue
 		}
 		dst = append(dst, span{vs, ve})
@@ -463,30 +467,46 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 	}
 }
 
-// flagGap returns where the value of a flag whose name ends at ke starts:
-// after spaces or tabs ("--password  x"), or at the opening quote of the
-// next element of an argument list printed as text ("'--password', 'x'",
-// "\"--password\",\"x\""). It returns ke when no value follows.
+// flagGap returns where the value of a flag whose name ends at ke starts,
+// or ke when no value follows:
+//   - after one space or tab ("--password x"); more spaces are the columns
+//     of a help text ("--password   Password to use");
+//   - at the next element of an argument list printed as text: Python's
+//     '--password', 'x' (also b'x'), JSON's "--password","x", Go's %q
+//     "--password" "x", Java's [mysql, --password, x].
 func flagGap(s []byte, ke int) int {
 	j := ke
-	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
-		q := s[j]
-		for j++; j < len(s) && s[j] == ' '; j++ {
-		}
-		if j >= len(s) || s[j] != ',' {
-			return ke
-		}
-		for j++; j < len(s) && s[j] == ' '; j++ {
-		}
-		if j+1 >= len(s) || s[j] != q {
-			return ke
-		}
-		return j
+	if j >= len(s) {
+		return ke
 	}
-	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+	quoted := s[j] == '"' || s[j] == '\''
+	if quoted {
 		j++
 	}
-	if j == ke || j >= len(s) {
+	switch {
+	case j < len(s) && s[j] == ',':
+		// A list: any white space after the comma is its layout
+		// (pprint, indented JSON).
+		for j++; j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'); j++ {
+		}
+	case j+1 < len(s) && (s[j] == ' ' || s[j] == '\t') && s[j+1] != ' ' && s[j+1] != '\t':
+		j++
+		// "--api-key\tKEY\tthe api key": tab-separated help columns.
+		if s[j-1] == '\t' && !quoted {
+			if e := valueEnd(s, j); e < len(s) && s[e] == '\t' {
+				return ke
+			}
+		}
+	case !quoted:
+		return ke
+	}
+	if j >= len(s) {
+		return ke
+	}
+	if quoted && s[j] == 'b' && j+1 < len(s) && (s[j+1] == '\'' || s[j+1] == '"') {
+		j++ // a Python bytes literal
+	}
+	if quoted && s[j] != '"' && s[j] != '\'' {
 		return ke
 	}
 	return j
@@ -522,6 +542,37 @@ func isKeyByte(c byte) bool {
 // in an Authorization header (IANA's registry, and the common vendor ones).
 var authSchemes = []string{"basic", "bearer", "digest", "dpop", "hoba", "mutual", "negotiate", "ntlm",
 	"token", "apikey", "key", "sharedkey", "signature", "oauth", "jwt", "ssws", "splunk", "geniekey", "kerberos"}
+
+// schemeWord reports whether w could be an authentication scheme word:
+// letters and '-', maybe one digit last ("Bearer", "Api-Key", "OAuth2"),
+// not a value such as "abc123".
+func schemeWord(w []byte) bool {
+	if n := len(w); n > 1 && isDigit(w[n-1]) {
+		w = w[:n-1]
+	}
+	if len(w) == 0 || !isLower(w[0]) && !isUpper(w[0]) {
+		return false
+	}
+	for _, c := range w {
+		if !isLower(c) && !isUpper(c) && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// authKey reports whether a key names an Authorization header or the like
+// ("authorization", "Proxy-Authorization", "x-auth"): after '=' too, its
+// value may be a scheme word and a credential (Java's Map.toString writes
+// "Authorization=Custom abc").
+func authKey(k []byte) bool {
+	for i := 0; i+4 <= len(k); i++ {
+		if hasFoldPrefix(k[i:], "auth") {
+			return true
+		}
+	}
+	return false
+}
 
 // authScheme reports whether w is one of authSchemes, in any case.
 func authScheme(w []byte) bool {
