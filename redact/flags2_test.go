@@ -70,15 +70,17 @@ func TestRedactingTwiceChangesNothing(t *testing.T) {
 	}
 }
 
-// After ':' a known scheme word stays and its credential goes, an unknown
-// word goes with what follows it; after '=' the word is the value.
+// A known scheme word stays and its credential goes; under an
+// authorization key an unknown word goes with what follows it; under any
+// other key the word is the value.
 func TestSchemeWordsAfterASensitiveKey(t *testing.T) {
 	r := newDefault(t)
 	for in, want := range map[string]string{
 		"Authorization: Bearer xyz123abc":  "Authorization: Bearer [REDACTED]",
 		"Authorization: token ghp_abc":     "Authorization: token [REDACTED]",
 		"Authorization: Custom xyz123":     "Authorization: [REDACTED]",
-		"password: hunter next":            "password: [REDACTED]",
+		"password: hunter next":            "password: [REDACTED] next",
+		"token: expired for user":          "token: [REDACTED] for user",
 		"password=hunter next":             "password=[REDACTED] next",
 		"mysql --password=alpha --verbose": "mysql --password=[REDACTED] --verbose",
 	} {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"regexp"
+
+	"github.com/traceship/shipper/internal/jsonscan"
 )
 
 // Rule identifiers: the built-in rules in builtinNames order, then the
@@ -377,31 +379,14 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 					ve++
 				}
 			} else {
-				ve = valueEnd(s, vs)
-				// "Authorization: Bearer xyz": a scheme word stays, the
-				// credential after it goes (unless an earlier rule took
-				// it already). After ':', another word and what follows
-				// go together ("Authorization: Custom xyz"); after '='
-				// the word is the value ("password=hunter --verbose").
-				if ve < len(s) && s[ve] == ' ' && ve > vs && schemeWord(s[vs:ve]) && (sep == ':' || authKey(s[ks:ke])) {
-					w := ve
-					for w < len(s) && s[w] == ' ' {
-						w++
-					}
-					if bytes.HasPrefix(s[w:], []byte(redacted)) {
-						continue
-					}
-					if e := valueEnd(s, w); e > w {
-						if authScheme(s[vs:ve]) {
-							vs = w
-						}
-						ve = e
-					}
+				vs, ve = plainValue(s, vs, authKey(s[ks:ke]))
+				if vs < 0 {
+					continue // an earlier rule took the credential
 				}
 			}
 			v := s[vs:ve]
 			if len(v) == 0 || string(v) == "true" || string(v) == "false" || string(v) == "null" || string(v) == redacted ||
-				kc == keySecrets && allDigits(v) && isCount(v) {
+				kc == keySecrets && isTextCount(v) {
 				continue
 			}
 			dst = append(dst, span{vs, ve})
@@ -438,7 +423,7 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		i += off
 		off = i + 2
 		ks, ke := flagName(s, i)
-		vs := flagGap(s, ke)
+		vs := flagGap(s, i, ke)
 		if ks == ke || vs == ke {
 			continue
 		}
@@ -451,15 +436,18 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			vs++
 			ve = vs
 			for ve < len(s) && s[ve] != q {
+				if s[ve] == '\\' && ve+1 < len(s) {
+					ve++ // an escaped quote does not end the value
+				}
 				ve++
 			}
-		} else {
+		} else if ve = cardEnd(s, vs); ve == 0 {
 			ve = valueEnd(s, vs)
 		}
 		if vs < len(s) && s[vs] == '-' {
 			continue // the next flag
 		}
-		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || kc == keySecrets && allDigits(v) && isCount(v) {
+		if v := s[vs:ve]; len(v) == 0 || string(v) == redacted || kc == keySecrets && isTextCount(v) {
 			continue
 		}
 		dst = append(dst, span{vs, ve})
@@ -467,28 +455,37 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 	}
 }
 
-// flagGap returns where the value of a flag whose name ends at ke starts,
-// or ke when no value follows:
-//   - after one space or tab ("--password x"); more spaces are the columns
-//     of a help text ("--password   Password to use");
+// flagGap returns where the value of the flag whose "--" is at s[i] and
+// whose name ends at ke starts, or ke when no value follows:
+//   - after one space or tab ("--password x"); more spaces, or a value
+//     between tabs, are the columns of a help text ("--password   Password
+//     to use");
 //   - at the next element of an argument list printed as text: Python's
 //     '--password', 'x' (also b'x'), JSON's "--password","x", Go's %q
-//     "--password" "x", Java's [mysql, --password, x].
-func flagGap(s []byte, ke int) int {
+//     "--password" "x", and, inside a list, Java's [mysql, --password, x].
+func flagGap(s []byte, i, ke int) int {
 	j := ke
 	if j >= len(s) {
 		return ke
 	}
 	quoted := s[j] == '"' || s[j] == '\''
 	if quoted {
-		j++
+		for j++; j < len(s) && s[j] == ' '; j++ {
+		}
 	}
 	switch {
 	case j < len(s) && s[j] == ',':
-		// A list: any white space after the comma is its layout
-		// (pprint, indented JSON).
+		// Unquoted, only an element of a list: "use --password, or
+		// set PGPASSWORD" is prose.
+		if !quoted && !(i >= 1 && s[i-1] == '[' || i >= 2 && s[i-2] == ',' && s[i-1] == ' ') {
+			return ke
+		}
+		// Any white space after the comma is the list's layout (pprint,
+		// indented JSON).
 		for j++; j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'); j++ {
 		}
+	case quoted && j > ke+1:
+		// Go's %q: "--password" "x"; the spaces were skipped.
 	case j+1 < len(s) && (s[j] == ' ' || s[j] == '\t') && s[j+1] != ' ' && s[j+1] != '\t':
 		j++
 		// "--api-key\tKEY\tthe api key": tab-separated help columns.
@@ -497,7 +494,7 @@ func flagGap(s []byte, ke int) int {
 				return ke
 			}
 		}
-	case !quoted:
+	default:
 		return ke
 	}
 	if j >= len(s) {
@@ -538,14 +535,52 @@ func isKeyByte(c byte) bool {
 	return isLower(c) || isUpper(c) || isDigit(c) || c == '_' || c == '-' || c == '.'
 }
 
-// authSchemes are the HTTP authentication scheme words a credential follows
-// in an Authorization header (IANA's registry, and the common vendor ones).
-var authSchemes = []string{"basic", "bearer", "digest", "dpop", "hoba", "mutual", "negotiate", "ntlm",
-	"token", "apikey", "key", "sharedkey", "signature", "oauth", "jwt", "ssws", "splunk", "geniekey", "kerberos"}
+// plainValue returns the span of an unquoted value that starts at vs, or
+// vs < 0 when an earlier rule already took the credential:
+//   - a card, in whatever groups it is written ("password: 4111 1111 …");
+//   - after a scheme word that carries parameters (Digest, OAuth, AWS4-…:
+//     "Digest username=…, response=…"), the rest of the line;
+//   - after another known scheme word (Bearer, Basic, token), the
+//     credential that follows it, the word kept;
+//   - under an authorization key (auth: an Authorization header), an
+//     unknown word and the credential after it ("Authorization=Custom abc"),
+//     unless what follows is the next key=value pair;
+//   - else the word itself ("password=hunter --verbose").
+func plainValue(s []byte, vs int, auth bool) (int, int) {
+	if end := cardEnd(s, vs); end > 0 {
+		return vs, end
+	}
+	ve := valueEnd(s, vs)
+	if ve >= len(s) || s[ve] != ' ' || ve == vs {
+		return vs, ve
+	}
+	word := s[vs:ve]
+	w := ve
+	for w < len(s) && s[w] == ' ' {
+		w++
+	}
+	next := valueEnd(s, w)
+	switch {
+	case paramScheme(word):
+		e := w
+		for e < len(s) && s[e] != '\n' && s[e] != '\r' {
+			e++
+		}
+		return w, e
+	case !authScheme(word) && !(auth && schemeWord(word) && !pairAt(s, w)):
+		return vs, ve
+	case bytes.HasPrefix(s[w:], []byte(redacted)):
+		return -1, -1
+	case next == w:
+		return vs, ve
+	case authScheme(word):
+		return w, next
+	}
+	return vs, next
+}
 
 // schemeWord reports whether w could be an authentication scheme word:
-// letters and '-', maybe one digit last ("Bearer", "Api-Key", "OAuth2"),
-// not a value such as "abc123".
+// letters and '-', maybe one digit last ("Custom", "OAuth2").
 func schemeWord(w []byte) bool {
 	if n := len(w); n > 1 && isDigit(w[n-1]) {
 		w = w[:n-1]
@@ -561,27 +596,64 @@ func schemeWord(w []byte) bool {
 	return true
 }
 
-// authKey reports whether a key names an Authorization header or the like
-// ("authorization", "Proxy-Authorization", "x-auth"): after '=' too, its
-// value may be a scheme word and a credential (Java's Map.toString writes
-// "Authorization=Custom abc").
-func authKey(k []byte) bool {
-	for i := 0; i+4 <= len(k); i++ {
-		if hasFoldPrefix(k[i:], "auth") {
+// cardEnd returns the end of the card that starts at s[i], written in
+// groups or not, or 0.
+func cardEnd(s []byte, i int) int {
+	if i >= len(s) || !isDigit(s[i]) {
+		return 0
+	}
+	t := s[i:min(len(s), i+3*maxPAN)]
+	if sp, _ := findCards(nil, nil, t); len(sp) > 0 && sp[0].start == 0 {
+		return i + sp[0].end
+	}
+	return 0
+}
+
+// pairAt reports whether a key=value or key: value pair starts at s[i]:
+// what follows an unknown word is then the next field, not a credential.
+func pairAt(s []byte, i int) bool {
+	j := i
+	for j < len(s) && isKeyByte(s[j]) {
+		j++
+	}
+	return j > i && j < len(s) && (s[j] == '=' || s[j] == ':')
+}
+
+// isTextCount reports whether v, a value in text under a plural key,
+// counts secrets ("tokens: 512", "secrets: -1", "api_keys: 2.5").
+func isTextCount(v []byte) bool {
+	return isNumber(v) && jsonscan.Valid(v, 1) == nil && isCount(v)
+}
+
+// authSchemes are the HTTP authentication scheme words a credential follows
+// in an Authorization header (IANA's registry, and the common vendor ones).
+var authSchemes = []string{"basic", "bearer", "dpop", "hoba", "mutual", "negotiate", "ntlm",
+	"token", "apikey", "api-key", "key", "sharedkey", "jwt", "ssws", "splunk", "geniekey", "kerberos", "bot"}
+
+// paramSchemes are the scheme words whose credential is a list of
+// parameters (Digest's response, OAuth 1.0's oauth_signature, AWS's
+// Signature), all of it to the end of the line.
+var paramSchemes = []string{"digest", "oauth", "mac", "hawk", "signature", "aws4-hmac-sha256"}
+
+// authScheme reports whether w is one of authSchemes, in any case.
+func authScheme(w []byte) bool { return foldIn(w, authSchemes) }
+
+// paramScheme reports whether w is one of paramSchemes, in any case.
+func paramScheme(w []byte) bool { return foldIn(w, paramSchemes) }
+
+func foldIn(w []byte, words []string) bool {
+	for _, a := range words {
+		if len(w) == len(a) && hasFoldPrefix(w, a) {
 			return true
 		}
 	}
 	return false
 }
 
-// authScheme reports whether w is one of authSchemes, in any case.
-func authScheme(w []byte) bool {
-	for _, a := range authSchemes {
-		if len(w) == len(a) && hasFoldPrefix(w, a) {
-			return true
-		}
-	}
-	return false
+// authKey reports whether a key names an Authorization header
+// ("Authorization", "Proxy-Authorization", "HTTP_AUTHORIZATION").
+func authKey(k []byte) bool {
+	return len(k) >= 13 && hasFoldPrefix(k[len(k)-13:], "authorization")
 }
 
 func isAlphaWord(w []byte) bool {
