@@ -14,6 +14,7 @@ func TestUnknownWordDoesNotSwallowTheNextPair(t *testing.T) {
 	r := newDefault(t)
 	for _, c := range []struct{ in, secret string }{
 		{`authorization=none password="hunter2"`, "hunter2"},
+		{`authorization=None password="hunter2"`, "hunter2"}, // a scheme-like word: the pair is judged inside
 		{`auth_token=x password='hunter2'`, "hunter2"},
 		{`level=warn authorization=missing password="p w"`, "p w"},
 		{`X-Auth-Token=expired api_key="k 1"`, "k 1"},

@@ -379,10 +379,16 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 					ve++
 				}
 			} else {
-				vs, ve = plainValue(s, vs, authKey(s[ks:ke]))
+				var next int
+				vs, ve, next = plainValue(s, vs, authKey(s[ks:ke]))
 				if vs < 0 {
 					continue // an earlier rule took the credential
 				}
+				if v := s[vs:ve]; len(v) > 0 && !(kc == keySecrets && isTextCount(v)) && string(v) != redacted {
+					dst = append(dst, span{vs, ve})
+				}
+				off = next
+				continue
 			}
 			v := s[vs:ve]
 			if len(v) == 0 || string(v) == "true" || string(v) == "false" || string(v) == "null" || string(v) == redacted ||
@@ -441,8 +447,8 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				}
 				ve++
 			}
-		} else if ve = cardEnd(s, vs); ve == 0 {
-			ve = valueEnd(s, vs)
+		} else {
+			ve = max(valueEnd(s, vs), cardEnd(s, vs))
 		}
 		if vs < len(s) && s[vs] == '-' {
 			continue // the next flag
@@ -477,7 +483,7 @@ func flagGap(s []byte, i, ke int) int {
 	case j < len(s) && s[j] == ',':
 		// Unquoted, only an element of a list: "use --password, or
 		// set PGPASSWORD" is prose.
-		if !quoted && !(i >= 1 && s[i-1] == '[' || i >= 2 && s[i-2] == ',' && s[i-1] == ' ') {
+		if !quoted && !listElement(s, i) {
 			return ke
 		}
 		// Any white space after the comma is the list's layout (pprint,
@@ -509,6 +515,17 @@ func flagGap(s []byte, i, ke int) int {
 	return j
 }
 
+// listElement reports whether the flag whose "--" is at s[i] is an element
+// of a list printed without quotes ("[mysql, --password, x]",
+// "(--password, x)", "mysql,--password,x"): the byte before it, past white
+// space, opens the list or ends the element before.
+func listElement(s []byte, i int) bool {
+	for i > 0 && (s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\n' || s[i-1] == '\r') {
+		i--
+	}
+	return i > 0 && (s[i-1] == '[' || s[i-1] == '(' || s[i-1] == ',')
+}
+
 // flagName returns the name of the long flag whose "--" is at s[i], or an
 // empty span when the "--" does not start one (it follows a word, or is
 // part of "---").
@@ -535,24 +552,41 @@ func isKeyByte(c byte) bool {
 	return isLower(c) || isUpper(c) || isDigit(c) || c == '_' || c == '-' || c == '.'
 }
 
-// plainValue returns the span of an unquoted value that starts at vs, or
-// vs < 0 when an earlier rule already took the credential:
-//   - a card, in whatever groups it is written ("password: 4111 1111 …");
-//   - after a scheme word that carries parameters (Digest, OAuth, AWS4-…:
-//     "Digest username=…, response=…"), the rest of the line;
-//   - after another known scheme word (Bearer, Basic, token), the
-//     credential that follows it, the word kept;
-//   - under an authorization key (auth: an Authorization header), an
-//     unknown word and the credential after it ("Authorization=Custom abc"),
-//     unless what follows is the next key=value pair;
-//   - else the word itself ("password=hunter --verbose").
-func plainValue(s []byte, vs int, auth bool) (int, int) {
-	if end := cardEnd(s, vs); end > 0 {
-		return vs, end
+// plainValue returns the span of the unquoted value of a sensitive key
+// that starts at vs, and where the search for the next key goes on; vs < 0
+// when an earlier rule took the credential. auth says the key names an
+// Authorization header. The value is:
+//   - "true", "false" and "null": none;
+//   - a Go list ("X-Api-Key:[k3y]", as %v prints an http.Header): its
+//     contents;
+//   - under an Authorization header, after a scheme whose credential is a
+//     list of parameters (Digest, OAuth 1.0, AWS4-HMAC-SHA256, MAC, Hawk,
+//     Signature): the rest of the line;
+//   - after a known scheme word (Bearer, Basic, token, Api-Key, Bot, …):
+//     the credential after it, the word kept;
+//   - after a capitalised word that may be a scheme the rule does not know
+//     ("Authorization: Custom abc", "X-Auth-Token: AWS id:sig"): the word
+//     and what follows it, unless that is a flag. The search goes on
+//     inside, so a key=value pair swallowed there is still judged
+//     ("authorization=None password=…");
+//   - else the first word, or the card that starts there, written in
+//     groups or glued to more ("password=4111111111111111:x").
+func plainValue(s []byte, vs int, auth bool) (int, int, int) {
+	if bytes.HasPrefix(s[vs:], []byte(redacted)) {
+		return -1, -1, -1
 	}
-	ve := valueEnd(s, vs)
+	if vs < len(s) && s[vs] == '[' {
+		if e := bytes.IndexByte(s[vs:], ']'); e > 0 {
+			return vs + 1, vs + e, vs + e
+		}
+	}
+	ve := max(valueEnd(s, vs), cardEnd(s, vs))
+	switch word := s[vs:ve]; string(word) {
+	case "true", "false", "null":
+		return vs, vs, ve
+	}
 	if ve >= len(s) || s[ve] != ' ' || ve == vs {
-		return vs, ve
+		return vs, ve, ve
 	}
 	word := s[vs:ve]
 	w := ve
@@ -561,22 +595,22 @@ func plainValue(s []byte, vs int, auth bool) (int, int) {
 	}
 	next := valueEnd(s, w)
 	switch {
-	case paramScheme(word):
+	case auth && paramScheme(word):
 		e := w
 		for e < len(s) && s[e] != '\n' && s[e] != '\r' {
 			e++
 		}
-		return w, e
-	case !authScheme(word) && !(auth && schemeWord(word) && !pairAt(s, w)):
-		return vs, ve
+		return w, e, e
+	case !authScheme(word) && !(schemeWord(word) && isUpper(word[0])):
+		return vs, ve, ve
 	case bytes.HasPrefix(s[w:], []byte(redacted)):
-		return -1, -1
-	case next == w:
-		return vs, ve
+		return -1, -1, -1
+	case next == w || s[w] == '-':
+		return vs, ve, ve
 	case authScheme(word):
-		return w, next
+		return w, next, next
 	}
-	return vs, next
+	return vs, next, ve
 }
 
 // schemeWord reports whether w could be an authentication scheme word:
@@ -607,16 +641,6 @@ func cardEnd(s []byte, i int) int {
 		return i + sp[0].end
 	}
 	return 0
-}
-
-// pairAt reports whether a key=value or key: value pair starts at s[i]:
-// what follows an unknown word is then the next field, not a credential.
-func pairAt(s []byte, i int) bool {
-	j := i
-	for j < len(s) && isKeyByte(s[j]) {
-		j++
-	}
-	return j > i && j < len(s) && (s[j] == '=' || s[j] == ':')
 }
 
 // isTextCount reports whether v, a value in text under a plural key,
