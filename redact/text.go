@@ -577,40 +577,70 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 	}
 	if vs < len(s) && s[vs] == '[' {
 		if e := bytes.IndexByte(s[vs:], ']'); e > 0 {
+			if literal(s[vs+1 : vs+e]) {
+				return vs, vs, vs + e
+			}
 			return vs + 1, vs + e, vs + e
 		}
 	}
 	ve := max(valueEnd(s, vs), cardEnd(s, vs))
-	switch word := s[vs:ve]; string(word) {
-	case "true", "false", "null":
+	word := s[vs:ve]
+	if literal(word) {
 		return vs, vs, ve
 	}
 	if ve >= len(s) || s[ve] != ' ' || ve == vs {
 		return vs, ve, ve
 	}
-	word := s[vs:ve]
 	w := ve
 	for w < len(s) && s[w] == ' ' {
 		w++
 	}
 	next := valueEnd(s, w)
+	if w < len(s) && (s[w] == '"' || s[w] == '\'') {
+		next = w + 1 // a quoted credential: "Custom \"abc\""
+		for next < len(s) && s[next] != s[w] {
+			next++
+		}
+		next = min(next+1, len(s))
+	}
 	switch {
-	case auth && paramScheme(word):
+	case paramScheme(word) && (auth || bytes.IndexByte(s[w:next], '=') >= 0):
 		e := w
 		for e < len(s) && s[e] != '\n' && s[e] != '\r' {
 			e++
 		}
 		return w, e, e
-	case !authScheme(word) && !(schemeWord(word) && isUpper(word[0])):
+	case !authScheme(word) && !(schemeWord(word) && (auth || isUpper(word[0]))):
 		return vs, ve, ve
 	case bytes.HasPrefix(s[w:], []byte(redacted)):
 		return -1, -1, -1
-	case next == w || s[w] == '-':
-		return vs, ve, ve
+	case next == w || s[w] == '-' && w+1 < len(s) && s[w+1] == '-':
+		return vs, ve, ve // nothing follows, or the next flag
 	case authScheme(word):
 		return w, next, next
+	case !auth && (w > ve+1 || plainPair(s[w:next])):
+		// A column gap ("--password=PASSWORD   The password") or the
+		// next field ("Password: Reset user=alice").
+		return vs, ve, ve
 	}
 	return vs, next, ve
+}
+
+// literal reports whether a value is a boolean or a null, in any case
+// (Python's None, True, False): no secret, and no scheme word either.
+func literal(w []byte) bool {
+	return foldIn(w, []string{"true", "false", "null", "none", "nil"})
+}
+
+// plainPair reports whether t is a key=value or key: value field with a
+// plain name ("user=alice", "port:"), not a credential that holds '=' or
+// ':' (base64 padding "dXNl…==", mixed-case ids).
+func plainPair(t []byte) bool {
+	i := 0
+	for i < len(t) && (isLower(t[i]) || isDigit(t[i]) || t[i] == '_' || t[i] == '-' || t[i] == '.') {
+		i++
+	}
+	return i > 0 && i <= 32 && i < len(t) && (t[i] == '=' || t[i] == ':') && (i+1 == len(t) || t[i+1] != '=')
 }
 
 // schemeWord reports whether w could be an authentication scheme word:
@@ -657,7 +687,7 @@ var authSchemes = []string{"basic", "bearer", "dpop", "hoba", "mutual", "negotia
 // paramSchemes are the scheme words whose credential is a list of
 // parameters (Digest's response, OAuth 1.0's oauth_signature, AWS's
 // Signature), all of it to the end of the line.
-var paramSchemes = []string{"digest", "oauth", "mac", "hawk", "signature", "aws4-hmac-sha256"}
+var paramSchemes = []string{"digest", "oauth", "mac", "hawk", "hmac", "signature", "aws4-hmac-sha256"}
 
 // authScheme reports whether w is one of authSchemes, in any case.
 func authScheme(w []byte) bool { return foldIn(w, authSchemes) }
