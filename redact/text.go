@@ -235,6 +235,9 @@ func findCredentials(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
 			if basic && !basicCredential(tok, sc) || !basic && !bearerToken(tok) {
 				continue
 			}
+			if tok[len(tok)-1] == '=' && e < len(s) && (isAlnum(s[e]) || s[e] == '"') {
+				continue // the next field, "token_type=Bearer expires_in=3600"
+			}
 			dst = append(dst, span{k, e})
 			off = e
 		}
@@ -572,20 +575,20 @@ func isKeyByte(c byte) bool {
 //   - else the first word, or the card that starts there, written in
 //     groups or glued to more ("password=4111111111111111:x").
 func plainValue(s []byte, vs int, auth bool) (int, int, int) {
-	if bytes.HasPrefix(s[vs:], []byte(redacted)) {
+	if r, ok := afterRedacted(s, vs); ok {
+		return r, valueEnd(s, r), valueEnd(s, r) // the rest of a credential a rule cut
+	} else if r > vs {
 		return -1, -1, -1
 	}
-	if vs < len(s) && s[vs] == '[' {
-		if e := bytes.IndexByte(s[vs:], ']'); e > 0 {
-			if literal(s[vs+1 : vs+e]) {
-				return vs, vs, vs + e
-			}
-			return vs + 1, vs + e, vs + e
+	if e := listEnd(s, vs); e > 0 {
+		if literal(s[vs+1 : e]) {
+			return vs, vs, e
 		}
+		return vs + 1, e, e
 	}
 	ve := max(valueEnd(s, vs), cardEnd(s, vs))
 	word := s[vs:ve]
-	if literal(word) {
+	if literal(word) && !auth {
 		return vs, vs, ve
 	}
 	if ve >= len(s) || s[ve] != ' ' || ve == vs {
@@ -595,16 +598,9 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 	for w < len(s) && s[w] == ' ' {
 		w++
 	}
-	next := valueEnd(s, w)
-	if w < len(s) && (s[w] == '"' || s[w] == '\'') {
-		next = w + 1 // a quoted credential: "Custom \"abc\""
-		for next < len(s) && s[next] != s[w] {
-			next++
-		}
-		next = min(next+1, len(s))
-	}
+	next := credentialEnd(s, w)
 	switch {
-	case paramScheme(word) && (auth || bytes.IndexByte(s[w:next], '=') >= 0):
+	case paramScheme(word) && (auth || isUpper(word[0]) && authParam(s[w:])):
 		e := w
 		for e < len(s) && s[e] != '\n' && s[e] != '\r' {
 			e++
@@ -612,18 +608,89 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 		return w, e, e
 	case !authScheme(word) && !(schemeWord(word) && (auth || isUpper(word[0]))):
 		return vs, ve, ve
-	case bytes.HasPrefix(s[w:], []byte(redacted)):
+	}
+	if r, ok := afterRedacted(s, w); ok {
+		return r, valueEnd(s, r), valueEnd(s, r) // AWS AKIA…:signature
+	} else if r > w {
+		return -1, -1, -1 // an earlier rule took the credential
+	}
+	switch {
+	case next == w:
+		return vs, ve, ve // nothing follows
+	case authScheme(word) && !auth && plainPair(s[w:next]):
+		// token_type=Bearer expires_in=3600: a scheme word, no credential.
 		return -1, -1, -1
-	case next == w || s[w] == '-' && w+1 < len(s) && s[w+1] == '-':
-		return vs, ve, ve // nothing follows, or the next flag
 	case authScheme(word):
 		return w, next, next
+	case !auth && s[w] == '-' && w+1 < len(s) && s[w+1] == '-':
+		return vs, ve, ve // the next flag
 	case !auth && (w > ve+1 || plainPair(s[w:next])):
 		// A column gap ("--password=PASSWORD   The password") or the
 		// next field ("Password: Reset user=alice").
 		return vs, ve, ve
 	}
 	return vs, next, ve
+}
+
+// listEnd returns the offset of the ']' that closes a Go list starting at
+// s[i] ("[k3y]", as %v prints a []string), or 0. The brackets of an
+// earlier rule's "[REDACTED]" inside do not close it.
+func listEnd(s []byte, i int) int {
+	if i >= len(s) || s[i] != '[' || bytes.HasPrefix(s[i:], []byte(redacted)) {
+		return 0
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case bytes.HasPrefix(s[j:], []byte(redacted)):
+			j += len(redacted) - 1
+		case s[j] == ']':
+			return j
+		case s[j] == '\n':
+			return 0
+		}
+	}
+	return 0
+}
+
+// afterRedacted reports, when an earlier rule's "[REDACTED]" starts at
+// s[i], where the text after it starts and whether more of the same value
+// follows it (AWS's "AKIA…:signature" after the key id was cut).
+func afterRedacted(s []byte, i int) (int, bool) {
+	if !bytes.HasPrefix(s[i:], []byte(redacted)) {
+		return i, false
+	}
+	r := i + len(redacted)
+	return r, valueEnd(s, r) > r
+}
+
+// credentialEnd returns the end of the credential that starts at s[w]: a
+// quoted string on the line, escapes kept inside ("Custom \"a\\\"b\""), or
+// the word there.
+func credentialEnd(s []byte, w int) int {
+	if w < len(s) && (s[w] == '"' || s[w] == '\'') {
+		for e := w + 1; e < len(s) && s[e] != '\n' && s[e] != '\r'; e++ {
+			switch s[e] {
+			case '\\':
+				e++
+			case s[w]:
+				return e + 1
+			}
+		}
+		// Not closed on the line: a quote in prose, not a quoted value.
+		return valueEnd(s, w+1)
+	}
+	return valueEnd(s, w)
+}
+
+// authParam reports whether t starts with the first parameter of an auth
+// scheme: a name, '=' and a value ("username=\"bob\",", "oauth_nonce=…"),
+// not base64 padding ("dGVzdA==").
+func authParam(t []byte) bool {
+	i := 0
+	for i < len(t) && (isLower(t[i]) || isUpper(t[i]) || t[i] == '_') {
+		i++
+	}
+	return i > 0 && i+1 < len(t) && t[i] == '=' && t[i+1] != '='
 }
 
 // literal reports whether a value is a boolean or a null, in any case
