@@ -235,7 +235,7 @@ func findCredentials(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
 			if basic && !basicCredential(tok, sc) || !basic && !bearerToken(tok) {
 				continue
 			}
-			if tok[len(tok)-1] == '=' && e < len(s) && (isAlnum(s[e]) || s[e] == '"') {
+			if plainPair(s[k:]) {
 				continue // the next field, "token_type=Bearer expires_in=3600"
 			}
 			dst = append(dst, span{k, e})
@@ -600,13 +600,13 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 	}
 	next := credentialEnd(s, w)
 	switch {
-	case paramScheme(word) && (auth || isUpper(word[0]) && authParam(s[w:])):
+	case paramScheme(word) && (auth || authParams(s[w:])):
 		e := w
 		for e < len(s) && s[e] != '\n' && s[e] != '\r' {
 			e++
 		}
 		return w, e, e
-	case !authScheme(word) && !(schemeWord(word) && (auth || isUpper(word[0]))):
+	case !authScheme(word) && !paramScheme(word) && !(schemeWord(word) && (auth || isUpper(word[0]))):
 		return vs, ve, ve
 	}
 	if r, ok := afterRedacted(s, w); ok {
@@ -620,7 +620,7 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 	case authScheme(word) && !auth && plainPair(s[w:next]):
 		// token_type=Bearer expires_in=3600: a scheme word, no credential.
 		return -1, -1, -1
-	case authScheme(word):
+	case authScheme(word) || paramScheme(word):
 		return w, next, next
 	case !auth && s[w] == '-' && w+1 < len(s) && s[w+1] == '-':
 		return vs, ve, ve // the next flag
@@ -660,7 +660,12 @@ func afterRedacted(s []byte, i int) (int, bool) {
 		return i, false
 	}
 	r := i + len(redacted)
-	return r, valueEnd(s, r) > r
+	for _, c := range s[r:valueEnd(s, r)] {
+		if isAlnum(c) {
+			return r, true
+		}
+	}
+	return r, false // punctuation: "token=[REDACTED]: retrying"
 }
 
 // credentialEnd returns the end of the credential that starts at s[w]: a
@@ -682,15 +687,26 @@ func credentialEnd(s []byte, w int) int {
 	return valueEnd(s, w)
 }
 
-// authParam reports whether t starts with the first parameter of an auth
-// scheme: a name, '=' and a value ("username=\"bob\",", "oauth_nonce=…"),
-// not base64 padding ("dGVzdA==").
-func authParam(t []byte) bool {
+// authParams reports whether t starts with the parameters of an auth
+// scheme: a name and '=', with a quoted value ("username=\"bob\"") or a
+// ", name=" after it (Credential=…, Signature=…), as a logfmt field
+// ("provider=github user=alice") is not.
+func authParams(t []byte) bool {
 	i := 0
 	for i < len(t) && (isLower(t[i]) || isUpper(t[i]) || t[i] == '_') {
 		i++
 	}
-	return i > 0 && i+1 < len(t) && t[i] == '=' && t[i+1] != '='
+	if i == 0 || i+1 >= len(t) || t[i] != '=' || t[i+1] == '=' {
+		return false
+	}
+	if t[i+1] == '"' {
+		return true
+	}
+	e := i + 1 // the value: up to a comma or white space
+	for e < len(t) && t[e] != ',' && t[e] != ' ' && t[e] != '\t' && t[e] != '\n' && t[e] != '\r' {
+		e++
+	}
+	return e+1 < len(t) && t[e] == ',' && (t[e+1] == ' ' || isAlnum(t[e+1]))
 }
 
 // literal reports whether a value is a boolean or a null, in any case
