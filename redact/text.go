@@ -235,7 +235,7 @@ func findCredentials(_ *Redactor, sc *scratch, dst []span, s []byte) []span {
 			if basic && !basicCredential(tok, sc) || !basic && !bearerToken(tok) {
 				continue
 			}
-			if plainPair(s[k:]) {
+			if fieldAt(s[k:]) {
 				continue // the next field, "token_type=Bearer expires_in=3600"
 			}
 			dst = append(dst, span{k, e})
@@ -606,7 +606,7 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 			e++
 		}
 		return w, e, e
-	case !authScheme(word) && !paramScheme(word) && !(schemeWord(word) && (auth || isUpper(word[0]))):
+	case !authScheme(word) && !((paramScheme(word) || schemeWord(word)) && (auth || isUpper(word[0]))):
 		return vs, ve, ve
 	}
 	if r, ok := afterRedacted(s, w); ok {
@@ -617,7 +617,7 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 	switch {
 	case next == w:
 		return vs, ve, ve // nothing follows
-	case authScheme(word) && !auth && plainPair(s[w:next]):
+	case (authScheme(word) || paramScheme(word)) && !auth && fieldAt(s[w:]):
 		// token_type=Bearer expires_in=3600: a scheme word, no credential.
 		return -1, -1, -1
 	case authScheme(word) || paramScheme(word):
@@ -713,6 +713,17 @@ func authParams(t []byte) bool {
 // (Python's None, True, False): no secret, and no scheme word either.
 func literal(w []byte) bool {
 	return foldIn(w, []string{"true", "false", "null", "none", "nil"})
+}
+
+// fieldAt reports whether t starts with a logfmt field: a plain lower-case
+// name, '=' and a value ("expires_in=3600"), not a token that ends in '='
+// padding or is followed by ':' ("Bearer abcd1234=", "Bearer 0123abcd: 401").
+func fieldAt(t []byte) bool {
+	i := 0
+	for i < len(t) && (isLower(t[i]) || isDigit(t[i]) || t[i] == '_' || t[i] == '-' || t[i] == '.') {
+		i++
+	}
+	return i > 0 && i <= 32 && i+1 < len(t) && t[i] == '=' && isAlnum(t[i+1])
 }
 
 // plainPair reports whether t is a key=value or key: value field with a
