@@ -606,7 +606,7 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 			e++
 		}
 		return w, e, e
-	case !authScheme(word) && !((paramScheme(word) || schemeWord(word)) && (auth || isUpper(word[0]))):
+	case !authScheme(word) && !paramScheme(word) && !(schemeWord(word) && (auth || isUpper(word[0]))):
 		return vs, ve, ve
 	}
 	if r, ok := afterRedacted(s, w); ok {
@@ -617,10 +617,15 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 	switch {
 	case next == w:
 		return vs, ve, ve // nothing follows
-	case (authScheme(word) || paramScheme(word)) && !auth && fieldAt(s[w:]):
+	case authScheme(word) && !auth && fieldAt(s[w:]):
 		// token_type=Bearer expires_in=3600: a scheme word, no credential.
 		return -1, -1, -1
+	case paramScheme(word) && !auth && fieldAt(s[w:]) && !isUpper(word[0]):
+		// token=oauth provider=github: a logfmt value.
+		return vs, ve, ve
 	case authScheme(word) || paramScheme(word):
+		// The credential, or a parameter scheme's one parameter
+		// (Hmac sig=9f86…).
 		return w, next, next
 	case !auth && s[w] == '-' && w+1 < len(s) && s[w+1] == '-':
 		return vs, ve, ve // the next flag
@@ -715,15 +720,31 @@ func literal(w []byte) bool {
 	return foldIn(w, []string{"true", "false", "null", "none", "nil"})
 }
 
-// fieldAt reports whether t starts with a logfmt field: a plain lower-case
-// name, '=' and a value ("expires_in=3600"), not a token that ends in '='
-// padding or is followed by ':' ("Bearer abcd1234=", "Bearer 0123abcd: 401").
+// fieldAt reports whether t starts with the next field of a logfmt or
+// YAML-ish line: a plain lower-case name, then '=' and a value
+// (expires_in=3600, message="…", redirect_uri=/cb) or ": " and a value
+// (expires_in: 3600). A token is not one: it has digits in its "name" and
+// ends in '=' padding or is followed by ':' in prose (Bearer
+// 0123abcd…: expired, Bearer vf4fw5tub=).
 func fieldAt(t []byte) bool {
-	i := 0
+	i, digits := 0, false
 	for i < len(t) && (isLower(t[i]) || isDigit(t[i]) || t[i] == '_' || t[i] == '-' || t[i] == '.') {
+		digits = digits || isDigit(t[i])
 		i++
 	}
-	return i > 0 && i <= 32 && i+1 < len(t) && t[i] == '=' && isAlnum(t[i+1])
+	if i == 0 || i > 32 || i+1 >= len(t) {
+		return false
+	}
+	switch c := t[i+1]; t[i] {
+	case '=':
+		if digits {
+			return isAlnum(c)
+		}
+		return c != '=' && c != ' ' && c != '\t'
+	case ':':
+		return !digits && c == ' '
+	}
+	return false
 }
 
 // plainPair reports whether t is a key=value or key: value field with a
