@@ -366,15 +366,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			}
 			var ve int
 			if vs < len(s) && (s[vs] == '"' || s[vs] == '\'') {
-				q := s[vs]
-				vs++
-				ve = vs
-				for ve < len(s) && s[ve] != q {
-					if s[ve] == '\\' && ve+1 < len(s) {
-						ve++ // an escaped quote does not end the value
-					}
-					ve++
-				}
+				vs, ve = vs+1, quotedEnd(s, vs)
 			} else if isCookieKey(s[ks:ke]) {
 				// "Cookie: a=1; b=2": every cookie of the header line.
 				ve = vs
@@ -442,14 +434,7 @@ func findFlagValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 		}
 		var ve int
 		if q := s[vs]; q == '"' || q == '\'' {
-			vs++
-			ve = vs
-			for ve < len(s) && s[ve] != q {
-				if s[ve] == '\\' && ve+1 < len(s) {
-					ve++ // an escaped quote does not end the value
-				}
-				ve++
-			}
+			vs, ve = vs+1, quotedEnd(s, vs)
 		} else {
 			ve = max(valueEnd(s, vs), cardEnd(s, vs))
 		}
@@ -671,6 +656,20 @@ func afterRedacted(s []byte, i int) (int, bool) {
 		}
 	}
 	return r, false // punctuation: "token=[REDACTED]: retrying"
+}
+
+// quotedEnd returns the offset of the quote that closes the quoted value
+// whose opening quote is s[i], or len(s) when none does. An escaped quote
+// does not end the value.
+func quotedEnd(s []byte, i int) int {
+	e := i + 1
+	for e < len(s) && s[e] != s[i] {
+		if s[e] == '\\' && e+1 < len(s) {
+			e++
+		}
+		e++
+	}
+	return min(e, len(s))
 }
 
 // credentialEnd returns the end of the credential that starts at s[w]: a
