@@ -4,20 +4,8 @@ package redact
 // before its fix).
 
 import (
-	"strings"
 	"testing"
 )
-
-// noLeakInText checks that Text leaves no case's secret in its output.
-func noLeakInText(t *testing.T, cases []struct{ in, secret string }) {
-	t.Helper()
-	r := newDefault(t)
-	for _, c := range cases {
-		if out := string(r.Text(nil, []byte(c.in))); strings.Contains(out, c.secret) {
-			t.Errorf("leak of %q:\n in: %q\nout: %q", c.secret, c.in, out)
-		}
-	}
-}
 
 // Under an Authorization key, the credential after a scheme the rule does
 // not know goes, whatever it holds: base64 padding ("…A=="), "user:secret"

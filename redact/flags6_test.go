@@ -4,7 +4,6 @@ package redact
 // fix).
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -45,33 +44,23 @@ func TestParamSchemeUnderOtherSensitiveKeys(t *testing.T) {
 // A capitalised literal (Python's None, True, False) or prose word under a
 // sensitive key does not take the next key=value field with it.
 func TestCapitalisedWordKeepsTheNextField(t *testing.T) {
-	r := newDefault(t)
-	for _, c := range []struct{ in, keep string }{
+	keepInText(t, []struct{ in, keep string }{
 		{`password=None host=db-1`, "host=db-1"},
 		{`api_key=None region=us-east-1 user=bob`, "region=us-east-1"},
 		{`Pwd=True duration=3ms`, "duration=3ms"},
 		{`{Token:None Name:bob Port:5432}`, "Name:bob"},
 		{`token: None port: 8080`, "port: 8080"},
 		{`Password: Reset user=alice host=db-1`, "user=alice"},
-	} {
-		if out := string(r.Text(nil, []byte(c.in))); !strings.Contains(out, c.keep) {
-			t.Errorf("%q lost:\n in: %q\nout: %q", c.keep, c.in, out)
-		}
-	}
+	})
 }
 
 // In --help output, a metavar after '=' is followed by a column gap, not by
 // a credential: the description stays.
 func TestHelpDescriptionAfterMetavar(t *testing.T) {
-	r := newDefault(t)
-	for _, c := range []struct{ in, keep string }{
+	keepInText(t, []struct{ in, keep string }{
 		{`  --password=PASSWORD   The password to use`, "   The password to use"},
 		{`  --password=PASS   database password`, "   database password"},
-	} {
-		if out := string(r.Text(nil, []byte(c.in))); !strings.Contains(out, c.keep) {
-			t.Errorf("%q lost:\n in: %q\nout: %q", c.keep, c.in, out)
-		}
-	}
+	})
 }
 
 // A quoted credential after a scheme word, and Kong's lower-case hmac

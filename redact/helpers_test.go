@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/traceship/shipper"
@@ -45,4 +46,37 @@ func docString(d shipper.Doc) string {
 		out = append(out, m.Value...)
 	}
 	return string(append(out, '}'))
+}
+
+// noLeakInText checks that Text leaves no case's secret in its output.
+func noLeakInText(t *testing.T, cases []struct{ in, secret string }) {
+	t.Helper()
+	r := newDefault(t)
+	for _, c := range cases {
+		if out := string(r.Text(nil, []byte(c.in))); strings.Contains(out, c.secret) {
+			t.Errorf("leak of %q:\n in: %q\nout: %q", c.secret, c.in, out)
+		}
+	}
+}
+
+// keepInText fails when the innocent text keep is not in the output.
+func keepInText(t *testing.T, cases []struct{ in, keep string }) {
+	t.Helper()
+	r := newDefault(t)
+	for _, c := range cases {
+		if out := string(r.Text(nil, []byte(c.in))); !strings.Contains(out, c.keep) {
+			t.Errorf("%q lost:\n in: %q\nout: %q", c.keep, c.in, out)
+		}
+	}
+}
+
+// unchangedInText fails when Text changes an innocent text.
+func unchangedInText(t *testing.T, ins []string) {
+	t.Helper()
+	r := newDefault(t)
+	for _, in := range ins {
+		if out := string(r.Text(nil, []byte(in))); out != in {
+			t.Errorf("changed:\n in: %q\nout: %q", in, out)
+		}
+	}
 }
