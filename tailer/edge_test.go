@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/traceship/shipper"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -705,4 +706,90 @@ func TestDirectoryMadeAgainBeforeItsParentIsWatched(t *testing.T) {
 	})
 	appendFile(t, h.path("new/w.log"), numbered(100, 150))
 	waitFor(t, 10*time.Second, "the lines of a file in the new directory", func() bool { return h.c.distinct() == 150 })
+}
+
+// relay stands between the tailer's watcher and its loop (Tailer.relay) to
+// play an inotify queue overflow: it drops the events drop selects, and the
+// test sends errors and no-op events through it.
+type relay struct {
+	drop   func(fsnotify.Event) bool
+	events chan fsnotify.Event
+	errs   chan error
+	done   chan struct{}
+}
+
+func newRelay(t *testing.T, drop func(fsnotify.Event) bool) *relay {
+	r := &relay{drop: drop, events: make(chan fsnotify.Event), errs: make(chan error), done: make(chan struct{})}
+	t.Cleanup(func() { close(r.done) })
+	return r
+}
+
+// install is the Tailer's relay hook.
+func (r *relay) install(in <-chan fsnotify.Event, _ <-chan error) (<-chan fsnotify.Event, <-chan error) {
+	go func() {
+		for {
+			select {
+			case ev, ok := <-in:
+				if !ok {
+					return // the watcher is closed
+				}
+				if r.drop(ev) {
+					continue
+				}
+				select {
+				case r.events <- ev:
+				case <-r.done:
+					return
+				}
+			case <-r.done:
+				return
+			}
+		}
+	}()
+	return r.events, r.errs
+}
+
+// settle returns once the tailer's loop is idle: it took a no-op event (so
+// it is between two of its steps) and no scan is asked for. Only the loop
+// and the readers ask for scans; the tests using it have no reader open.
+func (r *relay) settle(tl *Tailer) {
+	for {
+		r.events <- fsnotify.Event{}
+		if len(tl.scanReq) == 0 {
+			return
+		}
+	}
+}
+
+// A watched directory removed and made again while notifications overflow:
+// its removal is lost, so the tailer still counts it as watched while the
+// kernel dropped its watch with the old directory. The overflow error makes
+// the tailer watch every directory again: a file made in the new directory
+// afterwards is found through its event, not at the next periodic scan (an
+// hour here). The relay drops the removal, as the overflow would; fsnotify
+// saw it, unlike in a real overflow, which only changes what its Remove
+// before the new watch finds.
+func TestDirectoryMadeAgainDuringAnOverflowIsWatched(t *testing.T) {
+	h := newHarness(t, false)
+	dir := h.path("new")
+	os.MkdirAll(dir, 0o755)
+	h.input.Paths = []string{filepath.Join(dir, "*.log")}
+	h.input.ScanInterval = time.Hour // only events wake the tailer
+	r := newRelay(t, func(ev fsnotify.Event) bool { return ev.Name == dir })
+	h.startWith(func(tl *Tailer) { tl.relay = r.install })
+	defer h.stop()
+	r.settle(h.tl) // new/ is watched, and nothing is pending
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.errs <- fsnotify.ErrEventOverflow
+	// The rescan the error asks for is over: it found no file, and only an
+	// event can tell the tailer about the next one.
+	r.settle(h.tl)
+	appendFile(t, h.path("new/x.log"), numbered(0, 100))
+	waitFor(t, 10*time.Second, "the lines of a file in the directory made again", func() bool { return h.c.distinct() == 100 })
+	checkAllOnce(t, h.c, 100)
 }

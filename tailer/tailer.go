@@ -71,6 +71,10 @@ type Tailer struct {
 	// beforeWatch, when set (by tests), runs between a scan's look at the
 	// files and its update of the directory watches.
 	beforeWatch func()
+	// relay, when set (by tests), is given the watcher's event and error
+	// channels and returns the ones Run reads: a test can drop events and
+	// inject errors, as an inotify queue overflow does.
+	relay func(<-chan fsnotify.Event, <-chan error) (<-chan fsnotify.Event, <-chan error)
 
 	ckMu sync.Mutex // serialises Checkpoint
 	// ckSeq numbers the requests for a synchronous checkpoint; ckCovered
@@ -302,10 +306,13 @@ func (t *Tailer) Run(ctx context.Context) error {
 		t.log.Warn("filesystem notifications unavailable; relying on the periodic rescan", zap.Error(err))
 		watcher = nil
 	}
-	var events chan fsnotify.Event
-	var werrs chan error
+	var events <-chan fsnotify.Event
+	var werrs <-chan error
 	if watcher != nil {
 		events, werrs = watcher.Events, watcher.Errors
+		if t.relay != nil {
+			events, werrs = t.relay(events, werrs)
+		}
 	}
 
 	tick := time.NewTicker(t.minScanInterval())
@@ -331,7 +338,8 @@ func (t *Tailer) Run(ctx context.Context) error {
 		case ev := <-events:
 			t.onEvent(ev)
 		case err := <-werrs:
-			t.log.Warn("filesystem notification error; rescanning", zap.Error(err))
+			t.log.Warn("filesystem notification error; watching every directory again and rescanning", zap.Error(err))
+			t.rewatch(watcher)
 			t.wakeAll()
 			t.scan(watcher, true)
 		}
@@ -426,6 +434,38 @@ func (t *Tailer) isTarget(path string) bool {
 		}
 	}
 	return false
+}
+
+// rewatch removes the watch of every directory in t.watched and adds it
+// again. The error Run handles is usually an inotify queue overflow, which
+// drops events, the removal of a watched directory among them: one made
+// again under the same name then stays in t.watched while its watch went
+// with the old directory, and updateWatches, taking it for watched, would
+// never watch the new one; writes there would wait for the periodic scan.
+// Adding the path again watches whatever directory is there now. Removing
+// it first frees the kernel's watch of a directory renamed away (its move
+// lost too), which would otherwise stay on the old directory, and fsnotify's
+// record of a watch the kernel dropped. A directory that is gone is
+// forgotten; the scan that follows watches what the inputs need, looking at
+// the files after these watches are in place, so nothing written between a
+// removal and its add goes unseen. Called from Run's loop only, like
+// updateWatches.
+func (t *Tailer) rewatch(w *fsnotify.Watcher) {
+	if w == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for d := range t.watched {
+		// Fails for a watch the kernel dropped already (a removed
+		// directory): there is nothing left to remove then.
+		_ = w.Remove(d)
+		if err := w.Add(d); err != nil {
+			// Gone, or not watchable now: the scan adds it again if an
+			// input still needs it, and reports what fails.
+			delete(t.watched, d)
+		}
+	}
 }
 
 func (t *Tailer) wakeAll() {
