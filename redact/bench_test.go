@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -96,5 +97,31 @@ func BenchmarkText(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		dst = r.Text(dst[:0], msg)
+	}
+}
+
+// BenchmarkTextRepeated runs Text over 64 KiB of one fragment repeated:
+// shapes that once made a rule walk the rest of the line at every match
+// (quadratic: seconds for a 1 MiB line, which stalled its worker). Each
+// case should cost about what "plain" does per byte, within a small factor.
+func BenchmarkTextRepeated(b *testing.B) {
+	for _, c := range []struct{ name, unit string }{
+		{"plain", "the quick brown fox "},
+		{"jwt-headers", "eyJ"},
+		{"slack-prefixes", "xoxb-"},
+		{"unclosed-lists", "password=["},
+		{"pem-armour", "-----BEGIN "},
+		{"flags", "--password "},
+		{"cards", "4111-1111-"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := newDefault(b)
+			s := bytes.Repeat([]byte(c.unit), 64<<10/len(c.unit))
+			var dst []byte
+			b.SetBytes(int64(len(s)))
+			for b.Loop() {
+				dst = r.Text(dst[:0], s)
+			}
+		})
 	}
 }

@@ -341,6 +341,7 @@ func basicCredential(t []byte, sc *scratch) bool {
 // echoed in an error message).
 func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 	start := len(dst)
+	var lw listWalk
 	for _, sep := range [2]byte{'=', ':'} {
 		for off := 0; ; {
 			i := bytes.IndexByte(s[off:], sep)
@@ -375,7 +376,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 				}
 			} else {
 				var next int
-				vs, ve, next = plainValue(s, vs, authKey(s[ks:ke]))
+				vs, ve, next = plainValue(s, vs, authKey(s[ks:ke]), &lw)
 				if vs < 0 {
 					continue // an earlier rule took the credential
 				}
@@ -559,13 +560,13 @@ func isKeyByte(c byte) bool {
 //     ("authorization=None password=…");
 //   - else the first word, or the card that starts there, written in
 //     groups or glued to more ("password=4111111111111111:x").
-func plainValue(s []byte, vs int, auth bool) (int, int, int) {
+func plainValue(s []byte, vs int, auth bool, lw *listWalk) (int, int, int) {
 	if r, ok := afterRedacted(s, vs); ok {
 		return r, valueEnd(s, r), valueEnd(s, r) // the rest of a credential a rule cut
 	} else if r > vs {
 		return -1, -1, -1
 	}
-	if e := listEnd(s, vs); e > 0 {
+	if e := listEnd(s, vs, lw); e > 0 {
 		if literal(s[vs+1 : e]) {
 			return vs, vs, e
 		}
@@ -625,22 +626,36 @@ func plainValue(s []byte, vs int, auth bool) (int, int, int) {
 // listEnd returns the offset of the ']' that closes a Go list starting at
 // s[i] ("[k3y]", as %v prints a []string), or 0. The brackets of an
 // earlier rule's "[REDACTED]" inside do not close it.
-func listEnd(s []byte, i int) int {
+//
+// m remembers the last walk: a '[' it passed over is closed by the same
+// ']' (or none), so text with many brackets that nothing closes
+// ("password=[password=[…") is walked once, not once per bracket.
+func listEnd(s []byte, i int, m *listWalk) int {
 	if i >= len(s) || s[i] != '[' || bytes.HasPrefix(s[i:], []byte(redacted)) {
 		return 0
 	}
+	if m.from < i && i < m.to {
+		return m.end
+	}
+	m.from, m.to, m.end = i, len(s), 0
 	for j := i + 1; j < len(s); j++ {
 		switch {
 		case bytes.HasPrefix(s[j:], []byte(redacted)):
 			j += len(redacted) - 1
 		case s[j] == ']':
+			m.to, m.end = j, j
 			return j
 		case s[j] == '\n':
+			m.to = j
 			return 0
 		}
 	}
 	return 0
 }
+
+// listWalk is listEnd's memory of its last walk over one text: from the
+// '[' at from to the ']' or line end at to, which found end.
+type listWalk struct{ from, to, end int }
 
 // afterRedacted reports, when an earlier rule's "[REDACTED]" starts at
 // s[i], where the text after it starts and whether more of the same value
@@ -880,9 +895,9 @@ func findJWT(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
 			break
 		}
 		a := off + i
-		e, ok := b64urlSegment(s, a+3, 2)
-		if ok && e < len(s) && s[e] == '.' {
-			e, ok = b64urlSegment(s, e+1, 2)
+		h, ok := b64urlSegment(s, a+3, 2)
+		if ok && h < len(s) && s[h] == '.' {
+			e, ok := b64urlSegment(s, h+1, 2)
 			if ok && e < len(s) && s[e] == '.' {
 				e, _ = b64urlSegment(s, e+1, 0)
 				dst = append(dst, span{a, e})
@@ -890,7 +905,10 @@ func findJWT(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
 				continue
 			}
 		}
-		off = a + 1
+		// An "eyJ" later in the same header run would end where this one
+		// did, and fail the same way: skip the run, so that a long run of
+		// them costs one walk, not one per "eyJ".
+		off = h
 	}
 	return dst
 }

@@ -90,8 +90,14 @@ var tokenKinds = func() []tokenKind {
 	for i := range k {
 		k[i].anchor = max(bytes.LastIndexAny([]byte(k[i].prefix), "_-"), bytes.IndexByte([]byte(k[i].prefix), 'z'))
 	}
+	if len(k) > maxTokenKinds {
+		panic("redact: more token kinds than maxTokenKinds")
+	}
 	return k
 }()
+
+// maxTokenKinds bounds len(tokenKinds), for findTokens' array on the stack.
+const maxTokenKinds = 48
 
 // tokenTails is the set of the three bytes that end each kind's prefix at
 // its anchor ("hp_", "xb-", "AIz"), as a hashed bitset: most '_' and '-'
@@ -148,6 +154,21 @@ func isHexDigit(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= '
 // github_pat_expiration_settings, as Kubernetes names must be) are kept.
 // Names with capitals or digits after a token prefix are taken for tokens:
 // a name redacted costs less than a token shipped.
+// bodyRun is a run of a kind's body characters, s[start:end], and the
+// last capital or digit in it (lastMark, or -1): any suffix of the run that
+// starts at or before lastMark passes randomBody.
+type bodyRun struct{ start, end, lastMark int }
+
+func (r *bodyRun) walk(s []byte, b int, body func(byte) bool) {
+	r.start, r.end, r.lastMark = b, b, -1
+	for r.end < len(s) && body(s[r.end]) {
+		if isUpper(s[r.end]) || isDigit(s[r.end]) {
+			r.lastMark = r.end
+		}
+		r.end++
+	}
+}
+
 func randomBody(b []byte) bool {
 	for _, c := range b {
 		if isUpper(c) || isDigit(c) {
@@ -163,6 +184,11 @@ func randomBody(b []byte) bool {
 // rotating, and is not itself secret.
 func findTokens(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
 	end := -1 // where the last token found ends: the next may start there
+	// runs remembers, for each kind without a fixed length, the last run
+	// of body characters walked: a prefix that starts inside it (text
+	// such as "xoxb-xoxb-xoxb-…", whose bodies may hold the prefix) has a
+	// body that ends where the run does, so the run is walked once.
+	var runs [maxTokenKinds]bodyRun
 	for i := 2; i < len(s); i++ {
 		c := s[i]
 		if c != '_' && c != '-' && c != 'z' {
@@ -174,11 +200,22 @@ func findTokens(_ *Redactor, _ *scratch, dst []span, s []byte) []span {
 		}
 		tk := &tokenKinds[k]
 		b := i - tk.anchor + len(tk.prefix)
-		e := b
-		for e < len(s) && tk.body(s[e]) && (tk.max == 0 || e-b < tk.max) {
-			e++
+		var e int
+		var random bool
+		if tk.max > 0 {
+			e = b
+			for e < len(s) && tk.body(s[e]) && e-b < tk.max {
+				e++
+			}
+			random = randomBody(s[b:e])
+		} else {
+			run := &runs[k]
+			if b < run.start || b > run.end {
+				run.walk(s, b, tk.body)
+			}
+			e, random = run.end, run.lastMark >= b
 		}
-		if e-b >= tk.min && (!tk.digitFirst || isDigit(s[b])) && randomBody(s[b:e]) {
+		if e-b >= tk.min && (!tk.digitFirst || isDigit(s[b])) && random {
 			dst = append(dst, span{b, e})
 			i, end = e-1, e
 		}
