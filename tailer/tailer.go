@@ -601,10 +601,11 @@ func (t *Tailer) scan(watcher *fsnotify.Watcher, all bool) {
 		return
 	}
 	now := t.now()
+	tick := t.minScanInterval()
 	t.mu.Lock()
 	inputs := make([]*inputState, 0, len(t.inputs))
 	for _, in := range t.inputs {
-		if all || now.Sub(in.lastScan) >= in.spec.ScanInterval {
+		if all || scanDue(now.Sub(in.lastScan), in.spec.ScanInterval, tick) {
 			in.lastScan = now
 			inputs = append(inputs, in)
 		}
@@ -620,6 +621,15 @@ func (t *Tailer) scan(watcher *fsnotify.Watcher, all bool) {
 		}
 		t.updateWatches(watcher, g.dirs, len(inputs) == len(t.inputs))
 	}
+}
+
+// scanDue reports whether an input whose last scan was elapsed ago is due
+// at a tick of the scan ticker (which beats at the shortest scan_interval).
+// Ticks arrive a little early or late, so a tick that falls just short of
+// the interval counts: were it skipped, the input would wait a whole
+// further tick, and new files there up to twice scan_interval.
+func scanDue(elapsed, interval, tick time.Duration) bool {
+	return elapsed >= interval-tick/4
 }
 
 func (t *Tailer) reportPathError(path string, err error) {

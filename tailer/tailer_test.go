@@ -52,3 +52,24 @@ func TestRegistryOnDisk(t *testing.T) {
 		}
 	}
 }
+
+// A tick that arrives a moment before an input's scan_interval has passed
+// scans it; skipping it would leave new files unseen for a further
+// interval. A slower input is not scanned at every tick of a faster one.
+func TestScanDueToleratesTickJitter(t *testing.T) {
+	const s = time.Second
+	for _, c := range []struct {
+		elapsed, interval, tick time.Duration
+		due                     bool
+	}{
+		{10*s - 3*time.Millisecond, 10 * s, 10 * s, true}, // an early tick
+		{10*s + 3*time.Millisecond, 10 * s, 10 * s, true},
+		{5 * s, 10 * s, 10 * s, false},
+		{10 * s, 15 * s, 10 * s, false}, // the 15 s input waits for the 20 s tick
+		{20 * s, 15 * s, 10 * s, true},
+	} {
+		if got := scanDue(c.elapsed, c.interval, c.tick); got != c.due {
+			t.Errorf("scanDue(%v, interval %v, tick %v) = %v, want %v", c.elapsed, c.interval, c.tick, got, c.due)
+		}
+	}
+}
