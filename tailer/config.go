@@ -100,7 +100,9 @@ type Input struct {
 	// Paths are the glob patterns of the files to read. `*`, `?` and `[...]`
 	// match within one path element, `**` matches any number of directories.
 	// Symbolic links are followed; a file reached through several paths is
-	// read once.
+	// read once. A file that the paths of two inputs match is read by
+	// each, as by Filebeat's inputs, and logged as a warning: its lines are
+	// shipped twice.
 	Paths []string `yaml:"paths"`
 	// Exclude are glob patterns of files not to read, matched against the
 	// whole path, or against the file name when the pattern has no `/`.

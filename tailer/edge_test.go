@@ -793,3 +793,36 @@ func TestDirectoryMadeAgainDuringAnOverflowIsWatched(t *testing.T) {
 	waitFor(t, 10*time.Second, "the lines of a file in the directory made again", func() bool { return h.c.distinct() == 100 })
 	checkAllOnce(t, h.c, 100)
 }
+
+// Two inputs whose globs overlap each read the file, as Filebeat's do:
+// writes wake both (notifications are the only wake-up here, with
+// scan_interval at an hour), and the overlap is logged once, with the path
+// and both inputs, as it rarely is meant.
+func TestOverlappingInputsBothFollowAndAreWarnedOf(t *testing.T) {
+	h := newHarness(t, false)
+	core, logs := observer.New(zapcore.WarnLevel)
+	h.log = zap.New(core)
+	h.input.ScanInterval = time.Hour
+	other := h.input
+	other.Paths = []string{h.path("app*.log")}
+	h.more = []Input{other}
+	appendFile(t, h.path("app.log"), "before start\n")
+	h.start()
+	defer h.stop()
+	count := func(line string) int {
+		h.c.mu.Lock()
+		defer h.c.mu.Unlock()
+		return h.c.lines[line]
+	}
+	waitFor(t, 10*time.Second, "the first line through both inputs", func() bool { return count("before start") == 2 })
+	appendFile(t, h.path("app.log"), "appended\n")
+	waitFor(t, 10*time.Second, "an appended line through both inputs", func() bool { return count("appended") == 2 })
+	warned := logs.FilterMessageSnippet("two inputs").All()
+	if len(warned) != 1 {
+		t.Fatalf("the overlap was logged %d times, want once", len(warned))
+	}
+	fields := warned[0].ContextMap()
+	if fields["path"] != h.path("app.log") || fields["input"] == fields["other_input"] {
+		t.Errorf("the warning names %v, want the path and both inputs", fields)
+	}
+}

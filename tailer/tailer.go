@@ -85,10 +85,14 @@ type Tailer struct {
 	reg       *registry
 	inputs    map[string]*inputState
 	open      map[*follower]struct{}
-	byPath    map[string]*follower
-	errSeen   map[string]string
-	watched   map[string]struct{}
-	running   bool
+	// byPath maps the paths writes are reported under to the files'
+	// followers: more than one where inputs overlap, each reading the
+	// file for its own pipeline.
+	byPath   map[string][]*follower
+	overlaps map[string]struct{} // paths warned of as read by two inputs
+	errSeen  map[string]string
+	watched  map[string]struct{}
+	running  bool
 	// firstRun is set when the state directory had no registry: the agent
 	// runs there for the first time, and start_at applies.
 	firstRun bool
@@ -183,7 +187,8 @@ func New(cfg Config, logger *zap.Logger) (*Tailer, error) {
 		openPath: os.Open,
 		inputs:   make(map[string]*inputState),
 		open:     make(map[*follower]struct{}),
-		byPath:   make(map[string]*follower),
+		byPath:   make(map[string][]*follower),
+		overlaps: make(map[string]struct{}),
 		errSeen:  make(map[string]string),
 		watched:  make(map[string]struct{}),
 		scanReq:  make(chan struct{}, 1),
@@ -371,7 +376,8 @@ func (t *Tailer) minScanInterval() time.Duration {
 
 func (t *Tailer) onEvent(ev fsnotify.Event) {
 	t.mu.Lock()
-	fl := t.byPath[ev.Name]
+	var buf [2]*follower
+	fls := append(buf[:0], t.byPath[ev.Name]...)
 	_, dir := t.watched[ev.Name]
 	dirGone := dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0
 	if dirGone {
@@ -385,14 +391,13 @@ func (t *Tailer) onEvent(ev fsnotify.Event) {
 		t.requestScan()
 		return
 	}
-	if fl != nil && ev.Op&(fsnotify.Write|fsnotify.Chmod) != 0 {
+	for _, fl := range fls {
 		fl.poke()
+	}
+	if len(fls) > 0 && ev.Op&(fsnotify.Write|fsnotify.Chmod) != 0 {
 		return
 	}
-	if fl != nil || ev.Op&fsnotify.Create != 0 || t.matchesAny(ev.Name) || t.isTarget(ev.Name) {
-		if fl != nil {
-			fl.poke()
-		}
+	if len(fls) > 0 || ev.Op&fsnotify.Create != 0 || t.matchesAny(ev.Name) || t.isTarget(ev.Name) {
 		t.requestScan()
 	}
 }
@@ -1145,14 +1150,53 @@ func readPrefix(f *os.File, gz bool) ([]byte, error) {
 // mapPaths records the paths writes to fl's file are reported under.
 // Called with t.mu held.
 func (t *Tailer) mapPaths(fl *follower, f found) {
-	t.byPath[f.path] = fl
-	t.byPath[f.resolved] = fl
+	t.mapPath(fl, f.path)
+	if f.resolved != f.path {
+		t.mapPath(fl, f.resolved)
+	}
+}
+
+func (t *Tailer) mapPath(fl *follower, path string) {
+	fls := t.byPath[path]
+	for _, x := range fls {
+		if x == fl {
+			return
+		}
+	}
+	for _, x := range fls {
+		if x.in != fl.in && x.e.dev == fl.e.dev && x.e.ino == fl.e.ino {
+			t.warnOverlap(path, x.in, fl.in)
+			break
+		}
+	}
+	t.byPath[path] = append(fls, fl)
+}
+
+// warnOverlap says, once per path, that two inputs read the same file:
+// each ships every line of it through its own pipeline, as Filebeat's
+// inputs do, which is rarely meant (globs that overlap by mistake).
+// Called with t.mu held.
+func (t *Tailer) warnOverlap(path string, a, b *inputState) {
+	if _, ok := t.overlaps[path]; ok {
+		return
+	}
+	t.overlaps[path] = struct{}{}
+	t.log.Warn("a file matches the paths of two inputs: each ships all its lines, so its documents are indexed twice; narrow a glob or add an exclude to keep one",
+		zap.String("path", path), zap.String("input", a.spec.ID), zap.String("other_input", b.spec.ID))
 }
 
 func (t *Tailer) unmapPaths(fl *follower) {
-	for p, x := range t.byPath {
-		if x == fl {
+	for p, fls := range t.byPath {
+		for i, x := range fls {
+			if x == fl {
+				fls = append(fls[:i], fls[i+1:]...)
+				break
+			}
+		}
+		if len(fls) == 0 {
 			delete(t.byPath, p)
+		} else {
+			t.byPath[p] = fls
 		}
 	}
 }
