@@ -157,17 +157,37 @@ func identBefore(s []byte, i int) []byte {
 // identSpan is identBefore as offsets.
 func identSpan(s []byte, i int) (ks, ke int) {
 	ke = i
-	for ke > 0 && i-ke < 8 && s[ke-1] == ' ' {
-		ke-- // "password = x"
+	for ke > 0 && i-ke < 64 && s[ke-1] == ' ' {
+		ke-- // "password = x", and columns aligned (Terraform's plan)
 	}
-	if ke > 0 && (s[ke-1] == '"' || s[ke-1] == '\'') {
-		ke--
+	if ke > 0 && (s[ke-1] == '"' || s[ke-1] == '\'' || s[ke-1] == ']') {
+		ke-- // "password": x, 'password' => x, PHP's [password] => x
+		if s[ke] == '"' && ke > 0 && s[ke-1] == '\\' {
+			ke-- // JSON quoted again: {\"password\":\"x\"} (Go's %q)
+		}
 	}
 	ks = ke
-	for ks > 0 && ke-ks < 64 && isKeyByte(s[ks-1]) {
+	// Spring's keys run long: spring.security.oauth2.client.registration.<id>.client-secret
+	for ks > 0 && ke-ks < 128 && isKeyByte(s[ks-1]) {
 		ks--
 	}
+	if escapedLetter(s, ks) && ke-ks > 1 {
+		ks++ // the n of "\npassword=x": a newline escaped in a quoted text
+	}
 	return ks, ke
+}
+
+// escapedLetter reports whether s[i] is the letter of a \n, \r or \t
+// escape: an odd run of backslashes before it.
+func escapedLetter(s []byte, i int) bool {
+	if i < 1 || i >= len(s) || (s[i] != 'n' && s[i] != 'r' && s[i] != 't') {
+		return false
+	}
+	b := i
+	for b > 0 && s[b-1] == '\\' {
+		b--
+	}
+	return (i-b)%2 == 1
 }
 
 // keyBefore returns the text to judge for a '=' or ':' at s[i]: in raw

@@ -353,7 +353,7 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			// The key: identifier characters before the separator, maybe
 			// quoted.
 			ks, ke := identSpan(s, i)
-			if ks == ke || (ks > 0 && isKeyByte(s[ks-1])) {
+			if ks == ke || (ks > 0 && isKeyByte(s[ks-1]) && !escapedLetter(s, ks-1)) {
 				continue // no key, or one longer than we look at
 			}
 			kc := r.classifyText(sc, s[ks:ke])
@@ -362,16 +362,26 @@ func findKeyValues(r *Redactor, sc *scratch, dst []span, s []byte) []span {
 			}
 			// The value.
 			vs := i + 1
+			if sep == '=' && vs < len(s) && s[vs] == '>' {
+				vs++ // Ruby's, PHP's and Perl's "password" => "x"
+			} else if sep == ':' && vs+1 < len(s) && s[vs] == ':' && s[vs+1] == ' ' {
+				vs++ // LDIF's base64 value: "userPassword:: aHVudGVyMg=="
+			}
 			for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
 				vs++
+			}
+			if vs+1 < len(s) && stringPrefix(s[vs]) && (s[vs+1] == '\'' || s[vs+1] == '"') {
+				vs++ // Python's b'x' and u'x'
 			}
 			var ve int
 			if vs < len(s) && (s[vs] == '"' || s[vs] == '\'') {
 				vs, ve = vs+1, quotedEnd(s, vs)
+			} else if vs+1 < len(s) && s[vs] == '\\' && s[vs+1] == '"' {
+				vs, ve = vs+2, escapedQuoteEnd(s, vs+2) // password=\"x\" in quoted text
 			} else if isCookieKey(s[ks:ke]) {
 				// "Cookie: a=1; b=2": every cookie of the header line.
 				ve = vs
-				for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' {
+				for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && !escapedLetter(s, ve+1) {
 					ve++
 				}
 			} else {
@@ -534,7 +544,61 @@ func flagName(s []byte, i int) (ks, ke int) {
 // list of cookies separated by "; ".
 func isCookieKey(key []byte) bool {
 	key = bytes.Trim(key, `"'`)
-	return bytes.EqualFold(key, []byte("cookie")) || bytes.EqualFold(key, []byte("set-cookie"))
+	for _, k := range [...]string{"cookie", "cookies"} {
+		// Cookie, Set-Cookie, HTTP_COOKIE (CGI), cookies
+		if n := len(key) - len(k); n >= 0 && bytes.EqualFold(key[n:], []byte(k)) && (n == 0 || !isLower(key[n-1]|0x20)) {
+			return true
+		}
+	}
+	return false
+}
+
+// metavar reports whether w is a placeholder in help text: upper-case
+// letters, maybe with '_' or '-' (TOKEN, API_KEY).
+func metavar(w []byte) bool {
+	for _, c := range w {
+		if !isUpper(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return len(w) >= 3
+}
+
+// secretParam reports whether the field "name=value" is a parameter
+// that holds a credential: a value of eight or more characters with a
+// capital or a digit, as signatures, digests and nonces are.
+func secretParam(f []byte) bool {
+	i := bytes.IndexByte(f, '=')
+	return i >= 0 && len(f)-i-1 >= 8 && randomBody(f[i+1:])
+}
+
+// stringPrefix reports whether c is the prefix of a Python string literal
+// (b'…', u'…', r'…').
+func stringPrefix(c byte) bool {
+	switch c | 0x20 {
+	case 'b', 'u', 'r':
+		return true
+	}
+	return false
+}
+
+// escapedQuoteEnd returns where a value quoted with escaped quotes
+// (\"x\", JSON inside a quoted string) ends: at the \" that closes it, or
+// the end of s. An escape of the inner level (\\\") does not close it.
+func escapedQuoteEnd(s []byte, i int) int {
+	for j := i; j < len(s); j++ {
+		if s[j] != '\\' {
+			continue
+		}
+		b := j
+		for j < len(s) && s[j] == '\\' {
+			j++
+		}
+		if j < len(s) && s[j] == '"' && j-b == 1 {
+			return b
+		}
+	}
+	return len(s)
 }
 
 func isKeyByte(c byte) bool {
@@ -585,6 +649,11 @@ func plainValue(s []byte, vs int, auth bool, lw *listWalk) (int, int, int) {
 		w++
 	}
 	next := credentialEnd(s, w)
+	if !auth && w > ve+1 && metavar(word) {
+		// "--token=TOKEN          The API token": a --help line's
+		// placeholder, a column gap and the description.
+		return vs, ve, ve
+	}
 	switch {
 	case paramScheme(word) && (auth || authParams(s[w:])):
 		e := w
@@ -606,8 +675,9 @@ func plainValue(s []byte, vs int, auth bool, lw *listWalk) (int, int, int) {
 	case authScheme(word) && !auth && fieldAt(s[w:]):
 		// token_type=Bearer expires_in=3600: a scheme word, no credential.
 		return -1, -1, -1
-	case paramScheme(word) && !auth && fieldAt(s[w:]) && !isUpper(word[0]):
-		// token=oauth provider=github: a logfmt value.
+	case paramScheme(word) && !auth && fieldAt(s[w:]) && !secretParam(s[w:next]):
+		// token=OAuth provider=github: a logfmt value, where the one
+		// parameter of a scheme (Hmac sig=9f86…) looks random.
 		return vs, ve, ve
 	case authScheme(word) || paramScheme(word):
 		// The credential, or a parameter scheme's one parameter
