@@ -113,6 +113,12 @@ func BenchmarkTextRepeated(b *testing.B) {
 		{"pem-armour", "-----BEGIN "},
 		{"flags", "--password "},
 		{"cards", "4111-1111-"},
+		// Spans of several passes, interleaved: sorted by insertion,
+		// each one moved past all the earlier pass's after it.
+		{"kv-both-separators", "password=x password:y "},
+		{"bearer-both-cases", "Bearer abcdefgh1 bearer abcdefgh1 "},
+		{"aws-both-prefixes", "AKIAAAAAAAAAAAAAAAAA ASIAAAAAAAAAAAAAAAAA "},
+		{"flags-and-pairs", "--password =x "},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := newDefault(b)

@@ -2,8 +2,10 @@ package redact
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"regexp"
+	"slices"
 
 	"github.com/traceship/shipper/internal/jsonscan"
 )
@@ -930,14 +932,14 @@ func valueEnd(s []byte, i int) int {
 	return i
 }
 
-// sortSpans sorts a few spans by start (insertion sort: the lists are tiny
-// and this does not allocate).
+// sortSpans sorts spans by start, spans with the same start in the order
+// they came (dropOverlaps keeps the first). It does not allocate. The
+// rules append the spans of a few passes, each pass in order, and a text
+// may hold thousands of matches: an insertion sort would move each span of
+// a later pass past every span of an earlier one that starts after it,
+// quadratic in the matches ("password=x password:y …").
 func sortSpans(s []span) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].start < s[j-1].start; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	slices.SortStableFunc(s, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 }
 
 // dropOverlaps removes spans that overlap an earlier one (the spans are
