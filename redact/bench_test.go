@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/traceship/shipper"
@@ -127,6 +128,52 @@ func BenchmarkTextRepeated(b *testing.B) {
 			b.SetBytes(int64(len(s)))
 			for b.Loop() {
 				dst = r.Text(dst[:0], s)
+			}
+		})
+	}
+}
+
+// BenchmarkProcessRepeated runs Process over one line of about 64 KiB
+// made of one member repeated, under configurations in which such lines
+// once cost time quadratic in their members. Each case should cost about
+// what "plain" does per byte, within a small factor.
+func BenchmarkProcessRepeated(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		cfg    func(*Config)
+		member func(i int) string
+	}{
+		{"plain", func(*Config) {}, func(i int) string { return `"key` + strconv.Itoa(i) + `":"value"` }},
+		// Each member removed in place shifted all those after it.
+		{"remove-sensitive-keys", func(c *Config) { c.Keys.Action = ActionRemove },
+			func(i int) string { return `"password` + strconv.Itoa(i) + `":"x"` }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			c.cfg(&cfg)
+			r, err := New(cfg, func(string) string { return "" })
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw := []byte{'{'}
+			for i := 0; len(raw) < 64<<10; i++ {
+				if i > 0 {
+					raw = append(raw, ',')
+				}
+				raw = append(raw, c.member(i)...)
+			}
+			raw = append(raw, '}')
+			orig, err := jsonscan.Members(nil, raw, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			members := make([]shipper.Member, 0, len(orig))
+			batch := &shipper.Batch{}
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				batch.Reset()
+				batch.Events = append(batch.Events, shipper.Event{Raw: raw, Doc: shipper.Doc{Members: append(members[:0], orig...)}})
+				r.Process(batch)
 			}
 		})
 	}
