@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/traceship/shipper"
@@ -134,19 +135,25 @@ func BenchmarkTextRepeated(b *testing.B) {
 }
 
 // BenchmarkProcessRepeated runs Process over one line of about 64 KiB
-// made of one member repeated, under configurations in which such lines
-// once cost time quadratic in their members. Each case should cost about
-// what "plain" does per byte, within a small factor.
+// made of one member repeated (inside an object under a key of half the
+// line, for the cases with an outer key), under configurations in which
+// such lines once cost time quadratic in their members. Each case should
+// cost about what "plain" does per byte, within a small factor.
 func BenchmarkProcessRepeated(b *testing.B) {
 	for _, c := range []struct {
 		name   string
 		cfg    func(*Config)
+		outer  bool
 		member func(i int) string
 	}{
-		{"plain", func(*Config) {}, func(i int) string { return `"key` + strconv.Itoa(i) + `":"value"` }},
+		{"plain", func(*Config) {}, false, func(i int) string { return `"key` + strconv.Itoa(i) + `":"value"` }},
 		// Each member removed in place shifted all those after it.
-		{"remove-sensitive-keys", func(c *Config) { c.Keys.Action = ActionRemove },
+		{"remove-sensitive-keys", func(c *Config) { c.Keys.Action = ActionRemove }, false,
 			func(i int) string { return `"password` + strconv.Itoa(i) + `":"x"` }},
+		// Each key's path was matched against the globs from its first
+		// byte, the long outer key included.
+		{"glob-long-path", func(c *Config) { c.Keys.Extra = []string{"*.email", "user.p?n"} }, true,
+			func(i int) string { return `"key` + strconv.Itoa(i) + `":"value"` }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := DefaultConfig()
@@ -156,11 +163,17 @@ func BenchmarkProcessRepeated(b *testing.B) {
 				b.Fatal(err)
 			}
 			raw := []byte{'{'}
+			if c.outer {
+				raw = append(raw, `"`+strings.Repeat("u", 32<<10)+`":{`...)
+			}
 			for i := 0; len(raw) < 64<<10; i++ {
 				if i > 0 {
 					raw = append(raw, ',')
 				}
 				raw = append(raw, c.member(i)...)
+			}
+			if c.outer {
+				raw = append(raw, '}')
 			}
 			raw = append(raw, '}')
 			orig, err := jsonscan.Members(nil, raw, 0)

@@ -352,10 +352,27 @@ func normPath[T []byte | string](dst []byte, p T) string {
 	return string(dst)
 }
 
-// matchPath reports whether the normalised dotted path matches a glob.
-func (m *keyMatcher) matchPath(path []byte) bool {
-	for _, g := range m.globs {
-		if glob(g, path) {
+// globRuns returns a state for each glob, at the start of a path.
+func (m *keyMatcher) globRuns(dst []globRun) []globRun {
+	dst = dst[:0]
+	for range m.globs {
+		dst = append(dst, globRun{star: -1})
+	}
+	return dst
+}
+
+// feedPath goes on with each glob's run (runs[i] is m.globs[i]'s) over the
+// normalised dotted path, of which the runs have read what they had read.
+func (m *keyMatcher) feedPath(runs []globRun, path []byte) {
+	for i, g := range m.globs {
+		runs[i].feed(g, path)
+	}
+}
+
+// matchedPath reports whether the path the runs have read matches a glob.
+func (m *keyMatcher) matchedPath(runs []globRun) bool {
+	for i, g := range m.globs {
+		if runs[i].matched(g) {
 			return true
 		}
 	}
@@ -366,8 +383,31 @@ func (m *keyMatcher) matchPath(path []byte) bool {
 // included ("*.password" matches "a.password" and "a.b.password"), '?' one
 // byte. Iterative, with one backtracking point, so it is linear in practice.
 func glob(g string, p []byte) bool {
-	gi, pi := 0, 0
-	star, mark := -1, 0
+	r := globRun{star: -1}
+	r.feed(g, p)
+	return r.matched(g)
+}
+
+// globRun is glob's loop stopped where the path read so far ends, so that
+// the keys of an object are matched by going on from where their parent's
+// path left it, not from the path's first byte: that made an object of
+// many keys under a long path quadratic. The loop moves pi by at most one
+// byte a step, so it stops at the end of what it was given in the state it
+// passes through there when given more: feeding a path in parts ends as
+// one run over the whole path does. Backtracking reads the path again from
+// mark, which trails pi by at most the pattern's length.
+type globRun struct {
+	gi, pi     int
+	star, mark int
+	failed     bool // the path so far cannot start a match
+}
+
+// feed goes on with the loop over p, of which it has read p[:r.pi].
+func (r *globRun) feed(g string, p []byte) {
+	if r.failed {
+		return
+	}
+	gi, pi, star, mark := r.gi, r.pi, r.star, r.mark
 	for pi < len(p) {
 		switch {
 		case gi < len(g) && (g[gi] == '?' || g[gi] == p[pi]):
@@ -381,9 +421,19 @@ func glob(g string, p []byte) bool {
 			mark++
 			pi = mark
 		default:
-			return false
+			r.failed = true
+			return
 		}
 	}
+	r.gi, r.pi, r.star, r.mark = gi, pi, star, mark
+}
+
+// matched reports whether g matches the path read so far.
+func (r *globRun) matched(g string) bool {
+	if r.failed {
+		return false
+	}
+	gi := r.gi
 	for gi < len(g) && g[gi] == '*' {
 		gi++
 	}

@@ -111,9 +111,14 @@ type scratch struct {
 	out    []byte
 	key    []byte
 	path   []byte
-	b64    []byte
-	mac    hash.Hash
-	counts []uint64
+	// globs are the runs of the configured path globs over path (see
+	// globRun), and globStack the runs saved at the paths of the objects
+	// being walked, to go on from for each of their keys.
+	globs     []globRun
+	globStack []globRun
+	b64       []byte
+	mac       hash.Hash
+	counts    []uint64
 }
 
 // New builds a Redactor from a validated configuration. env looks up the
@@ -187,6 +192,7 @@ func New(cfg Config, env func(string) string) (*Redactor, error) {
 	r.counts = make([]atomic.Uint64, len(r.names))
 	r.pool.New = func() any {
 		sc := &scratch{counts: make([]uint64, len(r.names))}
+		sc.globs = r.keys.globRuns(nil)
 		if r.hashKey != nil {
 			sc.mac = hmac.New(sha256.New, r.hashKey)
 		}
@@ -392,6 +398,7 @@ func (r *Redactor) member(sc *scratch, b *shipper.Batch, m *shipper.Member) (int
 	}
 	if r.hasGlobs {
 		sc.path = sc.path[:0]
+		sc.globs = r.keys.globRuns(sc.globs)
 	}
 	total := 0
 	kc := r.classify(sc, m.Key)
@@ -500,7 +507,8 @@ func (r *Redactor) classifyText(sc *scratch, key []byte) keyClass {
 
 // classify classifies a raw key. When globs are configured, sc.path holds
 // the normalised dotted path of the key's parent followed by a '.' (or
-// nothing at the top level), and the key is appended to it.
+// nothing at the top level), sc.globs the globs' runs over it, and the key
+// is appended to it.
 func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
 	kc, ok := sc.keys.lookup(raw)
 	if !ok && !r.hasGlobs && !r.keys.filter.mayMatch(raw) {
@@ -518,7 +526,8 @@ func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
 		}
 		if r.hasGlobs {
 			sc.path = append(sc.path, normPath(nil, key)...)
-			if !kc.sensitive() && r.keysOn && r.keys.matchPath(sc.path) {
+			r.keys.feedPath(sc.globs, sc.path)
+			if !kc.sensitive() && r.keysOn && r.keys.matchedPath(sc.globs) {
 				return keySensitive
 			}
 		}
@@ -714,6 +723,11 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 	total := 0
 	first := true
 	pathLen := len(sc.path)
+	// The globs' runs over the object's path, to go on from for each key.
+	saved := len(sc.globStack)
+	if r.hasGlobs {
+		sc.globStack = append(sc.globStack, sc.globs...)
+	}
 	for i := skipWS(v, 1); i < len(v) && v[i] == '"'; {
 		kend := stringEnd(v, i)
 		rawKey := v[i+1 : kend-1]
@@ -724,6 +738,7 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 
 		if r.hasGlobs {
 			sc.path = sc.path[:pathLen]
+			copy(sc.globs, sc.globStack[saved:])
 			if pathLen > 0 {
 				sc.path = append(sc.path, '.')
 			}
@@ -760,6 +775,10 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 		}
 	}
 	sc.path = sc.path[:pathLen]
+	if r.hasGlobs {
+		copy(sc.globs, sc.globStack[saved:])
+		sc.globStack = sc.globStack[:saved]
+	}
 	if total == 0 {
 		return append(dst[:start], v...), 0
 	}
@@ -1054,6 +1073,7 @@ func (r *Redactor) JSON(dst, src []byte) ([]byte, int) {
 	a := skipWS(src, 0)
 	e := a + len(bytes.TrimRight(src[a:], " \t\r\n"))
 	sc.path = sc.path[:0]
+	sc.globs = r.keys.globRuns(sc.globs)
 	start := len(dst)
 	dst = append(dst, src[:a]...)
 	dst, n := r.value(sc, dst, src[a:e], keyPlain)
