@@ -370,66 +370,56 @@ func idIsCard(id []byte) bool {
 func (r *Redactor) processDoc(sc *scratch, b *shipper.Batch, d *shipper.Doc) int {
 	total := 0
 	// With the keys rule's action remove, the members kept move down over
-	// the removed ones as the loop goes: removing each in place would
-	// shift all the members after it, quadratic for a line of many
-	// sensitive keys.
-	kept := 0
+	// the removed ones as the loop goes (w is where the next one kept
+	// goes): removing each in place would shift all the members after it,
+	// quadratic for a line of many sensitive keys.
+	w := 0
 	for j := range d.Members {
-		n, remove := r.member(sc, b, &d.Members[j])
-		total += n
-		if remove {
+		if w != j {
+			d.Members[w] = d.Members[j]
+		}
+		m := &d.Members[w]
+		w++
+		if len(m.Value) == 0 {
 			continue
 		}
-		if kept != j {
-			d.Members[kept] = d.Members[j]
+		if r.hasGlobs {
+			sc.path = sc.path[:0]
+			sc.globs = r.keys.globRuns(sc.globs)
 		}
-		kept++
-	}
-	d.Members = d.Members[:kept]
-	return total
-}
-
-// member redacts one top-level member of a document in place and returns
-// the number of redactions, and whether the member is to be removed (the
-// keys rule's action remove).
-func (r *Redactor) member(sc *scratch, b *shipper.Batch, m *shipper.Member) (int, bool) {
-	if len(m.Value) == 0 {
-		return 0, false
-	}
-	if r.hasGlobs {
-		sc.path = sc.path[:0]
-		sc.globs = r.keys.globRuns(sc.globs)
-	}
-	total := 0
-	kc := r.classify(sc, m.Key)
-	if len(r.keyRules) > 0 && len(m.Key) >= minPAN {
+		kc := r.classify(sc, m.Key)
+		if len(r.keyRules) > 0 && len(m.Key) >= minPAN {
+			var n int
+			if sc.out, n = r.keySecrets(sc, sc.out[:0], m.Key); n > 0 {
+				m.Key = b.Append(sc.out)
+				total += n
+			}
+		}
+		if kc.hides(m.Value) {
+			total++
+			sc.counts[ruleKeys]++
+			if r.keyAct == ActionRemove {
+				w--
+				continue
+			}
+			sc.out = r.keyValue(sc, sc.out[:0], m.Value)
+			m.Value = b.Append(sc.out)
+			continue
+		}
+		flags, ok := r.worthLooking(m.Value, kc)
+		if !ok {
+			continue
+		}
 		var n int
-		if sc.out, n = r.keySecrets(sc, sc.out[:0], m.Key); n > 0 {
-			m.Key = b.Append(sc.out)
+		sc.out, n = r.flaggedValue(sc, sc.out[:0], m.Value, kc, flags)
+		if n > 0 {
+			m.Value = b.Append(sc.out)
 			total += n
 		}
 	}
-	if kc.hides(m.Value) {
-		total++
-		sc.counts[ruleKeys]++
-		if r.keyAct == ActionRemove {
-			return total, true
-		}
-		sc.out = r.keyValue(sc, sc.out[:0], m.Value)
-		m.Value = b.Append(sc.out)
-		return total, false
-	}
-	flags, ok := r.worthLooking(m.Value, kc)
-	if !ok {
-		return total, false
-	}
-	var n int
-	sc.out, n = r.flaggedValue(sc, sc.out[:0], m.Value, kc, flags)
-	if n > 0 {
-		m.Value = b.Append(sc.out)
-		total += n
-	}
-	return total, false
+	clear(d.Members[w:])
+	d.Members = d.Members[:w]
+	return total
 }
 
 // worthLooking is the pre-check for a value, so that the common clean value
