@@ -410,12 +410,13 @@ func (r *globRun) feed(g string, p []byte) {
 	gi, pi, star, mark := r.gi, r.pi, r.star, r.mark
 	for pi < len(p) {
 		switch {
+		case gi < len(g) && g[gi] == '*':
+			// First: a '*' in the path is not the pattern's literal.
+			star, mark = gi, pi
+			gi++
 		case gi < len(g) && (g[gi] == '?' || g[gi] == p[pi]):
 			gi++
 			pi++
-		case gi < len(g) && g[gi] == '*':
-			star, mark = gi, pi
-			gi++
 		case star >= 0:
 			gi = star + 1
 			mark++

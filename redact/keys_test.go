@@ -1,6 +1,9 @@
 package redact
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKeyClassification(t *testing.T) {
 	m := newKeyMatcher([]string{"pin", "session_id"})
@@ -63,9 +66,31 @@ func TestGlob(t *testing.T) {
 		{"*", "", true},
 		{"a*b*c", "axxbyyc", true},
 		{"a*b*c", "axxbyy", false},
+		// A '*' in a key is text like any other: the glob's '*' still
+		// matches any run there ({"*x":{"pin":…}} under "*.pin").
+		{"*.pin", "*x.pin", true},
+		{"a*c", "a*xc", true},
+		{"a?c", "a*c", true},
+		{"a*", "a*", true},
 	} {
 		if got := glob(c.g, []byte(c.p)); got != c.want {
 			t.Errorf("glob(%q, %q) = %v", c.g, c.p, got)
+		}
+	}
+}
+
+// A path glob's '*' matches a parent key that holds a '*' itself: the
+// glob "*.pin" once missed {"*x":{"pin":…}}, and the pin was shipped.
+func TestGlobUnderAKeyWithAStar(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Keys.Extra = []string{"*.pin"}
+	r, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{`{"*x":{"pin":"8472"}}`, `{"a*":{"pin":"8472"}}`, `{"card":{"pin":"8472"}}`} {
+		if out, _ := processLine(t, r, line); strings.Contains(out, "8472") {
+			t.Errorf("the pin under %s was shipped: %s", line, out)
 		}
 	}
 }
