@@ -4,7 +4,10 @@ package redact
 // which failed on fb4ad55 (run through Text, and the leaks also through
 // `shipper dry-run`). Those not fixed are listed in design.md.
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // LEAK. JSON echoed inside text with its quotes escaped: Go's %q
 // (log.Printf("body %q", body)), zap's console encoder (fields as JSON
@@ -157,4 +160,25 @@ func TestHelpDescriptionAfterSchemeMetavar(t *testing.T) {
 		{`  --api-key=KEY          Key for the metrics backend`, "Key for the metrics backend"},
 		{`  --auth-token=TOKEN     Bearer token for the API`, "Bearer token for the API"},
 	})
+}
+
+// LEAK (review 11). Name/value pairs hold secrets under the key "value":
+// a Kubernetes pod spec's env list (audit logs, controller logs), AWS
+// SSM's GetParameter answer, an ECS task definition. The name is the key.
+func TestNameValuePairs(t *testing.T) {
+	r := newDefault(t)
+	for _, c := range []struct{ line, secret, keep string }{
+		{`{"level":"info","msg":"creating pod","env":[{"name":"DB_PASSWORD","value":"hunter2"},{"name":"REPLICAS","value":"3"}]}`, "hunter2", `"value":"3"`},
+		{`{"msg":"parameter read","Parameter":{"Name":"/prod/db/password","Type":"SecureString","Value":"hunter2"}}`, "hunter2", `"Type":"SecureString"`},
+		{`{"msg":"task","containerDefinitions":[{"environment":[{"name" : "API_TOKEN" , "value" : "s3cr3tValue"}]}]}`, "s3cr3tValue", `"environment"`},
+		{`{"msg":"pod","env":[{"name":"LOG_LEVEL","value":"debug"},{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":"db","key":"password"}}}]}`, "", `"value":"debug"`},
+	} {
+		out, _ := processLine(t, r, c.line)
+		if c.secret != "" && strings.Contains(out, c.secret) {
+			t.Errorf("leak of %q:\n in: %s\nout: %s", c.secret, c.line, out)
+		}
+		if !strings.Contains(out, c.keep) {
+			t.Errorf("lost %q:\n in: %s\nout: %s", c.keep, c.line, out)
+		}
+	}
 }

@@ -137,7 +137,8 @@ func scan(s []byte, kf *trigramFilter, isJSON bool) uint16 {
 				f |= fToken
 			}
 		case fKV:
-			if f&fKV == 0 && (kf == nil || kf.mayMatch(keyBefore(s, i, isJSON))) {
+			if f&fKV == 0 && (kf == nil || kf.mayMatch(keyBefore(s, i, isJSON)) ||
+				isJSON && i >= 5 && (s[i-1] == '"' && s[i-2] == 'e' || s[i-1] <= ' ') && pairMayHide(s, i, kf)) {
 				f |= fKV
 			}
 		default:
@@ -217,6 +218,31 @@ func quotedKeyBefore(s []byte, i int) []byte {
 		return nil
 	}
 	return s[k+1 : j]
+}
+
+// pairMayHide reports whether the ':' at s[i] follows the key "name" (or
+// "Name") and comes before a string that may be a sensitive key: a
+// name/value pair, {"name":"DB_PASSWORD","value":"x"}, as Kubernetes' env
+// lists and AWS's parameters hold secrets. A name with escapes is let
+// through.
+func pairMayHide(s []byte, i int, kf *trigramFilter) bool {
+	k := quotedKeyBefore(s, i)
+	if len(k) != 4 || k[0]|0x20 != 'n' || string(k[1:]) != "ame" {
+		return false
+	}
+	j := i + 1
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
+		j++
+	}
+	if j >= len(s) || s[j] != '"' {
+		return false
+	}
+	e := bytes.IndexByte(s[j+1:], '"')
+	if e < 0 {
+		return false
+	}
+	v := s[j+1 : j+1+e]
+	return bytes.IndexByte(v, '\\') >= 0 || kf == nil || kf.mayMatch(v)
 }
 
 // valueStart reports whether a JSON number may start after c: a value

@@ -525,6 +525,12 @@ func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
 	return kc
 }
 
+// isKeyWord reports whether the raw key is w, or w capitalised ("Value"):
+// the two spellings of name/value pairs (Kubernetes, AWS).
+func isKeyWord(raw []byte, w string) bool {
+	return len(raw) == len(w) && raw[0]|0x20 == w[0] && string(raw[1:]) == w[1:]
+}
+
 func isBoolOrNull(v []byte) bool {
 	switch v[0] {
 	case 't', 'f', 'n':
@@ -713,6 +719,7 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 	total := 0
 	first := true
 	pathLen := len(sc.path)
+	var name []byte // the raw text of the object's "name" member, once seen
 	// The globs' runs over the object's path, to go on from for each key.
 	saved := len(sc.globStack)
 	if r.hasGlobs {
@@ -734,6 +741,12 @@ func (r *Redactor) object(sc *scratch, dst, v []byte) ([]byte, int) {
 			}
 		}
 		kc := r.classify(sc, rawKey)
+		if name != nil && !kc.sensitive() && isKeyWord(rawKey, "value") {
+			// {"name":"DB_PASSWORD","value":"x"}: the name is the key.
+			kc = r.classifyText(sc, r.decodeKey(sc, name))
+		} else if isKeyWord(rawKey, "name") {
+			name, _ = jsonscan.StringContents(val)
+		}
 		if len(r.keyRules) > 0 && len(rawKey) >= minPAN {
 			// A card or a token used as a key ("cards": {"4111…": …}).
 			ks := len(dst)
