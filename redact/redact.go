@@ -111,6 +111,7 @@ type scratch struct {
 	out    []byte
 	key    []byte
 	path   []byte
+	num    []byte // the integer digits of a float (number)
 	// globs are the runs of the configured path globs over path (see
 	// globRun), and globStack the runs saved at the paths of the objects
 	// being walked, to go on from for each of their keys.
@@ -686,15 +687,17 @@ func (r *Redactor) number(sc *scratch, dst, v []byte, kc keyClass) ([]byte, int)
 	if d[0] == '-' {
 		d = d[1:]
 	}
-	var buf [maxPAN]byte
 	if !r.cards {
 		return append(dst, v...), 0
 	}
 	if !allDigits(d) {
+		// In the scratch: a buffer on the stack escaped (through the
+		// HMAC's Write) and cost an allocation per long number.
 		var ok bool
-		if d, ok = integerDigits(buf[:0], d); !ok {
+		if sc.num, ok = integerDigits(sc.num[:0], d); !ok {
 			return append(dst, v...), 0
 		}
+		d = sc.num
 	}
 	if !isPAN(d) {
 		return append(dst, v...), 0
