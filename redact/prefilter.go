@@ -206,10 +206,7 @@ func keyBefore(s []byte, i int, isJSON bool) []byte {
 // quotedKeyBefore returns the text of the quoted key a ':' at s[i] follows
 // in raw JSON, or nil.
 func quotedKeyBefore(s []byte, i int) []byte {
-	j := i - 1
-	for j >= 0 && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
-		j--
-	}
+	j := skipWSBack(s, i) - 1
 	if j < 1 || s[j] != '"' {
 		return nil
 	}
@@ -226,14 +223,10 @@ func quotedKeyBefore(s []byte, i int) []byte {
 // lists and AWS's parameters hold secrets. A name with escapes is let
 // through.
 func pairMayHide(s []byte, i int, kf *trigramFilter) bool {
-	k := quotedKeyBefore(s, i)
-	if len(k) != 4 || k[0]|0x20 != 'n' || string(k[1:]) != "ame" {
+	if !isKeyWord(quotedKeyBefore(s, i), "name") {
 		return false
 	}
-	j := i + 1
-	for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
-		j++
-	}
+	j := skipWS(s, i+1)
 	if j >= len(s) || s[j] != '"' {
 		return false
 	}

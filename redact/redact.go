@@ -529,7 +529,7 @@ func (r *Redactor) classify(sc *scratch, raw []byte) keyClass {
 // isKeyWord reports whether the raw key is w, or w capitalised ("Value"):
 // the two spellings of name/value pairs (Kubernetes, AWS).
 func isKeyWord(raw []byte, w string) bool {
-	return len(raw) == len(w) && raw[0]|0x20 == w[0] && string(raw[1:]) == w[1:]
+	return len(raw) == len(w) && len(w) > 0 && raw[0]|0x20 == w[0] && string(raw[1:]) == w[1:]
 }
 
 func isBoolOrNull(v []byte) bool {
@@ -907,6 +907,15 @@ func (r *Redactor) flagClass(sc *scratch, v []byte) keyClass {
 func skipWS(v []byte, i int) int {
 	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
 		i++
+	}
+	return i
+}
+
+// skipWSBack is skipWS backwards: the offset after the last byte before
+// v[i] that is not white space.
+func skipWSBack(v []byte, i int) int {
+	for i > 0 && (v[i-1] == ' ' || v[i-1] == '\t' || v[i-1] == '\n' || v[i-1] == '\r') {
+		i--
 	}
 	return i
 }

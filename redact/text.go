@@ -489,8 +489,7 @@ func flagGap(s []byte, i, ke int) int {
 		}
 		// Any white space after the comma is the list's layout (pprint,
 		// indented JSON).
-		for j++; j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'); j++ {
-		}
+		j = skipWS(s, j+1)
 	case quoted && j > ke+1:
 		// Go's %q: "--password" "x"; the spaces were skipped.
 	case j+1 < len(s) && (s[j] == ' ' || s[j] == '\t') && s[j+1] != ' ' && s[j+1] != '\t':
@@ -521,9 +520,7 @@ func flagGap(s []byte, i, ke int) int {
 // "(--password, x)", "mysql,--password,x"): the byte before it, past white
 // space, opens the list or ends the element before.
 func listElement(s []byte, i int) bool {
-	for i > 0 && (s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\n' || s[i-1] == '\r') {
-		i--
-	}
+	i = skipWSBack(s, i)
 	return i > 0 && (s[i-1] == '[' || s[i-1] == '(' || s[i-1] == ',')
 }
 
@@ -546,13 +543,12 @@ func flagName(s []byte, i int) (ks, ke int) {
 // list of cookies separated by "; ".
 func isCookieKey(key []byte) bool {
 	key = bytes.Trim(key, `"'`)
-	for _, k := range [...]string{"cookie", "cookies"} {
-		// Cookie, Set-Cookie, HTTP_COOKIE (CGI), cookies
-		if n := len(key) - len(k); n >= 0 && bytes.EqualFold(key[n:], []byte(k)) && (n == 0 || !isLower(key[n-1]|0x20)) {
-			return true
-		}
+	if n := len(key); n > 0 && key[n-1]|0x20 == 's' {
+		key = key[:n-1] // cookies
 	}
-	return false
+	// Cookie, Set-Cookie, HTTP_COOKIE (CGI): a word of its own at the end.
+	n := len(key) - len("cookie")
+	return n >= 0 && bytes.EqualFold(key[n:], []byte("cookie")) && (n == 0 || !isLower(key[n-1]|0x20))
 }
 
 // metavar reports whether w is a placeholder in help text: upper-case
