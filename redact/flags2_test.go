@@ -42,32 +42,20 @@ func TestFlagsTokensAndFloatsLeakNothing(t *testing.T) {
 // whatever else the text holds (a 13-digit timestamp that wakes the card
 // rule must not make 4.2e+15 one).
 func TestFloatInTextNeedsItsDigitsWritten(t *testing.T) {
-	r := newDefault(t)
-	for _, line := range []string{
+	unchangedInProcess(t, []string{
 		// A Prometheus sample: value then a millisecond timestamp. The
 		// 13-digit timestamp sets fCard, and then findFloatCards masks
 		// 4.2e+15, which it leaves alone without the timestamp.
 		`{"msg":"node_bytes 4.2e+15 1732000000123"}`,
-	} {
-		if out, _ := processLine(t, r, line); out != line {
-			t.Errorf("changed:\n in: %s\nout: %s", line, out)
-		}
-	}
+	})
 }
 
 // The output of JSON is a fixed point: running it again changes nothing.
 func TestRedactingTwiceChangesNothing(t *testing.T) {
-	r := newDefault(t)
-	for _, in := range []string{
+	idempotentJSON(t, []string{
 		`["--password",4111111111111111]`,
 		`["--api-key",-4.111111111111111E+15]`,
-	} {
-		once, _ := r.JSON(nil, []byte(in))
-		twice, _ := r.JSON(nil, once)
-		if string(once) != string(twice) {
-			t.Errorf("not idempotent:\n in: %s\n 1: %s\n 2: %s", in, once, twice)
-		}
-	}
+	})
 }
 
 // A known scheme word stays and its credential goes; under an

@@ -55,8 +55,7 @@ func TestGoQuotedArgvEscapedQuote(t *testing.T) {
 
 // Text after a value, and prose that names a flag, stay as they are.
 func TestNothingAfterTheValueIsTaken(t *testing.T) {
-	r := newDefault(t)
-	for _, c := range []struct{ in, want string }{
+	textIs(t, []struct{ in, want string }{
 		// authKey after '=': the next word or pair goes too
 		{"auth_token=abc user=bob", "auth_token=[REDACTED] user=bob"},
 		{"oauth_token=expired retry=3", "oauth_token=[REDACTED] retry=3"},
@@ -69,28 +68,17 @@ func TestNothingAfterTheValueIsTaken(t *testing.T) {
 		{"use --password, or set PGPASSWORD", "use --password, or set PGPASSWORD"},
 		{"Usage: pass the key with --api-key, or the API_KEY variable", "Usage: pass the key with --api-key, or the API_KEY variable"},
 		{"  --password,\n      the password to use", "  --password,\n      the password to use"},
-	} {
-		if out := string(r.Text(nil, []byte(c.in))); out != c.want {
-			t.Errorf("\n  in: %q\n out: %q\nwant: %q", c.in, out, c.want)
-		}
-	}
+	})
 }
 
 // A grouped card under a plural key or flag in text is the secret, redacted
 // whole at once, so that redacting again changes nothing.
 func TestGroupedCardUnderAPluralIsAFixedPoint(t *testing.T) {
-	r := newDefault(t)
-	for _, in := range []string{
+	idempotentJSON(t, []string{
 		`{"msg":"secrets: 4111 1111 1111 1111"}`,
 		`{"msg":"passwords:\t4111-1111-1111-1111"}`,
 		`{"msg":"--secrets 4111 1111 1111 1111"}`,
-	} {
-		once, _ := r.JSON(nil, []byte(in))
-		twice, _ := r.JSON(nil, once)
-		if string(once) != string(twice) {
-			t.Errorf("not idempotent:\n in: %s\n 1: %s\n 2: %s", in, once, twice)
-		}
-	}
+	})
 }
 
 // In text, a negative or fractional count under a plural key is kept, as in

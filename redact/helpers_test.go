@@ -80,3 +80,38 @@ func unchangedInText(t *testing.T, ins []string) {
 		}
 	}
 }
+
+// idempotentJSON fails when redacting JSON's output again changes it.
+func idempotentJSON(t *testing.T, ins []string) {
+	t.Helper()
+	r := newDefault(t)
+	for _, in := range ins {
+		once, _ := r.JSON(nil, []byte(in))
+		twice, _ := r.JSON(nil, once)
+		if string(once) != string(twice) {
+			t.Errorf("not idempotent:\n in: %s\n 1: %s\n 2: %s", in, once, twice)
+		}
+	}
+}
+
+// textIs fails when Text does not turn a case's in into its want.
+func textIs(t *testing.T, cases []struct{ in, want string }) {
+	t.Helper()
+	r := newDefault(t)
+	for _, c := range cases {
+		if out := string(r.Text(nil, []byte(c.in))); out != c.want {
+			t.Errorf("\n  in: %q\n out: %q\nwant: %q", c.in, out, c.want)
+		}
+	}
+}
+
+// unchangedInProcess fails when Process changes an innocent JSON line.
+func unchangedInProcess(t *testing.T, lines []string) {
+	t.Helper()
+	r := newDefault(t)
+	for _, line := range lines {
+		if out, _ := processLine(t, r, line); out != line {
+			t.Errorf("changed:\n in: %s\nout: %s", line, out)
+		}
+	}
+}
